@@ -29,16 +29,13 @@ export function murmur2(bytes: Uint8Array, length: number = bytes.length): numbe
     k = Math.imul(k, MIX);
     h = Math.imul(h, MIX) ^ k;
   }
-  switch (length & 3) {
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: the Java original falls through on purpose
-    case 3:
-      h ^= bytes[whole + 2] << 16;
-    // biome-ignore lint/suspicious/noFallthroughSwitchClause: the Java original falls through on purpose
-    case 2:
-      h ^= bytes[whole + 1] << 8;
-    case 1:
-      h ^= bytes[whole];
-      h = Math.imul(h, MIX);
+  // The Java original's switch falls through cases 3 → 2 → 1; written out as ifs.
+  const tail = length & 3;
+  if (tail > 0) {
+    if (tail === 3) h ^= bytes[whole + 2] << 16;
+    if (tail >= 2) h ^= bytes[whole + 1] << 8;
+    h ^= bytes[whole];
+    h = Math.imul(h, MIX);
   }
   h ^= h >>> 13;
   h = Math.imul(h, MIX);
