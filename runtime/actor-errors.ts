@@ -1,21 +1,11 @@
+import { SluiceError } from './errors.ts';
+
 /**
  * Error catalogue of the actor runtime. Every error carries a stable `code` and a
- * `retriable` flag so callers decide on codes, never on message text.
- *
- * These extend `Error` directly until `runtime/errors.ts` lands with the root
- * `SluiceError`; they will then be re-parented without changing codes or shapes.
+ * `retriable` flag (from the root `SluiceError`) so callers decide on codes, never on
+ * message text.
  */
-export class ActorRuntimeError extends Error {
-  readonly code: string;
-  readonly retriable: boolean;
-
-  constructor(code: string, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.retriable = options.retriable ?? false;
-  }
-}
+export class ActorRuntimeError extends SluiceError {}
 
 /** A message was offered to a mailbox that no longer accepts it (quiesced or closed). */
 export class MailboxClosedError extends ActorRuntimeError {
