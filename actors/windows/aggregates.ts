@@ -1,0 +1,327 @@
+import type { AggregateRowState, AggregateSpec, SluiceEvent } from './types.ts';
+
+/**
+ * Aggregate accumulators, stored by column: each column keeps one flat array per
+ * quantity, indexed by row slot, so the per-event path allocates nothing and a window
+ * with 100K keys is a handful of arrays rather than 100K objects.
+ *
+ * Null handling is SQL's: a missing or null field is ignored. Values `eventMisfit`
+ * refuses (non-numbers for sum/min/max/avg, objects, arrays, non-finite numbers) are
+ * ignored too, so an operator fed a misfit event stays deterministic.
+ *
+ * Sums add in arrival order, so they are bit-identical whatever the batch boundaries.
+ * Merging two sessions adds their partial sums: deterministic, and exact for integer
+ * data, but for fractional data it may differ in the last bit from one pass in arrival
+ * order.
+ */
+interface AggregateColumn {
+  /** Appends one fresh slot. */
+  grow(): void;
+  /** Clears a slot for reuse. */
+  reset(slot: number): void;
+  add(slot: number, event: SluiceEvent, time: number): void;
+  /** Folds the state of `source` into `target` (session merges). */
+  merge(target: number, source: number): void;
+  result(slot: number): unknown;
+  save(slot: number): unknown;
+  load(slot: number, state: unknown): void;
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && value - value === 0;
+}
+
+/** A value count_distinct/first/last can hold: string, boolean or finite number. */
+function isScalar(value: unknown): boolean {
+  const type = typeof value;
+  return (
+    type === 'string' ||
+    type === 'boolean' ||
+    (type === 'number' && (value as number) - (value as number) === 0)
+  );
+}
+
+/** count() counts events; count(field) counts events whose field is not null. */
+class CountColumn implements AggregateColumn {
+  private readonly counts: number[] = [];
+  constructor(private readonly field: string | undefined) {}
+  grow(): void {
+    this.counts.push(0);
+  }
+  reset(slot: number): void {
+    this.counts[slot] = 0;
+  }
+  add(slot: number, event: SluiceEvent): void {
+    if (this.field === undefined) this.counts[slot]++;
+    else {
+      const value = event[this.field];
+      if (value !== undefined && value !== null) this.counts[slot]++;
+    }
+  }
+  merge(target: number, source: number): void {
+    this.counts[target] += this.counts[source];
+  }
+  result(slot: number): unknown {
+    return this.counts[slot];
+  }
+  save(slot: number): unknown {
+    return this.counts[slot];
+  }
+  load(slot: number, state: unknown): void {
+    this.counts[slot] = state as number;
+  }
+}
+
+/** sum(field) and avg(field) over finite numbers; null when the window saw none. */
+class SumColumn implements AggregateColumn {
+  private readonly sums: number[] = [];
+  private readonly counts: number[] = [];
+  constructor(
+    private readonly field: string,
+    private readonly average: boolean,
+  ) {}
+  grow(): void {
+    this.sums.push(0);
+    this.counts.push(0);
+  }
+  reset(slot: number): void {
+    this.sums[slot] = 0;
+    this.counts[slot] = 0;
+  }
+  add(slot: number, event: SluiceEvent): void {
+    const value = event[this.field];
+    if (isFiniteNumber(value)) {
+      this.sums[slot] += value;
+      this.counts[slot]++;
+    }
+  }
+  merge(target: number, source: number): void {
+    this.sums[target] += this.sums[source];
+    this.counts[target] += this.counts[source];
+  }
+  result(slot: number): unknown {
+    const count = this.counts[slot];
+    if (count === 0) return null;
+    return this.average ? this.sums[slot] / count : this.sums[slot];
+  }
+  save(slot: number): unknown {
+    return [this.sums[slot], this.counts[slot]];
+  }
+  load(slot: number, state: unknown): void {
+    const [sum, count] = state as [number, number];
+    this.sums[slot] = sum;
+    this.counts[slot] = count;
+  }
+}
+
+/** min(field) / max(field) over finite numbers; null when the window saw none. */
+class ExtremeColumn implements AggregateColumn {
+  private readonly values: number[] = [];
+  private readonly counts: number[] = [];
+  constructor(
+    private readonly field: string,
+    private readonly largest: boolean,
+  ) {}
+  grow(): void {
+    this.values.push(0);
+    this.counts.push(0);
+  }
+  reset(slot: number): void {
+    this.values[slot] = 0;
+    this.counts[slot] = 0;
+  }
+  private better(candidate: number, current: number): boolean {
+    return this.largest ? candidate > current : candidate < current;
+  }
+  add(slot: number, event: SluiceEvent): void {
+    const value = event[this.field];
+    if (!isFiniteNumber(value)) return;
+    if (this.counts[slot] === 0 || this.better(value, this.values[slot])) this.values[slot] = value;
+    this.counts[slot]++;
+  }
+  merge(target: number, source: number): void {
+    if (this.counts[source] === 0) return;
+    if (this.counts[target] === 0 || this.better(this.values[source], this.values[target])) {
+      this.values[target] = this.values[source];
+    }
+    this.counts[target] += this.counts[source];
+  }
+  result(slot: number): unknown {
+    return this.counts[slot] === 0 ? null : this.values[slot];
+  }
+  save(slot: number): unknown {
+    return [this.values[slot], this.counts[slot]];
+  }
+  load(slot: number, state: unknown): void {
+    const [value, count] = state as [number, number];
+    this.values[slot] = value;
+    this.counts[slot] = count;
+  }
+}
+
+/** count_distinct(field): exact count of distinct non-null values; 1 and "1" differ. */
+class DistinctColumn implements AggregateColumn {
+  private readonly sets: Array<Set<unknown> | null> = [];
+  constructor(private readonly field: string) {}
+  grow(): void {
+    this.sets.push(null);
+  }
+  reset(slot: number): void {
+    this.sets[slot] = null;
+  }
+  add(slot: number, event: SluiceEvent): void {
+    const value = event[this.field];
+    if (!isScalar(value)) return;
+    const set = this.sets[slot];
+    if (set === null) this.sets[slot] = new Set([value]);
+    else set.add(value);
+  }
+  merge(target: number, source: number): void {
+    const from = this.sets[source];
+    if (from === null) return;
+    const into = this.sets[target];
+    if (into === null) this.sets[target] = new Set(from);
+    else for (const value of from) into.add(value);
+  }
+  result(slot: number): unknown {
+    return this.sets[slot]?.size ?? 0;
+  }
+  save(slot: number): unknown {
+    return [...(this.sets[slot] ?? [])];
+  }
+  load(slot: number, state: unknown): void {
+    const values = state as unknown[];
+    this.sets[slot] = values.length === 0 ? null : new Set(values);
+  }
+}
+
+/**
+ * first(field) / last(field): the value of the event with the smallest / largest event
+ * time among events with a non-null field. Ties go to the earliest arrival for first
+ * and the latest arrival for last. Merged sessions never tie: their events' times lie
+ * in disjoint spans.
+ */
+class FirstLastColumn implements AggregateColumn {
+  private readonly times: number[] = [];
+  private readonly values: unknown[] = [];
+  constructor(
+    private readonly field: string,
+    private readonly latest: boolean,
+  ) {}
+  grow(): void {
+    this.times.push(0);
+    this.values.push(null);
+  }
+  reset(slot: number): void {
+    this.times[slot] = 0;
+    this.values[slot] = null;
+  }
+  add(slot: number, event: SluiceEvent, time: number): void {
+    const value = event[this.field];
+    if (!isScalar(value)) return;
+    if (this.values[slot] === null || (this.latest ? time >= this.times[slot] : time < this.times[slot])) {
+      this.times[slot] = time;
+      this.values[slot] = value;
+    }
+  }
+  merge(target: number, source: number): void {
+    if (this.values[source] === null) return;
+    const sourceTime = this.times[source];
+    if (
+      this.values[target] === null ||
+      (this.latest ? sourceTime > this.times[target] : sourceTime < this.times[target])
+    ) {
+      this.times[target] = sourceTime;
+      this.values[target] = this.values[source];
+    }
+  }
+  result(slot: number): unknown {
+    return this.values[slot];
+  }
+  save(slot: number): unknown {
+    return this.values[slot] === null ? null : [this.times[slot], this.values[slot]];
+  }
+  load(slot: number, state: unknown): void {
+    if (state === null) this.reset(slot);
+    else {
+      const [time, value] = state as [number, unknown];
+      this.times[slot] = time;
+      this.values[slot] = value;
+    }
+  }
+}
+
+function createColumn(spec: AggregateSpec): AggregateColumn {
+  const field = spec.field as string;
+  switch (spec.fn) {
+    case 'count':
+      return new CountColumn(spec.field);
+    case 'sum':
+      return new SumColumn(field, false);
+    case 'avg':
+      return new SumColumn(field, true);
+    case 'min':
+      return new ExtremeColumn(field, false);
+    case 'max':
+      return new ExtremeColumn(field, true);
+    case 'count_distinct':
+      return new DistinctColumn(field);
+    case 'first':
+      return new FirstLastColumn(field, false);
+    case 'last':
+      return new FirstLastColumn(field, true);
+  }
+}
+
+/**
+ * Rows of aggregate state addressed by slot. Freed slots are reused, so a table that
+ * sessions come and go in does not grow without bound.
+ */
+export class AccumulatorTable {
+  private readonly columns: AggregateColumn[];
+  private readonly names: string[];
+  private readonly freeSlots: number[] = [];
+  private size = 0;
+
+  constructor(specs: readonly AggregateSpec[]) {
+    this.columns = specs.map(createColumn);
+    this.names = specs.map((spec) => spec.name);
+  }
+
+  allocate(): number {
+    const columns = this.columns;
+    const reused = this.freeSlots.pop();
+    if (reused !== undefined) {
+      for (let i = 0; i < columns.length; i++) columns[i].reset(reused);
+      return reused;
+    }
+    for (let i = 0; i < columns.length; i++) columns[i].grow();
+    return this.size++;
+  }
+
+  release(slot: number): void {
+    this.freeSlots.push(slot);
+  }
+
+  add(slot: number, event: SluiceEvent, time: number): void {
+    const columns = this.columns;
+    for (let i = 0; i < columns.length; i++) columns[i].add(slot, event, time);
+  }
+
+  merge(target: number, source: number): void {
+    for (const column of this.columns) column.merge(target, source);
+  }
+
+  /** Writes the aggregate results of `slot` onto `row`, in config order. */
+  writeResults(slot: number, row: Record<string, unknown>): void {
+    for (let i = 0; i < this.columns.length; i++) row[this.names[i]] = this.columns[i].result(slot);
+  }
+
+  save(slot: number): AggregateRowState {
+    return this.columns.map((column) => column.save(slot));
+  }
+
+  load(slot: number, state: AggregateRowState): void {
+    for (let i = 0; i < this.columns.length; i++) this.columns[i].load(slot, state[i]);
+  }
+}

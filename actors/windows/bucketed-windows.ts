@@ -1,0 +1,193 @@
+import { AccumulatorTable } from './aggregates.ts';
+import { compareCodeUnits, keyOrder, keyValues } from './group-key.ts';
+import type { Emitter, SluiceEvent, WindowOperatorState } from './types.ts';
+import { alignedStart } from './window-assigner.ts';
+import { buildRow, keyAsEvent, type StoreContext, type WindowStore } from './window-store.ts';
+
+/** One epoch-aligned window and its rows, one per key. */
+class Bucket {
+  fired = false;
+  readonly slotOf = new Map<string, number>();
+  readonly keys: unknown[][] = [];
+  /** Last emitted version per row; 0 until the row first fires. */
+  readonly versions: number[] = [];
+  readonly table: AccumulatorTable;
+
+  constructor(
+    readonly start: number,
+    readonly end: number,
+    context: StoreContext,
+  ) {
+    this.table = new AccumulatorTable(context.config.aggregates);
+  }
+}
+
+function insertByStart(list: Bucket[], bucket: Bucket): void {
+  let index = list.length;
+  while (index > 0 && list[index - 1].start > bucket.start) index--;
+  list.splice(index, 0, bucket);
+}
+
+/**
+ * Tumbling and hopping windows (a tumbling window is a hopping one whose slide is its
+ * size). Windows are indexed by start; all share one size, so ordering by start is
+ * ordering by end, and `open` / `retained` stay sorted by start.
+ *
+ * Per window of an event, against the watermark before the event:
+ * - end > watermark: the event joins the open window;
+ * - end <= watermark < end + lateness: the window fired and is retained; the event
+ *   updates its row, which re-fires at once with version + 1 (a row never seen before
+ *   fires with version 1);
+ * - otherwise: one late record for that window.
+ * A fired window is retained until watermark >= end + lateness, then purged.
+ */
+export class BucketedWindows implements WindowStore {
+  nextDeadline = Number.POSITIVE_INFINITY;
+  openWindows = 0;
+
+  private readonly size: number;
+  private readonly slide: number;
+  private readonly lateness: number;
+  private readonly groupBy: readonly string[];
+  private readonly buckets = new Map<number, Bucket>();
+  /** Unfired windows, by start. */
+  private readonly open: Bucket[] = [];
+  /** Fired windows still inside their allowed lateness, by start. */
+  private readonly retained: Bucket[] = [];
+  /** The window the previous event went to: consecutive events mostly share one. */
+  private recent: Bucket | null = null;
+
+  constructor(private readonly context: StoreContext) {
+    const spec = context.config.window;
+    if (spec.type === 'session') throw new TypeError('BucketedWindows does not hold session windows');
+    this.size = spec.sizeMs;
+    this.slide = spec.type === 'hopping' ? spec.slideMs : spec.sizeMs;
+    this.lateness = context.config.allowedLatenessMs;
+    this.groupBy = context.config.groupBy;
+  }
+
+  assign(event: SluiceEvent, time: number, watermarkBefore: number, emit: Emitter): void {
+    const size = this.size;
+    const slide = this.slide;
+    if (size === slide) {
+      this.assignTo(alignedStart(time, size), event, time, watermarkBefore, emit);
+      return;
+    }
+    const last = alignedStart(time, slide);
+    let start = last;
+    while (start - slide + size > time) start -= slide;
+    for (; start <= last; start += slide) {
+      if (start + size > time) this.assignTo(start, event, time, watermarkBefore, emit);
+    }
+  }
+
+  private assignTo(start: number, event: SluiceEvent, time: number, watermark: number, emit: Emitter): void {
+    const end = start + this.size;
+    if (end > watermark) {
+      const bucket = this.bucketAt(start, false);
+      bucket.table.add(this.slotFor(bucket, event), event, time);
+    } else if (watermark < end + this.lateness) {
+      const bucket = this.bucketAt(start, true);
+      const slot = this.slotFor(bucket, event);
+      bucket.table.add(slot, event, time);
+      const version = ++bucket.versions[slot];
+      emit.row(buildRow(start, end, this.groupBy, bucket.keys[slot], bucket.table, slot, version));
+    } else {
+      emit.late({ event, window_start: start, window_end: end, watermark });
+    }
+  }
+
+  /** The window at `start`, created if absent (`fired` when it is already past its end). */
+  private bucketAt(start: number, fired: boolean): Bucket {
+    const recent = this.recent;
+    if (recent !== null && recent.start === start) return recent;
+    let bucket = this.buckets.get(start);
+    if (bucket === undefined) {
+      bucket = new Bucket(start, start + this.size, this.context);
+      bucket.fired = fired;
+      this.buckets.set(start, bucket);
+      insertByStart(fired ? this.retained : this.open, bucket);
+      this.refreshDeadline();
+    }
+    this.recent = bucket;
+    return bucket;
+  }
+
+  private slotFor(bucket: Bucket, event: SluiceEvent): number {
+    const key = this.context.encodeKey(event);
+    let slot = bucket.slotOf.get(key);
+    if (slot === undefined) {
+      slot = bucket.table.allocate();
+      bucket.slotOf.set(key, slot);
+      bucket.keys.push(keyValues(this.groupBy, event));
+      bucket.versions.push(0);
+      this.openWindows++;
+    }
+    return slot;
+  }
+
+  advance(watermark: number, emit: Emitter): void {
+    const open = this.open;
+    while (open.length > 0 && open[0].end <= watermark) {
+      const bucket = open.shift() as Bucket;
+      this.fire(bucket, emit);
+      insertByStart(this.retained, bucket);
+    }
+    const retained = this.retained;
+    while (retained.length > 0 && retained[0].end + this.lateness <= watermark) {
+      const bucket = retained.shift() as Bucket;
+      this.buckets.delete(bucket.start);
+      this.openWindows -= bucket.keys.length;
+      if (this.recent === bucket) this.recent = null;
+    }
+    this.refreshDeadline();
+  }
+
+  private fire(bucket: Bucket, emit: Emitter): void {
+    bucket.fired = true;
+    const orders = bucket.keys.map(keyOrder);
+    const slots = Array.from(orders.keys()).sort((a, b) => compareCodeUnits(orders[a], orders[b]));
+    for (const slot of slots) {
+      const version = ++bucket.versions[slot];
+      emit.row(
+        buildRow(bucket.start, bucket.end, this.groupBy, bucket.keys[slot], bucket.table, slot, version),
+      );
+    }
+  }
+
+  private refreshDeadline(): void {
+    const firstOpen = this.open.length > 0 ? this.open[0].end : Number.POSITIVE_INFINITY;
+    const firstRetained =
+      this.retained.length > 0 ? this.retained[0].end + this.lateness : Number.POSITIVE_INFINITY;
+    this.nextDeadline = Math.min(firstOpen, firstRetained);
+  }
+
+  save(state: WindowOperatorState): void {
+    const all = [...this.buckets.values()].sort((a, b) => a.start - b.start);
+    for (const bucket of all) {
+      state.buckets.push({
+        start: bucket.start,
+        fired: bucket.fired,
+        rows: bucket.keys.map((key, slot) => [key, bucket.versions[slot], bucket.table.save(slot)]),
+      });
+    }
+  }
+
+  load(state: WindowOperatorState): void {
+    for (const saved of state.buckets) {
+      const bucket = new Bucket(saved.start, saved.start + this.size, this.context);
+      bucket.fired = saved.fired;
+      for (const [key, version, aggregates] of saved.rows) {
+        const slot = bucket.table.allocate();
+        bucket.table.load(slot, aggregates);
+        bucket.slotOf.set(this.context.encodeKey(keyAsEvent(this.groupBy, key)), slot);
+        bucket.keys.push(key);
+        bucket.versions.push(version);
+        this.openWindows++;
+      }
+      this.buckets.set(bucket.start, bucket);
+      insertByStart(bucket.fired ? this.retained : this.open, bucket);
+    }
+    this.refreshDeadline();
+  }
+}

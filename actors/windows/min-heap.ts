@@ -1,0 +1,56 @@
+/** A binary min-heap of items ordered by a numeric priority (ties in any order). */
+export class MinHeap<T> {
+  private readonly priorities: number[] = [];
+  private readonly items: T[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  /** The smallest priority, or Infinity when empty. */
+  peekPriority(): number {
+    return this.items.length === 0 ? Number.POSITIVE_INFINITY : this.priorities[0];
+  }
+
+  push(priority: number, item: T): void {
+    const priorities = this.priorities;
+    const items = this.items;
+    let index = items.length;
+    priorities.push(priority);
+    items.push(item);
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (priorities[parent] <= priority) break;
+      priorities[index] = priorities[parent];
+      items[index] = items[parent];
+      index = parent;
+    }
+    priorities[index] = priority;
+    items[index] = item;
+  }
+
+  pop(): T | undefined {
+    const priorities = this.priorities;
+    const items = this.items;
+    if (items.length === 0) return undefined;
+    const top = items[0];
+    const lastPriority = priorities.pop() as number;
+    const lastItem = items.pop() as T;
+    const size = items.length;
+    if (size === 0) return top;
+    let index = 0;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= size) break;
+      const right = left + 1;
+      const child = right < size && priorities[right] < priorities[left] ? right : left;
+      if (priorities[child] >= lastPriority) break;
+      priorities[index] = priorities[child];
+      items[index] = items[child];
+      index = child;
+    }
+    priorities[index] = lastPriority;
+    items[index] = lastItem;
+    return top;
+  }
+}

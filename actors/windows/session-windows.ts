@@ -1,0 +1,221 @@
+import { AccumulatorTable } from './aggregates.ts';
+import { compareCodeUnits, keyOrder, keyValues } from './group-key.ts';
+import { MinHeap } from './min-heap.ts';
+import type { Emitter, SluiceEvent, WindowOperatorState } from './types.ts';
+import { buildRow, keyAsEvent, type StoreContext, type WindowStore } from './window-store.ts';
+
+/** The sessions of one key, sorted by start and pairwise disjoint. */
+class KeySessions {
+  readonly sessions: Session[] = [];
+  private order: string | null = null;
+
+  constructor(
+    readonly encoded: string,
+    readonly values: unknown[],
+  ) {}
+
+  /** The key's sort string, computed on first firing. */
+  get sortKey(): string {
+    if (this.order === null) this.order = keyOrder(this.values);
+    return this.order;
+  }
+}
+
+class Session {
+  /** Highest version emitted for this session or any session merged into it. */
+  version = 0;
+  fired = false;
+  alive = true;
+  /** Bumped whenever the session is rescheduled; heap entries with an older stamp are stale. */
+  stamp = 0;
+
+  constructor(
+    readonly owner: KeySessions,
+    public start: number,
+    public end: number,
+    readonly slot: number,
+  ) {}
+}
+
+interface Scheduled {
+  session: Session;
+  stamp: number;
+}
+
+function bySortOrder(a: Session, b: Session): number {
+  return a.end - b.end || a.start - b.start || compareCodeUnits(a.owner.sortKey, b.owner.sortKey);
+}
+
+/**
+ * Session windows, per key. An event at t makes a proto-session [t, t + gap) that
+ * merges with every session of its key it overlaps; the merged session spans the
+ * smallest start to the largest end (last event + gap).
+ *
+ * Lateness is judged on the proto-session's end e = t + gap against the watermark
+ * before the event: watermark >= e + lateness → one late record [t, t + gap);
+ * otherwise the event merges. If the merged session's end is already <= watermark
+ * (possible only when e <= watermark), it fires at once with version = 1 + the highest
+ * version among the sessions merged (1 if none had fired); otherwise it is open and
+ * fires when the watermark reaches its end, with that same version rule.
+ *
+ * A late merge that moves a session's start gives the merged row a new identity
+ * (window_start, key): the row emitted earlier under the old start stays as it was.
+ *
+ * Fired sessions are retained until watermark >= end + lateness. Two heaps with lazy
+ * deletion find what to fire and purge without scanning every key.
+ */
+export class SessionWindows implements WindowStore {
+  openWindows = 0;
+
+  private readonly gap: number;
+  private readonly lateness: number;
+  private readonly groupBy: readonly string[];
+  private readonly table: AccumulatorTable;
+  private readonly keys = new Map<string, KeySessions>();
+  private readonly toFire = new MinHeap<Scheduled>();
+  private readonly toPurge = new MinHeap<Scheduled>();
+
+  constructor(private readonly context: StoreContext) {
+    const spec = context.config.window;
+    if (spec.type !== 'session') throw new TypeError('SessionWindows holds session windows only');
+    this.gap = spec.gapMs;
+    this.lateness = context.config.allowedLatenessMs;
+    this.groupBy = context.config.groupBy;
+    this.table = new AccumulatorTable(context.config.aggregates);
+  }
+
+  get nextDeadline(): number {
+    return Math.min(this.toFire.peekPriority(), this.toPurge.peekPriority());
+  }
+
+  assign(event: SluiceEvent, time: number, watermarkBefore: number, emit: Emitter): void {
+    const protoEnd = time + this.gap;
+    if (watermarkBefore >= protoEnd + this.lateness) {
+      emit.late({ event, window_start: time, window_end: protoEnd, watermark: watermarkBefore });
+      return;
+    }
+    const encoded = this.context.encodeKey(event);
+    let owner = this.keys.get(encoded);
+    if (owner === undefined) {
+      owner = new KeySessions(encoded, keyValues(this.groupBy, event));
+      this.keys.set(encoded, owner);
+    }
+    const sessions = owner.sessions;
+    let first = 0;
+    while (first < sessions.length && sessions[first].end <= time) first++;
+    let last = first;
+    while (last < sessions.length && sessions[last].start < protoEnd) last++;
+
+    let session: Session;
+    let rescheduled: boolean;
+    if (first === last) {
+      session = new Session(owner, time, protoEnd, this.table.allocate());
+      sessions.splice(first, 0, session);
+      this.openWindows++;
+      rescheduled = true;
+    } else {
+      session = sessions[first];
+      const previousEnd = session.end;
+      for (let index = first + 1; index < last; index++) this.absorb(session, sessions[index]);
+      sessions.splice(first + 1, last - first - 1);
+      session.start = Math.min(session.start, time);
+      session.end = Math.max(session.end, protoEnd);
+      rescheduled = last - first > 1 || session.end !== previousEnd || session.fired;
+    }
+    this.table.add(session.slot, event, time);
+
+    if (session.end <= watermarkBefore) {
+      this.emitFiring(session, emit);
+    } else if (rescheduled) {
+      session.fired = false;
+      session.stamp++;
+      this.toFire.push(session.end, { session, stamp: session.stamp });
+    }
+  }
+
+  /** Folds `other` (the next session of the same key) into `session`. */
+  private absorb(session: Session, other: Session): void {
+    this.table.merge(session.slot, other.slot);
+    this.table.release(other.slot);
+    other.alive = false;
+    session.version = Math.max(session.version, other.version);
+    session.end = Math.max(session.end, other.end);
+    this.openWindows--;
+  }
+
+  private emitFiring(session: Session, emit: Emitter): void {
+    session.version++;
+    session.fired = true;
+    session.stamp++;
+    this.toPurge.push(session.end + this.lateness, { session, stamp: session.stamp });
+    emit.row(
+      buildRow(
+        session.start,
+        session.end,
+        this.groupBy,
+        session.owner.values,
+        this.table,
+        session.slot,
+        session.version,
+      ),
+    );
+  }
+
+  advance(watermark: number, emit: Emitter): void {
+    const ready: Session[] = [];
+    while (this.toFire.size > 0 && this.toFire.peekPriority() <= watermark) {
+      const { session, stamp } = this.toFire.pop() as Scheduled;
+      if (session.alive && session.stamp === stamp && !session.fired) ready.push(session);
+    }
+    ready.sort(bySortOrder);
+    for (const session of ready) this.emitFiring(session, emit);
+
+    while (this.toPurge.size > 0 && this.toPurge.peekPriority() <= watermark) {
+      const { session, stamp } = this.toPurge.pop() as Scheduled;
+      if (session.alive && session.stamp === stamp && session.fired) this.purge(session);
+    }
+  }
+
+  private purge(session: Session): void {
+    const owner = session.owner;
+    owner.sessions.splice(owner.sessions.indexOf(session), 1);
+    if (owner.sessions.length === 0) this.keys.delete(owner.encoded);
+    this.table.release(session.slot);
+    session.alive = false;
+    this.openWindows--;
+  }
+
+  save(state: WindowOperatorState): void {
+    for (const owner of this.keys.values()) {
+      for (const session of owner.sessions) {
+        state.sessions.push({
+          key: owner.values,
+          start: session.start,
+          end: session.end,
+          version: session.version,
+          fired: session.fired,
+          aggregates: this.table.save(session.slot),
+        });
+      }
+    }
+  }
+
+  load(state: WindowOperatorState): void {
+    for (const saved of state.sessions) {
+      const encoded = this.context.encodeKey(keyAsEvent(this.groupBy, saved.key));
+      let owner = this.keys.get(encoded);
+      if (owner === undefined) {
+        owner = new KeySessions(encoded, saved.key);
+        this.keys.set(encoded, owner);
+      }
+      const session = new Session(owner, saved.start, saved.end, this.table.allocate());
+      this.table.load(session.slot, saved.aggregates);
+      session.version = saved.version;
+      session.fired = saved.fired;
+      owner.sessions.push(session);
+      this.openWindows++;
+      const heap = session.fired ? this.toPurge : this.toFire;
+      heap.push(session.fired ? session.end + this.lateness : session.end, { session, stamp: 0 });
+    }
+  }
+}

@@ -1,0 +1,55 @@
+import type { AccumulatorTable } from './aggregates.ts';
+import type { KeyEncoder } from './group-key.ts';
+import type { Emitter, OutputRow, SluiceEvent, WindowOperatorConfig, WindowOperatorState } from './types.ts';
+
+/**
+ * The window state behind a `WindowOperator`: one implementation for epoch-aligned
+ * windows (tumbling, hopping), one for sessions. The operator owns the watermark and
+ * tells the store where it stood; the store decides what fires, re-fires, is late and
+ * is purged.
+ */
+export interface WindowStore {
+  /**
+   * Step (1) for one event: add it to its windows, re-fire retained windows it updates
+   * (in window_start order) and emit a late record for each window it missed.
+   */
+  assign(event: SluiceEvent, time: number, watermarkBefore: number, emit: Emitter): void;
+  /** Fires every unfired window with end <= watermark, then purges expired ones. */
+  advance(watermark: number, emit: Emitter): void;
+  /** The lowest watermark at which `advance` may have work (may be early, never late). */
+  readonly nextDeadline: number;
+  /** Windows (per key) held in state. */
+  readonly openWindows: number;
+  save(state: WindowOperatorState): void;
+  load(state: WindowOperatorState): void;
+}
+
+/** What every store needs from the config, resolved once. */
+export interface StoreContext {
+  config: WindowOperatorConfig;
+  encodeKey: KeyEncoder;
+}
+
+/** Builds an output row with its fields in the contract's order. */
+export function buildRow(
+  start: number,
+  end: number,
+  groupBy: readonly string[],
+  key: readonly unknown[],
+  table: AccumulatorTable,
+  slot: number,
+  version: number,
+): OutputRow {
+  const row = { window_start: start, window_end: end } as OutputRow;
+  for (let i = 0; i < groupBy.length; i++) row[groupBy[i]] = key[i];
+  table.writeResults(slot, row);
+  row.version = version;
+  return row;
+}
+
+/** The event whose groupBy fields are `key`: lets a restore re-encode stored keys. */
+export function keyAsEvent(groupBy: readonly string[], key: readonly unknown[]): SluiceEvent {
+  const event: SluiceEvent = {};
+  for (let i = 0; i < groupBy.length; i++) event[groupBy[i]] = key[i];
+  return event;
+}
