@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { decodeFrame, encodeFrame, FrameEncodeError, readFrameHeader } from '../../../actors/codecs/frame.ts';
+import { craftFrame } from './craft-frame.ts';
+import { badFrames } from './make-bad-frames.ts';
+
+const corpusDir = fileURLToPath(new URL('./bad-frames/', import.meta.url));
+
+// msgpackr renames a `__proto__` key (prototype-pollution guard), so round trips avoid it.
+const fieldName = fc.string({ maxLength: 12 }).filter((key) => key !== '__proto__');
+const fieldValue = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }).filter((x) => !Object.is(x, -0)),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 4 }),
+);
+const event = fc.dictionary(fieldName, fieldValue, { maxKeys: 6, noNullPrototype: true });
+const batchId = fc.string({ maxLength: 40 }).filter((id) => Buffer.byteLength(id) <= 256);
+const codec = fc.constantFrom<'lz4' | 'none'>('lz4', 'none');
+
+describe('sluice frame', () => {
+  it('round-trips random event arrays and batch ids with both codecs', () => {
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 30 }), batchId, codec, (events, id, chosen) => {
+        const decoded = decodeFrame(encodeFrame(events, { codec: chosen, batchId: id }));
+        assert.deepEqual(decoded, { ok: true, events, batchId: id, count: events.length });
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('reads batch id and count from the header before decoding the payload', () => {
+    const frame = encodeFrame([{ a: 1 }, { a: 2 }, { a: 3 }], { batchId: 'client-42' });
+    const header = readFrameHeader(frame);
+    assert.equal(header.ok, true);
+    if (!header.ok) return;
+    assert.equal(header.batchId, 'client-42');
+    assert.equal(header.count, 3);
+    assert.equal(header.codec, 'lz4');
+    assert.equal(header.frameLength, frame.length);
+    assert.equal(header.headerLength, 30 + 'client-42'.length);
+  });
+
+  it('decodes from a plain Uint8Array and from a view at an offset into a larger buffer', () => {
+    const frame = encodeFrame([{ user_id: 'u1', ts: 5 }], { batchId: 'x' });
+    const padded = new Uint8Array(frame.length + 16);
+    padded.set(frame, 7);
+    const expected = { ok: true, events: [{ user_id: 'u1', ts: 5 }], batchId: 'x', count: 1 };
+    assert.deepEqual(decodeFrame(padded.subarray(7, 7 + frame.length)), expected);
+    assert.deepEqual(decodeFrame(new Uint8Array(frame)), expected);
+  });
+
+  it('compresses repetitive events with lz4', () => {
+    const events = Array.from({ length: 1000 }, (_, i) => ({ user_id: `u${i % 10}`, ts: 1714564800000 + i }));
+    assert.ok(encodeFrame(events).length * 2 < encodeFrame(events, { codec: 'none' }).length);
+  });
+
+  it('refuses to encode a batch id over 256 bytes', () => {
+    assert.throws(
+      () => encodeFrame([], { batchId: 'é'.repeat(129) }),
+      (error) => error instanceof FrameEncodeError && error.code === 'FRAME_BATCH_ID_TOO_LONG',
+    );
+    assert.equal(decodeFrame(encodeFrame([], { batchId: 'x'.repeat(256) })).ok, true);
+  });
+
+  it('detects every single-byte corruption of a valid frame, with every possible new value', () => {
+    for (const chosen of ['lz4', 'none'] as const) {
+      const frame = encodeFrame([{ user_id: 'u7', ts: 1714564800000, amount: 1.5 }], {
+        codec: chosen,
+        batchId: 'b1',
+      });
+      for (let at = 0; at < frame.length; at++) {
+        for (let flip = 1; flip < 256; flip++) {
+          const corrupt = Buffer.from(frame);
+          corrupt[at] ^= flip;
+          const result = decodeFrame(corrupt);
+          assert.equal(result.ok, false, `${chosen}: byte ${at} xor ${flip} went undetected`);
+        }
+      }
+    }
+  });
+
+  it('detects a single-byte corruption anywhere in random frames', () => {
+    fc.assert(
+      fc.property(
+        fc.array(event, { minLength: 1, maxLength: 10 }),
+        batchId,
+        codec,
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        (events, id, chosen, position, flip) => {
+          const frame = encodeFrame(events, { codec: chosen, batchId: id });
+          frame[position % frame.length] ^= flip;
+          assert.equal(decodeFrame(frame).ok, false);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('reports every truncation of a valid frame as FRAME_TRUNCATED', () => {
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 10 }), batchId, codec, (events, id, chosen) => {
+        const frame = encodeFrame(events, { codec: chosen, batchId: id });
+        for (let length = 0; length < frame.length; length++) {
+          const result = decodeFrame(frame.subarray(0, length));
+          assert.equal(result.ok, false);
+          if (!result.ok) assert.equal(result.code, 'FRAME_TRUNCATED', `length ${length}`);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('never throws on random bytes, with or without a valid magic and version', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (bytes, withMagic) => {
+        const input = withMagic ? Buffer.concat([Buffer.from('SLFR\x01', 'latin1'), bytes]) : bytes;
+        assert.equal(decodeFrame(input).ok, false);
+        assert.equal(readFrameHeader(input).ok, false);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('never throws on random payloads behind valid headers and CRCs', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 120 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 200 }),
+        fc.integer({ min: 0, max: 1 }),
+        (payload, count, uncompressedLength, codecByte) => {
+          const frame = craftFrame({ codec: codecByte, count, uncompressedLength, payload });
+          const result = decodeFrame(frame);
+          if (result.ok) assert.equal(result.events.length, count);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('refuses each frame of the bad-frame corpus with its expected code', () => {
+    const expected: Record<string, string> = JSON.parse(readFileSync(`${corpusDir}expected.json`, 'utf8'));
+    const files = readdirSync(corpusDir).filter((name) => name.endsWith('.bin'));
+    assert.deepEqual(files.sort(), Object.keys(expected).sort());
+    for (const name of files) {
+      const result = decodeFrame(readFileSync(corpusDir + name));
+      assert.equal(result.ok, false, name);
+      if (!result.ok) {
+        assert.equal(result.code, expected[name], `${name}: ${result.reason}`);
+        assert.ok(result.reason.length > 0);
+      }
+    }
+  });
+
+  it('keeps the committed corpus in step with the script that makes it', () => {
+    for (const [name, { bytes }] of Object.entries(badFrames())) {
+      assert.deepEqual(readFileSync(corpusDir + name), bytes, `${name}: rerun make-bad-frames.ts`);
+    }
+  });
+});
