@@ -1,0 +1,109 @@
+/**
+ * Turns a loaded topology into the plans of its partition actors: which windows and
+ * streams each source partition runs, and the exact file each output is appended to.
+ *
+ * File outputs are split so that every file has exactly one writer, the partition that
+ * owns it: a sink fed by one source with several partitions writes `out.p3.jsonl` for
+ * partition 3; a sink fed by several sources adds the source name (`out.events.p3.jsonl`).
+ * One writer per file is what lets a partition own its output and, with checkpoints,
+ * truncate it to a known position after a crash.
+ */
+import { basename, dirname, extname, join } from 'node:path';
+import type { SourceConfig, Topology } from '../../runtime/topology/topology-schema.ts';
+import type { OutputTarget, PartitionInput, PartitionPlan } from '../partition/partition-plan.ts';
+import type { WindowOperatorConfig } from '../windows/index.ts';
+
+/** The file a source partition writes for a file sink configured with `path`. */
+export function partitionFile(path: string, suffix: string): string {
+  if (suffix === '') return path;
+  const extension = extname(path);
+  return join(dirname(path), `${basename(path, extension)}${suffix}${extension}`);
+}
+
+/** Which sources write to each sink (windows, lateness, streams, dead letters). */
+function writersBySink(topology: Topology): Map<string, Set<string>> {
+  const writers = new Map<string, Set<string>>();
+  const add = (sink: string, source: string) => {
+    const set = writers.get(sink) ?? new Set<string>();
+    set.add(source);
+    writers.set(sink, set);
+  };
+  for (const window of Object.values(topology.windows)) {
+    for (const sink of window.to) add(sink, window.from);
+    if (window.late) add(window.late, window.from);
+  }
+  for (const stream of Object.values(topology.streams)) for (const sink of stream.to) add(sink, stream.from);
+  if (topology.deadLetter)
+    for (const source of Object.keys(topology.sources)) add(topology.deadLetter, source);
+  return writers;
+}
+
+function inputOf(source: SourceConfig): PartitionInput {
+  if (source.type === 'file') return { kind: 'pushed', format: 'json' };
+  return {
+    kind: 'generator',
+    keys: source.keys,
+    skew: source.skew,
+    seed: source.seed,
+    startTime: source.startTimeMs ?? null,
+    rate: source.rate,
+    count: source.count ?? null,
+    outOfOrder: source.outOfOrder,
+    late: source.late,
+    clock: source.startTimeMs === undefined ? 'wall' : 'synthetic',
+  };
+}
+
+/** Every partition plan of the topology, source by source, partition by partition. */
+export function partitionPlans(topology: Topology): PartitionPlan[] {
+  const writers = writersBySink(topology);
+  const plans: PartitionPlan[] = [];
+  for (const [sourceName, source] of Object.entries(topology.sources)) {
+    for (let partition = 0; partition < source.partitions; partition++) {
+      const target = (sink: string): OutputTarget => {
+        const spec = topology.sinks[sink];
+        if (spec.type !== 'file') return { sink, file: null };
+        const shared = (writers.get(sink)?.size ?? 1) > 1;
+        const suffix = (shared ? `.${sourceName}` : '') + (source.partitions > 1 ? `.p${partition}` : '');
+        return { sink, file: partitionFile(spec.path, suffix) };
+      };
+      const windows = Object.entries(topology.windows)
+        .filter(([, window]) => window.from === sourceName)
+        .map(([name, window]) => {
+          const { allowedLatenessMs, ...shape } = window.window;
+          const operator: WindowOperatorConfig = {
+            window: shape,
+            allowedLatenessMs,
+            maxOutOfOrderMs: source.time.maxOutOfOrderMs,
+            groupBy: window.groupBy,
+            aggregates: window.aggregate,
+          };
+          return {
+            name,
+            operator,
+            to: window.to.map(target),
+            late: window.late ? target(window.late) : null,
+            transform: window.transform ?? null,
+          };
+        });
+      const streams = Object.entries(topology.streams)
+        .filter(([, stream]) => stream.from === sourceName)
+        .map(([name, stream]) => ({ name, to: stream.to.map(target), transform: stream.transform ?? null }));
+      plans.push({
+        source: sourceName,
+        partition,
+        partitions: source.partitions,
+        keyField: source.key,
+        timeField: source.time.field,
+        maxOutOfOrderMs: source.time.maxOutOfOrderMs,
+        idleTimeoutMs: source.time.idleTimeoutMs ?? null,
+        batchSize: topology.batch.size,
+        input: inputOf(source),
+        windows,
+        streams,
+        deadLetter: topology.deadLetter ? target(topology.deadLetter) : null,
+      });
+    }
+  }
+  return plans;
+}

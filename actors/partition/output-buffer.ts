@@ -1,0 +1,53 @@
+/**
+ * Collects the lines a partition writes while it processes one batch, grouped by
+ * destination, so that each batch costs one message per destination rather than one
+ * per row. Lines keep their order within a destination; that order is the output order.
+ *
+ * Threading model: owned by one partition actor, used on its worker thread only.
+ */
+import type { ActorContext } from '../../runtime/actor.ts';
+import type { OutputTarget, SinkWrite } from './partition-plan.ts';
+
+interface Pending {
+  target: OutputTarget;
+  output: string;
+  chunks: string[];
+  rows: number;
+}
+
+export class OutputBuffer {
+  #pending = new Map<string, Pending>();
+
+  /** Appends one line (no trailing newline) bound for `target`, produced by `output`. */
+  add(target: OutputTarget, output: string, line: string): void {
+    const id = `${target.sink}\u0000${target.file ?? ''}\u0000${output}`;
+    let pending = this.#pending.get(id);
+    if (pending === undefined) {
+      pending = { target, output, chunks: [], rows: 0 };
+      this.#pending.set(id, pending);
+    }
+    pending.chunks.push(line);
+    pending.rows++;
+  }
+
+  get isEmpty(): boolean {
+    return this.#pending.size === 0;
+  }
+
+  /** Sends everything collected, one `sink` emit per destination, and waits for each to be accepted. */
+  async flush(ctx: ActorContext): Promise<void> {
+    if (this.#pending.size === 0) return;
+    const batches = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const pending of batches) {
+      const write: SinkWrite = {
+        sink: pending.target.sink,
+        file: pending.target.file,
+        data: `${pending.chunks.join('\n')}\n`,
+        rows: pending.rows,
+        output: pending.output,
+      };
+      await ctx.emit('sink', write);
+    }
+  }
+}

@@ -1,0 +1,331 @@
+/**
+ * The per-event path of a partition, without I/O: event time → watermark → per window
+ * (transform → schema fit → operator) and per stream (transform → raw line). Outputs go
+ * into an `OutputBuffer`; the actor sends them.
+ *
+ * The watermark belongs to the source partition: every event with a valid time moves it,
+ * including events a transform drops or that do not fit a window's schema, so every
+ * operator of the partition sees the same watermark the design defines.
+ *
+ * Threading model: owned by one partition actor on its worker thread.
+ */
+import { pathToFileURL } from 'node:url';
+import type { ActorContext } from '../../runtime/actor.ts';
+import type { DecodeFailureCode } from '../codecs/decode-failure.ts';
+import {
+  type Emitter,
+  eventMisfit,
+  formatRow,
+  type LateRecord,
+  type OutputRow,
+  type SluiceEvent,
+  WindowOperator,
+} from '../windows/index.ts';
+import type { OutputBuffer } from './output-buffer.ts';
+import type { OutputTarget, PartitionPlan, StreamPlan, WindowPlan } from './partition-plan.ts';
+
+/** Why a record went to the dead-letter output: a stable code, the `reason` label of the metric. */
+export type DeadLetterKind = DecodeFailureRecord['code'] | 'SCHEMA_MISFIT' | 'TRANSFORM_FAILED';
+
+/** A record the source could not decode, carried to its place in the event order. */
+export interface DecodeFailureRecord {
+  code: DecodeFailureCode | 'TIME_INVALID' | 'KEY_MISSING';
+  reason: string;
+  raw: string;
+}
+
+/** A user transform: an event in, an event or null (dropped) out. */
+export type Transform = (event: SluiceEvent) => SluiceEvent | null | undefined;
+
+interface WindowRun {
+  plan: WindowPlan;
+  operator: WindowOperator;
+  transform: Transform | null;
+  emitter: WindowEmitter;
+}
+
+interface StreamRun {
+  plan: StreamPlan;
+  transform: Transform | null;
+}
+
+export interface PartitionStats {
+  source: string;
+  partition: number;
+  events: number;
+  watermark: number | null;
+  rowsEmitted: number;
+  lateEvents: number;
+  deadLetters: number;
+  openWindows: number;
+}
+
+async function loadTransform(path: string | null): Promise<Transform | null> {
+  if (path === null) return null;
+  const loaded = (await import(pathToFileURL(path).href)) as { default?: unknown };
+  if (typeof loaded.default !== 'function') {
+    throw new Error(`transform ${path}: its default export is not a function`);
+  }
+  return loaded.default as Transform;
+}
+
+/** Turns a window's rows and late records into output lines; counts both for metrics. */
+class WindowEmitter implements Emitter {
+  output: OutputBuffer | null = null;
+  rowCount = 0;
+  lateCount = 0;
+  readonly #plan: WindowPlan;
+
+  constructor(plan: WindowPlan) {
+    this.#plan = plan;
+  }
+
+  row(row: OutputRow): void {
+    this.rowCount++;
+    const line = formatRow(row);
+    for (const target of this.#plan.to) this.output!.add(target, this.#plan.name, line);
+  }
+
+  late(record: LateRecord): void {
+    this.lateCount++;
+    if (this.#plan.late === null) return;
+    const line = JSON.stringify({
+      window: this.#plan.name,
+      window_start: record.window_start,
+      window_end: record.window_end,
+      watermark: record.watermark,
+      event: record.event,
+    });
+    this.output!.add(this.#plan.late, this.#plan.name, line);
+  }
+}
+
+export class PartitionPipeline {
+  readonly #plan: PartitionPlan;
+  readonly #windows: WindowRun[];
+  readonly #streams: StreamRun[];
+  readonly #labels: { source: string; partition: string };
+  #maxEventTime = Number.NEGATIVE_INFINITY;
+  #lastEventWallTime = Date.now();
+  #watermarkAtLastEvent = Number.NEGATIVE_INFINITY;
+  #events = 0;
+  #deadLetters = 0;
+  #deadLettersByKind = new Map<DeadLetterKind, number>();
+  #recordedRows = new Map<string, number>();
+  #recordedLate = new Map<string, number>();
+
+  private constructor(plan: PartitionPlan, windows: WindowRun[], streams: StreamRun[]) {
+    this.#plan = plan;
+    this.#windows = windows;
+    this.#streams = streams;
+    this.#labels = { source: plan.source, partition: String(plan.partition) };
+  }
+
+  static async create(plan: PartitionPlan): Promise<PartitionPipeline> {
+    const windows: WindowRun[] = [];
+    for (const windowPlan of plan.windows) {
+      windows.push({
+        plan: windowPlan,
+        operator: new WindowOperator(windowPlan.operator),
+        transform: await loadTransform(windowPlan.transform),
+        emitter: new WindowEmitter(windowPlan),
+      });
+    }
+    const streams: StreamRun[] = [];
+    for (const streamPlan of plan.streams) {
+      streams.push({ plan: streamPlan, transform: await loadTransform(streamPlan.transform) });
+    }
+    return new PartitionPipeline(plan, windows, streams);
+  }
+
+  /** The source partition's watermark: max event time seen − maxOutOfOrder. */
+  get watermark(): number {
+    return this.#maxEventTime - this.#plan.maxOutOfOrderMs;
+  }
+
+  /**
+   * Runs decoded events through every window and stream, event by event, so that the
+   * order of everything written (rows, late records, raw events, dead letters) depends
+   * on the input order only, never on batch boundaries. `positions[i]` is the source
+   * position of event i; without positions, event i is at `firstSequence + i`. An index
+   * present in `failures` is a record that could not be decoded: it becomes a dead
+   * letter at its place in the order and moves no watermark.
+   */
+  process(
+    events: readonly (SluiceEvent | null)[],
+    times: ArrayLike<number>,
+    positions: readonly number[] | null,
+    output: OutputBuffer,
+    firstSequence = 0,
+    failures: ReadonlyMap<number, DecodeFailureRecord> | null = null,
+  ): void {
+    if (events.length === 0) return;
+    for (const run of this.#windows) run.emitter.output = output;
+    const single = this.#windows.length === 1 && this.#streams.length === 0 ? this.#windows[0] : null;
+    if (single !== null && single.transform === null && failures === null && this.#allFit(single, events)) {
+      single.operator.processBatch(events as readonly SluiceEvent[], times, single.emitter);
+      this.#events += events.length;
+      this.#noteEventTimes(times);
+      return;
+    }
+    const outOfOrder = this.#plan.maxOutOfOrderMs;
+    for (let index = 0; index < events.length; index++) {
+      const position = positions === null ? firstSequence + index : positions[index];
+      const failure = failures?.get(index);
+      if (failure !== undefined) {
+        this.deadLetter(output, failure.code, failure.reason, position, failure.raw);
+        continue;
+      }
+      const original = events[index] as SluiceEvent;
+      const time = times[index];
+      this.#events++;
+      if (time > this.#maxEventTime) this.#maxEventTime = time;
+      for (const run of this.#windows) {
+        const event = this.#transformed(run.transform, original, position, output);
+        const misfit = event ? eventMisfit(run.plan.operator, event) : null;
+        if (event && misfit === null) {
+          run.operator.process(event, time, run.emitter);
+          continue;
+        }
+        if (misfit !== null) this.deadLetter(output, 'SCHEMA_MISFIT', misfit, position, original);
+        run.operator.advanceWatermark(this.#maxEventTime - outOfOrder, run.emitter);
+      }
+      for (const run of this.#streams) {
+        const event = this.#transformed(run.transform, original, position, output);
+        if (!event) continue;
+        const line = JSON.stringify(event);
+        for (const target of run.plan.to) output.add(target, run.plan.name, line);
+      }
+    }
+    this.#lastEventWallTime = Date.now();
+    this.#watermarkAtLastEvent = this.watermark;
+  }
+
+  #noteEventTimes(times: ArrayLike<number>): void {
+    let maxTime = this.#maxEventTime;
+    for (let index = 0; index < times.length; index++) if (times[index] > maxTime) maxTime = times[index];
+    this.#maxEventTime = maxTime;
+    this.#lastEventWallTime = Date.now();
+    this.#watermarkAtLastEvent = this.watermark;
+  }
+
+  #allFit(run: WindowRun, events: readonly (SluiceEvent | null)[]): boolean {
+    const config = run.plan.operator;
+    for (const event of events) if (event === null || eventMisfit(config, event) !== null) return false;
+    return true;
+  }
+
+  /** The event after a user transform; a transform that throws makes a dead letter and drops the event. */
+  #transformed(
+    transform: Transform | null,
+    event: SluiceEvent,
+    position: number,
+    output: OutputBuffer,
+  ): SluiceEvent | null {
+    if (transform === null) return event;
+    try {
+      return transform(event) ?? null;
+    } catch (error) {
+      this.deadLetter(
+        output,
+        'TRANSFORM_FAILED',
+        `transform failed: ${(error as Error).message}`,
+        position,
+        event,
+      );
+      return null;
+    }
+  }
+
+  /** Sends a record that cannot be processed to the dead-letter output, with its position and reason. */
+  deadLetter(
+    output: OutputBuffer,
+    kind: DeadLetterKind,
+    reason: string,
+    position: number,
+    raw: unknown,
+  ): void {
+    this.#deadLetters++;
+    this.#deadLettersByKind.set(kind, (this.#deadLettersByKind.get(kind) ?? 0) + 1);
+    const target: OutputTarget | null = this.#plan.deadLetter;
+    if (target === null) return;
+    const line = JSON.stringify({
+      reason,
+      code: kind,
+      source: this.#plan.source,
+      partition: this.#plan.partition,
+      position,
+      raw: typeof raw === 'string' ? raw : JSON.stringify(raw),
+    });
+    output.add(target, 'dead-letter', line);
+  }
+
+  /**
+   * A partition idle for longer than `idleTimeoutMs` advances its watermark by the
+   * wall-clock time that passed beyond the timeout, so its windows still close.
+   * Returns whether the watermark moved.
+   */
+  advanceIfIdle(now: number, idleTimeoutMs: number, output: OutputBuffer): boolean {
+    const idleFor = now - this.#lastEventWallTime;
+    if (idleFor < idleTimeoutMs || this.#watermarkAtLastEvent === Number.NEGATIVE_INFINITY) return false;
+    const target = this.#watermarkAtLastEvent + (idleFor - idleTimeoutMs);
+    let moved = false;
+    for (const run of this.#windows) {
+      if (target <= run.operator.watermark) continue;
+      run.emitter.output = output;
+      run.operator.advanceWatermark(target, run.emitter);
+      moved = true;
+    }
+    return moved;
+  }
+
+  /** End of a bounded input: the watermark goes to +∞ and every window fires. */
+  endOfInput(output: OutputBuffer): void {
+    for (const run of this.#windows) {
+      run.emitter.output = output;
+      run.operator.advanceWatermark(Number.POSITIVE_INFINITY, run.emitter);
+    }
+  }
+
+  /** Publishes the partition's metrics after a batch of `count` events that took `elapsedMs`. */
+  record(ctx: ActorContext, count: number, elapsedMs: number): void {
+    const metrics = ctx.metrics;
+    if (count > 0) {
+      metrics.inc('sluice_events_in_total', this.#labels, count);
+      metrics.observe('sluice_processing_latency_seconds', { source: this.#plan.source }, elapsedMs / 1000);
+    }
+    const watermark = this.#windows.reduce(
+      (lowest, run) => Math.min(lowest, run.operator.watermark),
+      Number.POSITIVE_INFINITY,
+    );
+    if (Number.isFinite(watermark)) metrics.set('sluice_watermark_ms', this.#labels, watermark);
+    for (const [kind, count] of this.#deadLettersByKind) {
+      metrics.inc('sluice_dead_letters_total', { source: this.#plan.source, reason: kind }, count);
+    }
+    this.#deadLettersByKind.clear();
+    for (const run of this.#windows) {
+      const labels = { window: run.plan.name, partition: String(this.#plan.partition) };
+      metrics.set('sluice_windows_open', labels, run.operator.openWindows);
+      const rowsDelta = run.emitter.rowCount - (this.#recordedRows.get(run.plan.name) ?? 0);
+      if (rowsDelta > 0) metrics.inc('sluice_windows_emitted_total', labels, rowsDelta);
+      this.#recordedRows.set(run.plan.name, run.emitter.rowCount);
+      const lateDelta = run.emitter.lateCount - (this.#recordedLate.get(run.plan.name) ?? 0);
+      if (lateDelta > 0) metrics.inc('sluice_late_events_total', labels, lateDelta);
+      this.#recordedLate.set(run.plan.name, run.emitter.lateCount);
+    }
+  }
+
+  stats(): PartitionStats {
+    const watermark = this.watermark;
+    return {
+      source: this.#plan.source,
+      partition: this.#plan.partition,
+      events: this.#events,
+      watermark: Number.isFinite(watermark) ? watermark : null,
+      rowsEmitted: this.#windows.reduce((sum, run) => sum + run.emitter.rowCount, 0),
+      lateEvents: this.#windows.reduce((sum, run) => sum + run.emitter.lateCount, 0),
+      deadLetters: this.#deadLetters,
+      openWindows: this.#windows.reduce((sum, run) => sum + run.operator.openWindows, 0),
+    };
+  }
+}

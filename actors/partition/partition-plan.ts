@@ -1,0 +1,95 @@
+/**
+ * What one partition actor runs: the plain, structured-cloneable description that the
+ * main thread builds from the topology and ships to the worker that hosts the actor.
+ * It holds no functions and no handles, only data, so it crosses threads unchanged.
+ */
+import type { WindowOperatorConfig } from '../windows/index.ts';
+import type { DecodeFailureRecord } from './partition-pipeline.ts';
+
+/** Where the events of a partition come from. */
+export type PartitionInput =
+  | {
+      kind: 'pushed';
+      /** Batches arrive as `lines` messages from a reader on the main thread. */
+      format: 'json';
+    }
+  | {
+      kind: 'generator';
+      keys: number;
+      skew: number;
+      seed: number;
+      startTime: number | null;
+      /** Events per second across the source (0 = as fast as possible); each partition takes its share. */
+      rate: number;
+      /** Events across the source; each partition takes its share. null = unbounded. */
+      count: number | null;
+      outOfOrder: number;
+      late: number;
+      clock: 'synthetic' | 'wall';
+    };
+
+/** One output a partition writes to: a sink and the file it appends to, if any. */
+export interface OutputTarget {
+  sink: string;
+  /** For file sinks, the file this partition writes (per-partition when the source has several). */
+  file: string | null;
+}
+
+export interface WindowPlan {
+  name: string;
+  operator: WindowOperatorConfig;
+  to: OutputTarget[];
+  late: OutputTarget | null;
+  /** Absolute module path whose default export maps an event to an event or null. */
+  transform: string | null;
+}
+
+export interface StreamPlan {
+  name: string;
+  to: OutputTarget[];
+  transform: string | null;
+}
+
+export interface PartitionPlan {
+  source: string;
+  partition: number;
+  partitions: number;
+  keyField: string;
+  timeField: string;
+  maxOutOfOrderMs: number;
+  idleTimeoutMs: number | null;
+  batchSize: number;
+  input: PartitionInput;
+  windows: WindowPlan[];
+  streams: StreamPlan[];
+  deadLetter: OutputTarget | null;
+}
+
+/**
+ * The message a reader on the main thread sends to a pushed partition: records in source
+ * order, each an event or (at its index in `failures`) a record that could not be decoded.
+ */
+export type PartitionMessage =
+  | {
+      kind: 'records';
+      /** Decoded events; null where the record failed to decode. */
+      events: (Record<string, unknown> | null)[];
+      /** Source position (1-based line number for files) of each record. */
+      positions: number[];
+      failures: Array<[index: number, failure: DecodeFailureRecord]>;
+    }
+  | { kind: 'end' };
+
+/** What a partition actor emits on the `sink` channel. */
+export interface SinkWrite {
+  sink: string;
+  file: string | null;
+  /** JSON lines, each ending with a newline. */
+  data: string;
+  rows: number;
+  /** The output (window, stream, late or dead-letter) the rows come from, for metrics. */
+  output: string;
+}
+
+/** What a partition actor emits on the `control` channel. */
+export type PartitionReport = { kind: 'ended'; source: string; partition: number };

@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { OutputBuffer } from '../../../actors/partition/output-buffer.ts';
+import { PartitionPipeline } from '../../../actors/partition/partition-pipeline.ts';
+import type { PartitionPlan, SinkWrite } from '../../../actors/partition/partition-plan.ts';
+import type { ActorContext } from '../../../runtime/actor.ts';
+import { createLogger } from '../../../runtime/logger.ts';
+import { discardingRecorder } from '../../../runtime/metrics-recorder.ts';
+
+function capturingContext(writes: SinkWrite[]): ActorContext {
+  return {
+    name: 'test',
+    emit: async (channel, payload) => {
+      if (channel === 'sink') writes.push(payload as SinkWrite);
+    },
+    setTimer() {},
+    cancelTimer() {},
+    metrics: discardingRecorder,
+    log: createLogger({ level: 'error' }),
+  };
+}
+
+function plan(overrides: Partial<PartitionPlan> = {}): PartitionPlan {
+  return {
+    source: 'events',
+    partition: 0,
+    partitions: 1,
+    keyField: 'user_id',
+    timeField: 'ts',
+    maxOutOfOrderMs: 0,
+    idleTimeoutMs: null,
+    batchSize: 1000,
+    input: { kind: 'pushed', format: 'json' },
+    windows: [
+      {
+        name: 'per_user',
+        operator: {
+          window: { type: 'tumbling', sizeMs: 10 },
+          allowedLatenessMs: 0,
+          maxOutOfOrderMs: 0,
+          groupBy: ['user_id'],
+          aggregates: [
+            { name: 'events', fn: 'count' },
+            { name: 'amount', fn: 'sum', field: 'amount' },
+          ],
+        },
+        to: [{ sink: 'out', file: '/tmp/out.jsonl' }],
+        late: { sink: 'late', file: null },
+        transform: null,
+      },
+    ],
+    streams: [],
+    deadLetter: { sink: 'dlq', file: null },
+    ...overrides,
+  };
+}
+
+async function run(
+  pipelinePlan: PartitionPlan,
+  batches: Array<Array<Record<string, unknown> | null>>,
+): Promise<Map<string, string>> {
+  const writes: SinkWrite[] = [];
+  const ctx = capturingContext(writes);
+  const pipeline = await PartitionPipeline.create(pipelinePlan);
+  const output = new OutputBuffer();
+  let position = 1;
+  for (const batch of batches) {
+    const times = batch.map((event) => (event ? (event.ts as number) : 0));
+    const positions = batch.map(() => position++);
+    const failures = new Map(
+      batch.flatMap((event, index) =>
+        event === null ? [[index, { code: 'JSON_INVALID' as const, reason: 'bad', raw: 'x' }] as const] : [],
+      ),
+    );
+    pipeline.process(batch, times, positions, output, 0, failures.size > 0 ? failures : null);
+    await output.flush(ctx);
+  }
+  pipeline.endOfInput(output);
+  await output.flush(ctx);
+  const bySink = new Map<string, string>();
+  for (const write of writes) bySink.set(write.sink, (bySink.get(write.sink) ?? '') + write.data);
+  return bySink;
+}
+
+const events = [
+  { user_id: 'a', ts: 1, amount: 1 },
+  { user_id: 'b', ts: 2, amount: 2 },
+  { user_id: 'a', ts: 3, amount: 'three' },
+  null,
+  { user_id: 'a', ts: 12, amount: 4 },
+  { user_id: 'b', ts: 25, amount: 5 },
+  { user_id: 'a', ts: 5, amount: 6 },
+];
+
+describe('partition pipeline', () => {
+  it('writes rows, late records and dead letters in an order that batch boundaries do not change', async () => {
+    const whole = await run(plan(), [events]);
+    const split = await run(plan(), [events.slice(0, 2), events.slice(2, 5), events.slice(5)]);
+    const single = await run(
+      plan(),
+      events.map((event) => [event]),
+    );
+    assert.deepEqual(split, whole);
+    assert.deepEqual(single, whole);
+    assert.equal(
+      whole.get('out'),
+      [
+        '{"window_start":0,"window_end":10,"user_id":"a","events":1,"amount":1,"version":1}',
+        '{"window_start":0,"window_end":10,"user_id":"b","events":1,"amount":2,"version":1}',
+        '{"window_start":10,"window_end":20,"user_id":"a","events":1,"amount":4,"version":1}',
+        '{"window_start":20,"window_end":30,"user_id":"b","events":1,"amount":5,"version":1}',
+        '',
+      ].join('\n'),
+    );
+    const late = whole
+      .get('late')!
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(late, [
+      {
+        window: 'per_user',
+        window_start: 0,
+        window_end: 10,
+        watermark: 25,
+        event: { user_id: 'a', ts: 5, amount: 6 },
+      },
+    ]);
+    const dead = whole
+      .get('dlq')!
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(
+      dead.map((record) => [record.code, record.position]),
+      [
+        ['SCHEMA_MISFIT', 3],
+        ['JSON_INVALID', 4],
+      ],
+    );
+    assert.match(dead[0].reason, /amount/);
+  });
+
+  it('lets an event the window cannot use still move the watermark of the partition', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-transform-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const transform = join(dir, 'drop-b.mjs');
+    await writeFile(transform, 'export default (event) => (event.user_id === "b" ? null : event);\n');
+    const base = plan();
+    const withTransform = plan({ windows: [{ ...base.windows[0], transform }] });
+    const writes: SinkWrite[] = [];
+    const ctx = capturingContext(writes);
+    const pipeline = await PartitionPipeline.create(withTransform);
+    const output = new OutputBuffer();
+    const batch = [
+      { user_id: 'a', ts: 1, amount: 1 },
+      { user_id: 'b', ts: 15, amount: 2 },
+    ];
+    pipeline.process(batch, [1, 15], [1, 2], output);
+    await output.flush(ctx);
+    // b was dropped by the transform, yet its time closed a's window [0, 10).
+    assert.equal(writes.length, 1);
+    assert.match(writes[0].data, /"user_id":"a","events":1/);
+  });
+
+  it('sends the events of a stream, transformed, to its sinks as JSON lines', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-stream-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const transform = join(dir, 'tag.mjs');
+    await writeFile(
+      transform,
+      'export default (event) => (event.amount > 1 ? { ...event, big: true } : null);\n',
+    );
+    const streamPlan = plan({
+      windows: [],
+      streams: [{ name: 'raw', to: [{ sink: 'raw', file: null }], transform }],
+    });
+    const out = await run(streamPlan, [
+      [
+        { user_id: 'a', ts: 1, amount: 1 },
+        { user_id: 'b', ts: 2, amount: 2 },
+      ],
+    ]);
+    assert.equal(out.get('raw'), '{"user_id":"b","ts":2,"amount":2,"big":true}\n');
+  });
+});
