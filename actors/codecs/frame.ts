@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { compressSync, uncompressSync } from 'lz4-napi';
+import { SluiceError } from '../../runtime/errors.ts';
 import { type DecodeFailure, decodeFailure, describeType, isPlainObject } from './decode-failure.ts';
 import {
   type FrameCodec,
@@ -32,14 +33,9 @@ export type DecodedFrame =
   | ({ ok: false } & DecodeFailure);
 
 /** Raised by `encodeFrame` when the caller asks for a frame the format cannot carry. */
-export class FrameEncodeError extends RangeError {
-  readonly retriable = false;
-  constructor(
-    readonly code: 'FRAME_BATCH_ID_TOO_LONG' | 'FRAME_TOO_LARGE',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'FrameEncodeError';
+export class FrameEncodeError extends SluiceError {
+  constructor(code: 'SLUICE_ERR_FRAME_BATCH_ID_TOO_LONG' | 'SLUICE_ERR_FRAME_TOO_LARGE', message: string) {
+    super(code, message);
   }
 }
 
@@ -50,14 +46,14 @@ export function encodeFrame(events: readonly object[], options: EncodeFrameOptio
   const batchId = options.batchId ? Buffer.from(options.batchId, 'utf8') : EMPTY;
   if (batchId.length > MAX_BATCH_ID_BYTES) {
     throw new FrameEncodeError(
-      'FRAME_BATCH_ID_TOO_LONG',
+      'SLUICE_ERR_FRAME_BATCH_ID_TOO_LONG',
       `batch id of ${batchId.length} bytes exceeds ${MAX_BATCH_ID_BYTES}`,
     );
   }
   const packed = msgpack.pack(events);
   if (packed.length > MAX_UNCOMPRESSED_BYTES) {
     throw new FrameEncodeError(
-      'FRAME_TOO_LARGE',
+      'SLUICE_ERR_FRAME_TOO_LARGE',
       `${events.length} events take ${packed.length} bytes, over the frame limit of ${MAX_UNCOMPRESSED_BYTES}; split the batch`,
     );
   }

@@ -63,7 +63,7 @@ describe('sluice frame', () => {
   it('refuses to encode a batch id over 256 bytes', () => {
     assert.throws(
       () => encodeFrame([], { batchId: 'é'.repeat(129) }),
-      (error) => error instanceof FrameEncodeError && error.code === 'FRAME_BATCH_ID_TOO_LONG',
+      (error) => error instanceof FrameEncodeError && error.code === 'SLUICE_ERR_FRAME_BATCH_ID_TOO_LONG',
     );
     assert.equal(decodeFrame(encodeFrame([], { batchId: 'x'.repeat(256) })).ok, true);
   });
