@@ -36,7 +36,8 @@ const CALL_PATTERN = /^\s*([a-z_]+)\s*\(\s*([^()]*?)\s*\)\s*$/;
 
 /**
  * Parses `expression` into an aggregate named `name`; returns a reason string when
- * the text is not a known function applied to the right number of fields.
+ * the text is not a known function applied to the right number of fields. Reasons
+ * start with "expected", as every topology problem message does.
  */
 export function parseAggregate(name: string, expression: string): Aggregate | { error: string } {
   const match = CALL_PATTERN.exec(expression);
@@ -44,14 +45,16 @@ export function parseAggregate(name: string, expression: string): Aggregate | { 
   const fn = match[1] as AggregateFunction;
   const argument = match[2];
   if (!AGGREGATE_FUNCTIONS.includes(fn)) {
-    return { error: `unknown aggregate function '${match[1]}'; expected ${AGGREGATE_EXPECTED}` };
+    return { error: `expected ${AGGREGATE_EXPECTED}, got unknown function '${match[1]}'` };
   }
   if (fn === 'count') {
-    return argument === '' ? { name, fn } : { error: `count() takes no field, got 'count(${argument})'` };
+    return argument === ''
+      ? { name, fn }
+      : { error: `expected count() without a field, got 'count(${argument})'` };
   }
-  if (argument === '') return { error: `${fn}() needs a field, as in ${fn}(amount)` };
+  if (argument === '') return { error: `expected a field inside ${fn}(), as in ${fn}(amount)` };
   if (!FIELD_PATH_PATTERN.test(argument)) {
-    return { error: `${fn}(${argument}): '${argument}' is not a field name or dotted field path` };
+    return { error: `expected a field name or dotted field path inside ${fn}(), got '${argument}'` };
   }
   return { name, fn, field: argument };
 }
