@@ -48,3 +48,27 @@ describe('Sfc32', () => {
     assert.ok(Math.abs(sum / 100_000 - 0.5) < 0.005);
   });
 });
+
+describe('KeySampler guide table', () => {
+  it('picks exactly what a plain binary search over the CDF picks', () => {
+    for (const [size, skew] of [
+      [1, 1],
+      [2, 0.3],
+      [1000, 1.1],
+      [5000, 3],
+    ]) {
+      const sampler = new KeySampler(size, skew);
+      const cdf: number[] = [];
+      let sum = 0;
+      for (let r = 0; r < size; r++) cdf.push((sum += 1 / (r + 1) ** skew));
+      const random = new Sfc32(size);
+      for (let i = 0; i < 20_000; i++) {
+        const u = random.nextFloat();
+        const target = u * sum;
+        let expected = cdf.findIndex((value) => value > target);
+        if (expected === -1) expected = size - 1;
+        assert.equal(sampler.pick(u), expected, `size ${size} skew ${skew} u ${u}`);
+      }
+    }
+  });
+});
