@@ -60,7 +60,10 @@ describe('KeySampler guide table', () => {
       const sampler = new KeySampler(size, skew);
       const cdf: number[] = [];
       let sum = 0;
-      for (let r = 0; r < size; r++) cdf.push((sum += 1 / (r + 1) ** skew));
+      for (let r = 0; r < size; r++) {
+        sum += 1 / (r + 1) ** skew;
+        cdf.push(sum);
+      }
       const random = new Sfc32(size);
       for (let i = 0; i < 20_000; i++) {
         const u = random.nextFloat();
