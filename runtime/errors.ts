@@ -38,6 +38,10 @@ export const RUNTIME_ERRORS = {
     retriable: false,
     message: (command: string, known: string) => `unknown command '${command}'; commands are ${known}`,
   },
+  SLUICE_ERR_CLI_COMMAND_UNAVAILABLE: {
+    retriable: false,
+    message: (command: string) => `command '${command}' is not available in this build`,
+  },
   SLUICE_ERR_CLI_ARGUMENT: {
     retriable: false,
     message: (command: string, reason: string) => `${command}: ${reason}`,
