@@ -78,7 +78,10 @@ export class JsonLinesDecoder {
     return this.lineOffset;
   }
 
-  /** Decodes every line this chunk completes; the chunk's unfinished tail is kept for the next one. */
+  /**
+   * Decodes every line this chunk completes; the chunk's unfinished tail is copied and kept
+   * for the next one. The decoder keeps no reference to `chunk`: a read buffer can be reused.
+   */
   push(chunk: Buffer): JsonLineRecord[] {
     if (this.ended) throw new Error('JsonLinesDecoder.push called after end()');
     const out: JsonLineRecord[] = [];
@@ -116,7 +119,8 @@ export class JsonLinesDecoder {
     const room = this.maxLineBytes + 1 - this.pendingBytes;
     const take = Math.min(room, length);
     if (take > 0) {
-      this.pending.push(chunk.subarray(from, from + take));
+      // Copied, so callers may reuse their read buffer once push() returns.
+      this.pending.push(Buffer.from(chunk.subarray(from, from + take)));
       this.pendingBytes += take;
     }
   }

@@ -169,3 +169,21 @@ describe('JsonLinesDecoder', () => {
     assert.throws(() => decoder.push(bytes('{}\n')));
   });
 });
+
+describe('JsonLinesDecoder and caller buffers', () => {
+  it('lets the caller reuse its read buffer once push() returns', () => {
+    const decoder = new JsonLinesDecoder();
+    const readBuffer = Buffer.alloc(16);
+    const feed = (text: string) => {
+      readBuffer.fill(0x20);
+      const length = readBuffer.write(text);
+      return decoder.push(readBuffer.subarray(0, length));
+    };
+    assert.deepEqual(feed('{"a":1}\n{"b":'), [
+      { kind: 'event', event: { a: 1 }, line: 1, offset: 0, nextOffset: 8 },
+    ]);
+    assert.deepEqual(feed('"xyz"}\n'), [
+      { kind: 'event', event: { b: 'xyz' }, line: 2, offset: 8, nextOffset: 19 },
+    ]);
+  });
+});
