@@ -183,7 +183,7 @@ describe('JsonLinesDecoder and caller buffers', () => {
       { kind: 'event', event: { a: 1 }, line: 1, offset: 0, nextOffset: 8 },
     ]);
     assert.deepEqual(feed('"xyz"}\n'), [
-      { kind: 'event', event: { b: 'xyz' }, line: 2, offset: 8, nextOffset: 19 },
+      { kind: 'event', event: { b: 'xyz' }, line: 2, offset: 8, nextOffset: 20 },
     ]);
   });
 });
