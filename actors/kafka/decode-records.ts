@@ -1,0 +1,93 @@
+/**
+ * Decoding of fetched Kafka messages, run in the worker that owns the partition. Never
+ * throws: a message that cannot become events (bad JSON, bad msgpack, a damaged frame, a
+ * value that is not a map, a tombstone) becomes a failure carrying topic, partition,
+ * offset, reason and raw bytes, at its place in the order, for the dead-letter output.
+ *
+ * Output shape is the one the partition actor consumes for files: `events[i]` is null
+ * exactly where `failures` holds index i, and `positions[i]` is the offset event i came
+ * from (a frame yields many events with the same offset).
+ */
+import type { DecodeFailureCode } from '../codecs/decode-failure.ts';
+import { decodeFrame } from '../codecs/frame.ts';
+import { decodeJsonEvent } from '../codecs/json-event.ts';
+import { decodeMsgpackEvent } from '../codecs/msgpack-event.ts';
+import type { KafkaRecordBatch } from './kafka-batch.ts';
+
+export type KafkaFormat = 'json' | 'msgpack' | 'frame';
+
+/** Codes a Kafka record can fail with: the codec codes plus the tombstone. */
+export type KafkaDecodeFailureCode = DecodeFailureCode | 'KAFKA_NULL_VALUE';
+
+export interface KafkaDecodeFailure {
+  code: KafkaDecodeFailureCode;
+  reason: string;
+  /** The message value: UTF-8 text for `json`, base64 for `msgpack` and `frame`, '' for a null value. */
+  raw: string;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface DecodedRecords {
+  events: Array<Record<string, unknown> | null>;
+  positions: string[];
+  failures: Array<[index: number, failure: KafkaDecodeFailure]>;
+  /** Where to resume after this batch (last offset + 1): the source position to checkpoint. */
+  nextOffset: string;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function decodeKafkaRecords(format: KafkaFormat, batch: KafkaRecordBatch): DecodedRecords {
+  const out: DecodedRecords = { events: [], positions: [], failures: [], nextOffset: batch.nextOffset };
+  const { topic, partition, offsets, values } = batch;
+  const fail = (offset: string, code: KafkaDecodeFailureCode, reason: string, raw: string) => {
+    out.failures.push([out.events.length, { code, reason, raw, topic, partition, offset }]);
+    out.events.push(null);
+    out.positions.push(offset);
+  };
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index];
+    const offset = offsets[index];
+    if (value === null) {
+      fail(offset, 'KAFKA_NULL_VALUE', 'message value is null (a tombstone), expected an event', '');
+      continue;
+    }
+    if (format === 'json') {
+      let text: string;
+      try {
+        text = utf8.decode(value);
+      } catch {
+        fail(offset, 'JSON_INVALID', 'invalid JSON: value is not valid UTF-8', base64(value));
+        continue;
+      }
+      const result = decodeJsonEvent(text);
+      if ('event' in result) {
+        out.events.push(result.event);
+        out.positions.push(offset);
+      } else fail(offset, result.code, result.reason, text);
+    } else if (format === 'msgpack') {
+      const result = decodeMsgpackEvent(value);
+      if ('event' in result) {
+        out.events.push(result.event);
+        out.positions.push(offset);
+      } else fail(offset, result.code, result.reason, base64(value));
+    } else {
+      const frame = decodeFrame(value);
+      if (!frame.ok) {
+        fail(offset, frame.code, frame.reason, base64(value));
+        continue;
+      }
+      for (const event of frame.events) {
+        out.events.push(event);
+        out.positions.push(offset);
+      }
+    }
+  }
+  return out;
+}
+
+function base64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
