@@ -1,7 +1,8 @@
 /**
  * Collects the lines a partition writes while it processes one batch, grouped by
  * destination, so that each batch costs one message per destination rather than one
- * per row. Lines keep their order within a destination; that order is the output order.
+ * per row. Lines keep their order within a destination (a sink and file), whichever
+ * window or stream produced them: that order is the output order.
  *
  * Threading model: owned by one partition actor, used on its worker thread only.
  */
@@ -10,9 +11,10 @@ import type { OutputTarget, SinkWrite } from './partition-plan.ts';
 
 interface Pending {
   target: OutputTarget;
-  output: string;
   chunks: string[];
   rows: number;
+  /** Rows per producing output (window, stream, dead letters), for metrics. */
+  outputs: Record<string, number>;
 }
 
 export class OutputBuffer {
@@ -20,14 +22,15 @@ export class OutputBuffer {
 
   /** Appends one line (no trailing newline) bound for `target`, produced by `output`. */
   add(target: OutputTarget, output: string, line: string): void {
-    const id = `${target.sink}\u0000${target.file ?? ''}\u0000${output}`;
+    const id = `${target.sink}\u0000${target.file ?? ''}`;
     let pending = this.#pending.get(id);
     if (pending === undefined) {
-      pending = { target, output, chunks: [], rows: 0 };
+      pending = { target, chunks: [], rows: 0, outputs: {} };
       this.#pending.set(id, pending);
     }
     pending.chunks.push(line);
     pending.rows++;
+    pending.outputs[output] = (pending.outputs[output] ?? 0) + 1;
   }
 
   get isEmpty(): boolean {
@@ -45,7 +48,7 @@ export class OutputBuffer {
         file: pending.target.file,
         data: `${pending.chunks.join('\n')}\n`,
         rows: pending.rows,
-        output: pending.output,
+        outputs: pending.outputs,
       };
       await ctx.emit('sink', write);
     }

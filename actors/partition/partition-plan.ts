@@ -87,8 +87,8 @@ export interface SinkWrite {
   /** JSON lines, each ending with a newline. */
   data: string;
   rows: number;
-  /** The output (window, stream, late or dead-letter) the rows come from, for metrics. */
-  output: string;
+  /** Rows per output (window, stream or dead-letter) they come from, for metrics. */
+  outputs: Record<string, number>;
 }
 
 /** What a partition actor emits on the `control` channel. */

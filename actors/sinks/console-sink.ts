@@ -7,6 +7,7 @@
  */
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import type { SinkWrite } from '../partition/partition-plan.ts';
+import { countRows } from './sink-metrics.ts';
 
 export interface ConsoleSinkConfig {
   name: string;
@@ -29,6 +30,6 @@ class ConsoleSink implements Actor<SinkWrite> {
     if (!this.#stream.write(write.data)) {
       await new Promise<void>((resolve) => this.#stream.once('drain', () => resolve()));
     }
-    ctx.metrics.inc('sluice_events_out_total', { output: write.output, sink: this.#name }, write.rows);
+    countRows(ctx.metrics, this.#name, write);
   }
 }

@@ -11,6 +11,7 @@ import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import type { SinkWrite } from '../partition/partition-plan.ts';
+import { countRows } from './sink-metrics.ts';
 
 export interface FileSinkConfig {
   name: string;
@@ -32,7 +33,7 @@ class FileSink implements Actor<SinkWrite> {
     const file = write.file ?? this.#config.path;
     const handle = this.#handles.get(file) ?? (await this.#open(file));
     await handle.write(write.data);
-    ctx.metrics.inc('sluice_events_out_total', { output: write.output, sink: this.#config.name }, write.rows);
+    countRows(ctx.metrics, this.#config.name, write);
   }
 
   async stop(): Promise<void> {

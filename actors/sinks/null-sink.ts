@@ -6,6 +6,7 @@
  */
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import type { SinkWrite } from '../partition/partition-plan.ts';
+import { countRows } from './sink-metrics.ts';
 
 export interface NullSinkConfig {
   name: string;
@@ -21,6 +22,6 @@ class NullSink implements Actor<SinkWrite> {
   }
 
   receive(write: SinkWrite, ctx: ActorContext): void {
-    ctx.metrics.inc('sluice_events_out_total', { output: write.output, sink: this.#name }, write.rows);
+    countRows(ctx.metrics, this.#name, write);
   }
 }
