@@ -41,6 +41,11 @@ export class FrameEncodeError extends SluiceError {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Encodes events as one frame. The events must be msgpack-serialisable plain objects;
+ * throws `FrameEncodeError` for a batch id over 256 bytes or a payload over 64 MiB
+ * (a caller error: split the batch), never for the events' content.
+ */
 export function encodeFrame(events: readonly object[], options: EncodeFrameOptions = {}): Buffer {
   const codec = options.codec ?? 'lz4';
   const batchId = options.batchId ? Buffer.from(options.batchId, 'utf8') : EMPTY;

@@ -165,3 +165,13 @@ describe('sluice frame', () => {
     }
   });
 });
+
+describe('sluice frame limits', () => {
+  it('refuses to encode a payload over 64 MiB, telling the caller to split the batch', () => {
+    const huge = { blob: 'x'.repeat(64 * 1024 * 1024) };
+    assert.throws(
+      () => encodeFrame([huge]),
+      (error) => error instanceof FrameEncodeError && error.code === 'SLUICE_ERR_FRAME_TOO_LARGE',
+    );
+  });
+});
