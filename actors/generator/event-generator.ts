@@ -49,7 +49,9 @@ export function createGenerator(options: GeneratorOptions = {}): EventGenerator 
   const resolved = resolveGeneratorOptions(options);
   const { keyField, timeField, skew, startTime, clock, maxOutOfOrderMs, lateByMs } = resolved;
   const keys = buildKeys(resolved);
-  const sampler = new KeySampler(keys.names.length, skew, keys.ranks);
+  const keyNames = keys.names;
+  const sampler = new KeySampler(keyNames.length, skew, keys.ranks);
+  const wallClock = clock === 'wall';
   const random = new Sfc32(resolved.seed);
   const msPerEvent = 1000 / (resolved.eventsPerSecond || UNTHROTTLED_EVENTS_PER_SECOND);
   const lateLimit = resolved.late;
@@ -64,14 +66,14 @@ export function createGenerator(options: GeneratorOptions = {}): EventGenerator 
     const events = new Array<Record<string, unknown>>(n);
     const times = new Float64Array(n);
     const timings = new Uint8Array(n);
-    const wallBase = clock === 'wall' ? Date.now() : 0;
+    const wallBase = wallClock ? Date.now() : 0;
     for (let i = 0; i < n; i++) {
-      const key = keys.names[sampler.pick(random.nextFloat())];
+      const key = keyNames[sampler.pick(random.nextFloat())];
       const amount = Math.round(random.nextFloat() * 50_000) / 100;
       const page = PAGES[(random.nextFloat() * PAGE_COUNT) | 0];
       const roll = random.nextFloat();
       const shiftDraw = random.nextFloat();
-      const base = clock === 'wall' ? wallBase : startTime + Math.floor((produced + i) * msPerEvent);
+      const base = wallClock ? wallBase : startTime + Math.floor((produced + i) * msPerEvent);
       let time = base;
       if (roll < lateLimit) {
         time = base - lateBase - Math.floor(shiftDraw * lateSpan);
