@@ -72,7 +72,7 @@ export class ActorCell<C = unknown, M = unknown> {
   private readonly emits: EmitWindow;
   private readonly budget: RestartBudget;
   private readonly context: ActorContext;
-  private readonly timers = new Map<string, { id: number; handle: ReturnType<typeof setTimeout> }>();
+  private readonly timers = new Map<string, { id: number; cancel: () => void }>();
   private readonly now: () => number;
   private actor: Actor<M> | undefined;
   private current: CellState = 'NEW';
@@ -267,16 +267,24 @@ export class ActorCell<C = unknown, M = unknown> {
     this.cancelTimer(tag);
     if (this.current !== 'RUNNING' && this.current !== 'NEW') return;
     const id = ++this.timerSeq;
-    const handle = setTimeout(() => {
+    const fire = () => {
       if (this.mailbox.state === 'OPEN') this.mailbox.putControl({ kind: 'timer', tag, id });
-    }, delayMs);
-    this.timers.set(tag, { id, handle });
+    };
+    // setTimeout(0) waits at least 1 ms; an actor that reschedules itself at once (a
+    // generator running flat out) would spend most of its time asleep.
+    if (delayMs <= 0) {
+      const immediate = setImmediate(fire);
+      this.timers.set(tag, { id, cancel: () => clearImmediate(immediate) });
+    } else {
+      const timeout = setTimeout(fire, delayMs);
+      this.timers.set(tag, { id, cancel: () => clearTimeout(timeout) });
+    }
   }
 
   private cancelTimer(tag: string): void {
     const timer = this.timers.get(tag);
     if (!timer) return;
-    clearTimeout(timer.handle);
+    timer.cancel();
     this.timers.delete(tag);
   }
 

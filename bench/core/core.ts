@@ -1,0 +1,107 @@
+/**
+ * Scenario `core`: in-process generator → tumbling 1-minute count + sum per key over
+ * 100K keys → null sink, with 1 and 2 workers. Reports events/s and the per-batch
+ * processing latency (dequeue → rows emitted) from HdrHistogram, plus CPU time and peak
+ * RSS. Before timing, both worker counts must produce the same rows on a small input.
+ *
+ * Run: node --import tsx bench/core/core.ts [--quick] [--events N]
+ */
+import { Job } from '../../actors/job/job.ts';
+import { createLogger } from '../../runtime/logger.ts';
+import { type MetricLabels, Metrics } from '../../runtime/metrics.ts';
+import { parseTopology } from '../../runtime/topology/load-topology.ts';
+import { type BenchFigures, formatFigures, LatencyRecorder, measureProcess } from '../lib/figures.ts';
+
+/** Metrics that also feed per-batch latencies into an HdrHistogram. */
+class RecordingMetrics extends Metrics {
+  readonly latency = new LatencyRecorder();
+
+  override observe(name: string, labels: MetricLabels, value: number): void {
+    super.observe(name, labels, value);
+    if (name === 'sluice_processing_latency_seconds') this.latency.record(value * 1e6);
+  }
+}
+
+function topology(events: number, workers: number, partitions: number, sink: 'null' | 'file', dir = '.') {
+  return parseTopology(
+    `name: core
+workers: ${workers}
+batch: { size: 1000 }
+sources:
+  clicks:
+    type: generator
+    keys: 100000
+    count: ${events}
+    partitions: ${partitions}
+    startTime: 0
+    outOfOrder: 0.05
+    time: { field: ts, maxOutOfOrder: 2s }
+windows:
+  per_user:
+    from: clicks
+    window: { type: tumbling, size: 1m }
+    groupBy: [user_id]
+    aggregate: { events: count(), amount: sum(amount) }
+    to: [out]
+sinks:
+  out: ${sink === 'null' ? '{ type: null }' : `{ type: file, path: ${dir}/rows.jsonl }`}
+`,
+    `${dir}/core.yaml`,
+  );
+}
+
+export async function runCore(options: { events: number; workers: number }): Promise<BenchFigures> {
+  const metrics = new RecordingMetrics();
+  const log = createLogger({ level: 'warn' });
+  const partitions = options.workers;
+  const measure = measureProcess();
+  const job = await Job.start(topology(options.events, options.workers, partitions, 'null'), {
+    metrics,
+    log,
+  });
+  await job.finished;
+  await job.stop();
+  const usage = measure.stop();
+  return {
+    scenario: `core, ${options.workers} worker${options.workers > 1 ? 's' : ''}`,
+    events: options.events,
+    ...usage,
+    eventsPerSecond: options.events / (usage.wallMs / 1000),
+    latencyUs: metrics.latency.percentiles(),
+    latencyOf: 'per batch of 1,000 events: dequeue → rows emitted',
+  };
+}
+
+/** The rows of a small run, per partition file, to check that worker counts agree. */
+async function rowsOf(workers: number): Promise<string> {
+  const { mkdtemp, readFile, readdir, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-core-'));
+  try {
+    const job = await Job.start(topology(200_000, workers, 2, 'file', dir), {
+      metrics: new Metrics(),
+      log: createLogger({ level: 'warn' }),
+    });
+    await job.finished;
+    await job.stop();
+    const files = (await readdir(dir)).filter((file) => file.endsWith('.jsonl')).sort();
+    return (await Promise.all(files.map((file) => readFile(join(dir, file), 'utf8')))).join('');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function checkCoreAgreement(): Promise<boolean> {
+  return (await rowsOf(1)) === (await rowsOf(2));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = process.argv.includes('--quick');
+  const eventsFlag = process.argv.indexOf('--events');
+  const events = eventsFlag > 0 ? Number(process.argv[eventsFlag + 1]) : quick ? 500_000 : 20_000_000;
+  const agree = await checkCoreAgreement();
+  console.log(`result check: 1 and 2 workers give ${agree ? 'identical' : 'DIFFERENT'} rows`);
+  if (!agree) process.exit(1);
+  for (const workers of [1, 2]) console.log(formatFigures(await runCore({ events, workers })));
+}
