@@ -1,0 +1,369 @@
+import { mkdir, rm } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { type CheckpointContent, type CheckpointRecord, nextCheckpointRecord } from './checkpoint-record.ts';
+import {
+  allNamespacesRange,
+  CHECKPOINT_KEY,
+  decodeCheckpointRecord,
+  decodeCounter,
+  encodeCheckpointRecord,
+  encodeCounter,
+  encodeFormatVersion,
+  entryKey,
+  FORMAT_KEY,
+  HIGH_ID_KEY,
+  namespacePrefix,
+  namespaceRange,
+  RESTORING_KEY,
+  STATE_FORMAT_VERSION,
+} from './key-layout.ts';
+import {
+  listSnapshotsIn,
+  pruneSnapshots,
+  type SnapshotInfo,
+  snapshotFiles,
+  snapshotPath,
+  snapshotTempPath,
+} from './snapshot-directory.ts';
+import { readSnapshotFile, SnapshotFileWriter, verifySnapshotFile } from './snapshot-file.ts';
+import {
+  SnapshotInvalidError,
+  StateFormatError,
+  StateLockedError,
+  StateUnreadableError,
+  StateUsageError,
+} from './state-errors.ts';
+
+type Database = ClassicLevel<Buffer, Buffer>;
+
+/** One atomic change: applied as `clear`, then `deletes`, then `puts` (a key both deleted and put ends up put). */
+export interface CommitChange {
+  checkpoint: CheckpointContent;
+  puts: Array<[namespace: string, key: Buffer | string, value: Buffer]>;
+  deletes: Array<[namespace: string, key: Buffer | string]>;
+  /** Namespaces whose every entry is deleted first, in the same batch. */
+  clear?: string[];
+}
+
+export interface PartitionStoreOptions {
+  /** `<state.dir>/<source>/<partition>`; holds `db/` and `snapshots/`. */
+  dir: string;
+  /** False: fail with `StateUnreadableError` instead of creating a missing database (inspection). Default true. */
+  createIfMissing?: boolean;
+}
+
+const READ_BATCH = 1000;
+const RESTORE_BATCH = 10_000;
+
+/**
+ * The state of one source partition: namespaces of opaque entries plus one checkpoint
+ * record, in a LevelDB database of its own, with snapshot files beside it.
+ *
+ * Threading model: a store belongs to the one partition actor that opened it and is
+ * used from that actor's thread only. LevelDB's lock keeps any second opener, in this
+ * process or another, out. Writes (`commit`, `restoreSnapshot`, `close`) run one at a
+ * time in call order; reads (`get`, `entries`, `snapshot`) see a consistent point-in-time
+ * view and may overlap commits.
+ *
+ * Life cycle: `open` → any calls → `close`. A restore that fails half-way leaves the
+ * database marked, so a later open reports it unreadable and recovery restores again.
+ */
+export class PartitionStore {
+  /** The last committed checkpoint, or null for a fresh partition. */
+  get checkpoint(): CheckpointRecord | null {
+    return this.current;
+  }
+
+  readonly dir: string;
+  readonly snapshotsDir: string;
+  private readonly dbDir: string;
+  private db: Database;
+  private current: CheckpointRecord | null;
+  /** Highest id ever committed here; ids keep growing across roll-backs. */
+  private highId: number;
+  private closed = false;
+  private writeChain: Promise<unknown> = Promise.resolve();
+  private readonly readers = new Set<Promise<unknown>>();
+  private readonly prefixes = new Map<string, Buffer>();
+
+  private constructor(dir: string, db: Database, current: CheckpointRecord | null, highId: number) {
+    this.dir = dir;
+    this.dbDir = join(dir, 'db');
+    this.snapshotsDir = join(dir, 'snapshots');
+    this.db = db;
+    this.current = current;
+    this.highId = highId;
+  }
+
+  /** Opens (creating folders and database if missing) and loads the checkpoint record. */
+  static async open(options: PartitionStoreOptions): Promise<PartitionStore> {
+    const dir = resolve(options.dir);
+    const createIfMissing = options.createIfMissing ?? true;
+    if (createIfMissing) await mkdir(join(dir, 'snapshots'), { recursive: true });
+    const db = await openDatabase(join(dir, 'db'), createIfMissing);
+    try {
+      const { record, highId } = await loadCheckpoint(db, join(dir, 'db'));
+      return new PartitionStore(dir, db, record, highId);
+    } catch (error) {
+      await db.close();
+      throw error;
+    }
+  }
+
+  /** All entries of a namespace, streamed in key order (a thousand at a time, never all in memory). */
+  async *entries(namespace: string): AsyncIterable<[key: Buffer, value: Buffer]> {
+    this.assertOpen();
+    const range = namespaceRange(namespace);
+    const skip = range.gte.length;
+    const iterator = this.db.iterator(range);
+    try {
+      for (;;) {
+        const batch = await iterator.nextv(READ_BATCH);
+        if (batch.length === 0) return;
+        for (const [key, value] of batch) yield [key.subarray(skip), value];
+      }
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  /** Entry count of every non-empty namespace, by a full key scan (inspection, not the hot path). */
+  async namespaceCounts(): Promise<Record<string, number>> {
+    this.assertOpen();
+    const counts: Record<string, number> = {};
+    const range = allNamespacesRange();
+    const keys = this.db.keys(range);
+    try {
+      for (let chunk = await keys.nextv(READ_BATCH); chunk.length > 0; chunk = await keys.nextv(READ_BATCH)) {
+        for (const key of chunk) {
+          const namespace = key.toString('utf8', range.gte.length, key.indexOf(0, range.gte.length));
+          counts[namespace] = (counts[namespace] ?? 0) + 1;
+        }
+      }
+    } finally {
+      await keys.close();
+    }
+    return counts;
+  }
+
+  /** One entry, or undefined (read-back of keys evicted from memory). */
+  async get(namespace: string, key: Buffer | string): Promise<Buffer | undefined> {
+    this.assertOpen();
+    return this.db.get(entryKey(this.prefix(namespace), key));
+  }
+
+  /** ONE atomic, fsynced write batch: the change and the new checkpoint record, all durable or none. */
+  commit(change: CommitChange): Promise<CheckpointRecord> {
+    return this.serialize(async () => {
+      const record = nextCheckpointRecord(change.checkpoint, this.highId, Date.now());
+      const batch = this.db.batch();
+      try {
+        for (const namespace of change.clear ?? []) {
+          const keys = this.db.keys(namespaceRange(namespace));
+          try {
+            for (
+              let chunk = await keys.nextv(READ_BATCH);
+              chunk.length > 0;
+              chunk = await keys.nextv(READ_BATCH)
+            ) {
+              for (const key of chunk) batch.del(key);
+            }
+          } finally {
+            await keys.close();
+          }
+        }
+        for (const [namespace, key] of change.deletes) batch.del(entryKey(this.prefix(namespace), key));
+        for (const [namespace, key, value] of change.puts) {
+          if (!(value instanceof Uint8Array))
+            throw new StateUsageError(`value for ${namespace} is not a Buffer`);
+          batch.put(entryKey(this.prefix(namespace), key), value as Buffer);
+        }
+        batch.put(CHECKPOINT_KEY, encodeCheckpointRecord(record));
+        batch.put(HIGH_ID_KEY, encodeCounter(record.id));
+      } catch (error) {
+        await batch.close();
+        throw error;
+      }
+      await batch.write({ sync: true });
+      this.current = record;
+      this.highId = record.id;
+      return record;
+    });
+  }
+
+  /** Writes a snapshot file of the whole current state and keeps the newest `keep` files. */
+  snapshot(keep: number): Promise<SnapshotInfo> {
+    this.assertOpen();
+    if (!Number.isSafeInteger(keep) || keep < 1)
+      throw new StateUsageError(`snapshot keep must be ≥ 1, got ${keep}`);
+    const run = this.writeSnapshot(keep);
+    this.readers.add(run);
+    return run.finally(() => this.readers.delete(run));
+  }
+
+  /**
+   * Replaces the database content with a snapshot's (roll-back, restore from scratch,
+   * hand-off). `file` is a path, or a bare file name in this partition's snapshots folder.
+   * The file is verified in full before anything is touched.
+   */
+  restoreSnapshot(file: string): Promise<CheckpointRecord> {
+    return this.serialize(async () => {
+      await Promise.allSettled([...this.readers]);
+      const path = isAbsolute(file) || file.includes('/') ? resolve(file) : join(this.snapshotsDir, file);
+      const check = await verifySnapshotFile(path);
+      if (!check.valid) throw new SnapshotInvalidError(path, check.reason);
+      const newestFile = (await snapshotFiles(this.snapshotsDir))[0]?.id ?? 0;
+      const floorId = Math.max(this.highId, newestFile);
+      await this.db.put(RESTORING_KEY, Buffer.from(path, 'utf8'), { sync: true });
+      await this.db.close();
+      await rm(this.dbDir, { recursive: true, force: true });
+      this.db = await openDatabase(this.dbDir, true);
+      await this.db.put(RESTORING_KEY, Buffer.from(path, 'utf8'), { sync: true });
+      this.current = null;
+      let record: CheckpointRecord | null = null;
+      let batch = this.db.batch();
+      await readSnapshotFile(path, {
+        onRecord: (bytes) => {
+          record = decodeCheckpointRecord(bytes);
+        },
+        onEntry: (namespace, key, value) => {
+          batch.put(entryKey(this.prefix(namespace), key), value);
+          if (batch.length < RESTORE_BATCH) return;
+          const full = batch;
+          batch = this.db.batch();
+          return full.write();
+        },
+      });
+      const restored = record as unknown as CheckpointRecord;
+      const highId = Math.max(floorId, restored.id);
+      batch.put(CHECKPOINT_KEY, encodeCheckpointRecord(restored));
+      batch.put(HIGH_ID_KEY, encodeCounter(highId));
+      batch.del(RESTORING_KEY);
+      await batch.write({ sync: true });
+      this.current = restored;
+      this.highId = highId;
+      return restored;
+    });
+  }
+
+  /** Snapshot files of this partition, newest first, each verified; never throws for a bad file. */
+  listSnapshots(): Promise<SnapshotInfo[]> {
+    return listSnapshotsIn(this.snapshotsDir);
+  }
+
+  /** Waits for running work, then closes the database; open `entries()` iterations end with an error. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.serialize(async () => {
+      await Promise.allSettled([...this.readers]);
+      this.closed = true;
+      await this.db.close();
+    });
+  }
+
+  private async writeSnapshot(keep: number): Promise<SnapshotInfo> {
+    // One iterator from `c/current` on sees the record and every entry at one instant.
+    const iterator = this.db.iterator({ gte: CHECKPOINT_KEY, lt: allNamespacesRange().lt });
+    let writer: SnapshotFileWriter | null = null;
+    try {
+      const first = await iterator.nextv(READ_BATCH);
+      if (first.length === 0 || !first[0][0].equals(CHECKPOINT_KEY)) {
+        throw new StateUsageError('nothing to snapshot: the partition has no checkpoint yet');
+      }
+      const record = decodeCheckpointRecord(first[0][1]);
+      const temp = snapshotTempPath(this.snapshotsDir, record.id);
+      writer = await SnapshotFileWriter.create(temp, first[0][1]);
+      const namespaceStart = allNamespacesRange().gte.length;
+      for (let chunk = first; chunk.length > 0; chunk = await iterator.nextv(READ_BATCH)) {
+        let full = false;
+        for (const [key, value] of chunk) {
+          if (key[0] !== 0x6e) continue; // not `n/…`: the record and meta keys
+          const end = key.indexOf(0, namespaceStart);
+          full = writer.add(key.subarray(namespaceStart, end), key.subarray(end + 1), value) || full;
+        }
+        if (full) await writer.flush();
+      }
+      const file = snapshotPath(this.snapshotsDir, record.id);
+      const { bytes, entries } = await writer.commit(file, record.id, record.createdAt);
+      writer = null;
+      await pruneSnapshots(this.snapshotsDir, keep);
+      return { file, id: record.id, createdAt: record.createdAt, bytes, entries, valid: true };
+    } finally {
+      await iterator.close();
+      if (writer !== null) await writer.abort();
+    }
+  }
+
+  private prefix(namespace: string): Buffer {
+    let prefix = this.prefixes.get(namespace);
+    if (prefix === undefined) {
+      prefix = namespacePrefix(namespace);
+      this.prefixes.set(namespace, prefix);
+    }
+    return prefix;
+  }
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writeChain.then(() => {
+      this.assertOpen();
+      return work();
+    });
+    this.writeChain = run.catch(() => {});
+    return run;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StateUsageError(`partition store ${this.dir} is closed`);
+  }
+}
+
+async function openDatabase(dbDir: string, createIfMissing: boolean): Promise<Database> {
+  const db = new ClassicLevel<Buffer, Buffer>(dbDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  try {
+    await db.open({ createIfMissing });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === 'LEVEL_LOCKED') throw new StateLockedError(dbDir, error);
+    throw new StateUnreadableError(dbDir, cause?.message ?? (error as Error).message, error);
+  }
+  return db;
+}
+
+async function loadCheckpoint(
+  db: Database,
+  dbDir: string,
+): Promise<{ record: CheckpointRecord | null; highId: number }> {
+  const format = await db.get(FORMAT_KEY);
+  if (format === undefined) {
+    const anyKey = await db.keys({ limit: 1 }).all();
+    if (anyKey.length > 0)
+      throw new StateUnreadableError(dbDir, 'no format version: not a sluice state database');
+    await db.put(FORMAT_KEY, encodeFormatVersion(), { sync: true });
+  } else if (format.toString('latin1') !== String(STATE_FORMAT_VERSION)) {
+    throw new StateFormatError(dbDir, format.toString('latin1'), STATE_FORMAT_VERSION);
+  }
+  const restoring = await db.get(RESTORING_KEY);
+  if (restoring !== undefined) {
+    throw new StateUnreadableError(
+      dbDir,
+      'a snapshot restore was cut short',
+      undefined,
+      restoring.toString('utf8'),
+    );
+  }
+  const bytes = await db.get(CHECKPOINT_KEY);
+  let record: CheckpointRecord | null = null;
+  if (bytes !== undefined) {
+    try {
+      record = decodeCheckpointRecord(bytes);
+    } catch (error) {
+      throw new StateUnreadableError(
+        dbDir,
+        `checkpoint record does not decode: ${(error as Error).message}`,
+        error,
+      );
+    }
+  }
+  return { record, highId: Math.max(decodeCounter(await db.get(HIGH_ID_KEY)), record?.id ?? 0) };
+}
