@@ -186,4 +186,19 @@ describe('partition pipeline', () => {
     ]);
     assert.equal(out.get('raw'), '{"user_id":"b","ts":2,"amount":2,"big":true}\n');
   });
+
+  it('advances the watermark of an idle partition by the wall-clock time past its idle timeout', async () => {
+    const writes: SinkWrite[] = [];
+    const ctx = capturingContext(writes);
+    const pipeline = await PartitionPipeline.create(plan({ idleTimeoutMs: 1000 }));
+    const output = new OutputBuffer();
+    pipeline.process([{ user_id: 'a', ts: 1, amount: 1 }], [1], [1], output);
+    const now = Date.now();
+    assert.equal(pipeline.advanceIfIdle(now + 500, 1000, output), false, 'not idle yet');
+    // Idle for 1000 ms + 8 ms: the watermark (1) moves 8 ms, past the window's end (10).
+    assert.equal(pipeline.advanceIfIdle(now + 1008 + 50, 1000, output), true);
+    await output.flush(ctx);
+    assert.equal(writes.length, 1);
+    assert.match(writes[0].data, /"window_start":0,"window_end":10,"user_id":"a"/);
+  });
 });
