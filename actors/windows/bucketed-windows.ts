@@ -1,5 +1,6 @@
 import { AccumulatorTable } from './aggregates.ts';
-import { compareCodeUnits, keyOrder, keyValues } from './group-key.ts';
+import { compareCodeUnits } from './group-key.ts';
+import { KeyDictionary } from './key-dictionary.ts';
 import type { Emitter, SluiceEvent, WindowOperatorState } from './types.ts';
 import { alignedStart } from './window-assigner.ts';
 import { buildRow, keyAsEvent, type StoreContext, type WindowStore } from './window-store.ts';
@@ -7,9 +8,13 @@ import { buildRow, keyAsEvent, type StoreContext, type WindowStore } from './win
 /** One epoch-aligned window and its rows, one per key. */
 class Bucket {
   fired = false;
+  /** Row slot per encoded key: the per-event lookup. */
   readonly slotOf = new Map<string, number>();
-  readonly keys: unknown[][] = [];
-  /** Last emitted version per row; 0 until the row first fires. */
+  /** Row slot + 1 per key id (0: no row for that key): the firing walk in key order. */
+  slotPlusOne: Int32Array;
+  /** Key id per row slot. */
+  readonly keyIds: number[] = [];
+  /** Last emitted version per row slot; 0 until the row first fires. */
   readonly versions: number[] = [];
   readonly table: AccumulatorTable;
 
@@ -17,8 +22,10 @@ class Bucket {
     readonly start: number,
     readonly end: number,
     context: StoreContext,
+    capacity: number,
   ) {
     this.table = new AccumulatorTable(context.config.aggregates);
+    this.slotPlusOne = new Int32Array(Math.max(16, capacity));
   }
 }
 
@@ -49,6 +56,7 @@ export class BucketedWindows implements WindowStore {
   private readonly slide: number;
   private readonly lateness: number;
   private readonly groupBy: readonly string[];
+  private readonly keys: KeyDictionary;
   private readonly buckets = new Map<number, Bucket>();
   /** Unfired windows, by start. */
   private readonly open: Bucket[] = [];
@@ -64,6 +72,7 @@ export class BucketedWindows implements WindowStore {
     this.slide = spec.type === 'hopping' ? spec.slideMs : spec.sizeMs;
     this.lateness = context.config.allowedLatenessMs;
     this.groupBy = context.config.groupBy;
+    this.keys = new KeyDictionary(this.groupBy);
   }
 
   assign(event: SluiceEvent, time: number, watermarkBefore: number, emit: Emitter): void {
@@ -85,13 +94,12 @@ export class BucketedWindows implements WindowStore {
     const end = start + this.size;
     if (end > watermark) {
       const bucket = this.bucketAt(start, false);
-      bucket.table.add(this.slotFor(bucket, event), event, time);
+      bucket.table.add(this.slotFor(bucket, this.context.encodeKey(event), event), event, time);
     } else if (watermark < end + this.lateness) {
       const bucket = this.bucketAt(start, true);
-      const slot = this.slotFor(bucket, event);
+      const slot = this.slotFor(bucket, this.context.encodeKey(event), event);
       bucket.table.add(slot, event, time);
-      const version = ++bucket.versions[slot];
-      emit.row(buildRow(start, end, this.groupBy, bucket.keys[slot], bucket.table, slot, version));
+      this.emitRow(bucket, slot, emit);
     } else {
       emit.late({ event, window_start: start, window_end: end, watermark });
     }
@@ -103,7 +111,7 @@ export class BucketedWindows implements WindowStore {
     if (recent !== null && recent.start === start) return recent;
     let bucket = this.buckets.get(start);
     if (bucket === undefined) {
-      bucket = new Bucket(start, start + this.size, this.context);
+      bucket = new Bucket(start, start + this.size, this.context, this.keys.capacity);
       bucket.fired = fired;
       this.buckets.set(start, bucket);
       insertByStart(fired ? this.retained : this.open, bucket);
@@ -113,17 +121,29 @@ export class BucketedWindows implements WindowStore {
     return bucket;
   }
 
-  private slotFor(bucket: Bucket, event: SluiceEvent): number {
-    const key = this.context.encodeKey(event);
-    let slot = bucket.slotOf.get(key);
-    if (slot === undefined) {
-      slot = bucket.table.allocate();
-      bucket.slotOf.set(key, slot);
-      bucket.keys.push(keyValues(this.groupBy, event));
-      bucket.versions.push(0);
-      this.openWindows++;
+  private slotFor(bucket: Bucket, encoded: string, event: SluiceEvent): number {
+    const known = bucket.slotOf.get(encoded);
+    if (known !== undefined) return known;
+    const id = this.keys.intern(encoded, event);
+    if (id >= bucket.slotPlusOne.length) {
+      const grown = new Int32Array(Math.max(id + 1, bucket.slotPlusOne.length * 2));
+      grown.set(bucket.slotPlusOne);
+      bucket.slotPlusOne = grown;
     }
+    const slot = bucket.table.allocate();
+    bucket.slotOf.set(encoded, slot);
+    bucket.slotPlusOne[id] = slot + 1;
+    bucket.keyIds.push(id);
+    bucket.versions.push(0);
+    this.keys.retain(id);
+    this.openWindows++;
     return slot;
+  }
+
+  private emitRow(bucket: Bucket, slot: number, emit: Emitter): void {
+    const version = ++bucket.versions[slot];
+    const key = this.keys.values[bucket.keyIds[slot]];
+    emit.row(buildRow(bucket.start, bucket.end, this.groupBy, key, bucket.table, slot, version));
   }
 
   advance(watermark: number, emit: Emitter): void {
@@ -137,21 +157,27 @@ export class BucketedWindows implements WindowStore {
     while (retained.length > 0 && retained[0].end + this.lateness <= watermark) {
       const bucket = retained.shift() as Bucket;
       this.buckets.delete(bucket.start);
-      this.openWindows -= bucket.keys.length;
+      this.openWindows -= bucket.keyIds.length;
+      for (const id of bucket.keyIds) this.keys.release(id);
       if (this.recent === bucket) this.recent = null;
     }
     this.refreshDeadline();
   }
 
+  /** Emits every row of the window in key order (see `KeyDictionary`). */
   private fire(bucket: Bucket, emit: Emitter): void {
     bucket.fired = true;
-    const orders = bucket.keys.map(keyOrder);
-    const slots = Array.from(orders.keys()).sort((a, b) => compareCodeUnits(orders[a], orders[b]));
-    for (const slot of slots) {
-      const version = ++bucket.versions[slot];
-      emit.row(
-        buildRow(bucket.start, bucket.end, this.groupBy, bucket.keys[slot], bucket.table, slot, version),
-      );
+    const rows = bucket.keyIds.length;
+    if (rows * Math.log2(rows + 1) < this.keys.size) {
+      const slots = Array.from(bucket.keyIds.keys());
+      const ids = bucket.keyIds;
+      slots.sort((a, b) => compareCodeUnits(this.keys.order(ids[a]), this.keys.order(ids[b])));
+      for (const slot of slots) this.emitRow(bucket, slot, emit);
+      return;
+    }
+    const index = bucket.slotPlusOne;
+    for (const id of this.keys.sortedIds()) {
+      if (id < index.length && index[id] !== 0) this.emitRow(bucket, index[id] - 1, emit);
     }
   }
 
@@ -168,22 +194,24 @@ export class BucketedWindows implements WindowStore {
       state.buckets.push({
         start: bucket.start,
         fired: bucket.fired,
-        rows: bucket.keys.map((key, slot) => [key, bucket.versions[slot], bucket.table.save(slot)]),
+        rows: bucket.keyIds.map((id, slot) => [
+          this.keys.values[id],
+          bucket.versions[slot],
+          bucket.table.save(slot),
+        ]),
       });
     }
   }
 
   load(state: WindowOperatorState): void {
     for (const saved of state.buckets) {
-      const bucket = new Bucket(saved.start, saved.start + this.size, this.context);
+      const bucket = new Bucket(saved.start, saved.start + this.size, this.context, this.keys.capacity);
       bucket.fired = saved.fired;
       for (const [key, version, aggregates] of saved.rows) {
-        const slot = bucket.table.allocate();
+        const event = keyAsEvent(this.groupBy, key);
+        const slot = this.slotFor(bucket, this.context.encodeKey(event), event);
         bucket.table.load(slot, aggregates);
-        bucket.slotOf.set(this.context.encodeKey(keyAsEvent(this.groupBy, key)), slot);
-        bucket.keys.push(key);
-        bucket.versions.push(version);
-        this.openWindows++;
+        bucket.versions[slot] = version;
       }
       this.buckets.set(bucket.start, bucket);
       insertByStart(bucket.fired ? this.retained : this.open, bucket);

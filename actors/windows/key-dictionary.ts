@@ -1,0 +1,105 @@
+import { compareCodeUnits, keyOrder, keyValues } from './group-key.ts';
+import type { SluiceEvent } from './types.ts';
+
+/**
+ * Interns the groupBy keys of epoch-aligned windows as small integer ids, shared by
+ * every window. A window then finds its row for a key by array index, a new window
+ * costs no hashing of its keys, and the keys' output order (their JSON compared by
+ * UTF-16 code units) is sorted once and kept: firing a window walks the sorted ids
+ * instead of sorting 100K strings again.
+ *
+ * Ids are reference-counted by the windows holding a row for them; when the last such
+ * window is purged the key is forgotten, so key churn does not leak.
+ */
+export class KeyDictionary {
+  private readonly ids = new Map<string, number>();
+  private readonly encodedOf: string[] = [];
+  /** groupBy values per id. */
+  readonly values: unknown[][] = [];
+  private readonly orders: string[] = [];
+  private readonly references: number[] = [];
+  private readonly pending: boolean[] = [];
+  private readonly freeIds: number[] = [];
+  private added: number[] = [];
+  private removed = false;
+  private sorted: number[] = [];
+
+  constructor(private readonly groupBy: readonly string[]) {}
+
+  /** Number of ids ever allocated (the bound of every id). */
+  get capacity(): number {
+    return this.encodedOf.length;
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** The id of the key `encoded`, which is the encoding of `event`'s groupBy values. */
+  intern(encoded: string, event: SluiceEvent): number {
+    const known = this.ids.get(encoded);
+    if (known !== undefined) return known;
+    const values = keyValues(this.groupBy, event);
+    let id = this.freeIds.pop();
+    if (id === undefined) {
+      id = this.encodedOf.length;
+      this.encodedOf.push(encoded);
+      this.values.push(values);
+      this.orders.push(keyOrder(values));
+      this.references.push(0);
+      this.pending.push(true);
+    } else {
+      this.encodedOf[id] = encoded;
+      this.values[id] = values;
+      this.orders[id] = keyOrder(values);
+      this.pending[id] = true;
+    }
+    this.ids.set(encoded, id);
+    this.added.push(id);
+    return id;
+  }
+
+  order(id: number): string {
+    return this.orders[id];
+  }
+
+  retain(id: number): void {
+    this.references[id]++;
+  }
+
+  release(id: number): void {
+    if (--this.references[id] > 0) return;
+    this.ids.delete(this.encodedOf[id]);
+    this.freeIds.push(id);
+    this.removed = true;
+  }
+
+  /** Live ids in output order. Valid until the next intern or release. */
+  sortedIds(): readonly number[] {
+    if (this.added.length === 0 && !this.removed) return this.sorted;
+    const orders = this.orders;
+    const live = (id: number) => this.ids.get(this.encodedOf[id]) === id;
+    const kept = this.sorted.filter((id) => !this.pending[id] && live(id));
+    const fresh: number[] = [];
+    for (const id of this.added) {
+      if (this.pending[id] && live(id)) {
+        this.pending[id] = false;
+        fresh.push(id);
+      }
+    }
+    fresh.sort((a, b) => compareCodeUnits(orders[a], orders[b]));
+    const merged: number[] = new Array(kept.length + fresh.length);
+    let i = 0;
+    let j = 0;
+    let out = 0;
+    while (i < kept.length && j < fresh.length) {
+      merged[out++] = orders[kept[i]] < orders[fresh[j]] ? kept[i++] : fresh[j++];
+    }
+    while (i < kept.length) merged[out++] = kept[i++];
+    while (j < fresh.length) merged[out++] = fresh[j++];
+    this.sorted = merged;
+    this.added = [];
+    this.removed = false;
+    return merged;
+  }
+}
