@@ -1,0 +1,56 @@
+/**
+ * The one place a kafkajs client is built: brokers, retry policy and kafkajs's own log
+ * lines routed into the sluice logger (kafkajs's errors become warnings: it retries them
+ * itself; the source decides what is fatal). The last kafkajs error is kept so that a
+ * fatal "broker unreachable" message can say what actually failed.
+ */
+import kafkajs from 'kafkajs';
+import type { Logger } from '../../runtime/logger.ts';
+import { registerLz4Codec } from './lz4-codec.ts';
+
+export interface KafkaClientOptions {
+  brokers: string[];
+  clientId: string;
+  log: Logger;
+  /** Upper bound of kafkajs's backoff between retries. */
+  maxRetryTimeMs?: number;
+  /** How many times kafkajs retries an operation before giving up. */
+  retries?: number;
+}
+
+export interface KafkaClient {
+  kafka: kafkajs.Kafka;
+  /** The last error kafkajs logged, '' while none. */
+  lastError(): string;
+}
+
+export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
+  registerLz4Codec();
+  let lastError = '';
+  const log = options.log.child({ component: 'kafkajs' });
+  const logCreator = () => (entry: kafkajs.LogEntry) => {
+    const { message, ...fields } = entry.log;
+    if (entry.level <= kafkajs.logLevel.ERROR) {
+      lastError = typeof fields.error === 'string' ? fields.error : message;
+      log.warn(message, { namespace: entry.namespace, error: fields.error, broker: fields.broker });
+    } else if (entry.level === kafkajs.logLevel.WARN) {
+      log.warn(message, { namespace: entry.namespace, error: fields.error });
+    } else {
+      log.debug(message, { namespace: entry.namespace });
+    }
+  };
+  const kafka = new kafkajs.Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: kafkajs.logLevel.INFO,
+    logCreator,
+    connectionTimeout: 3000,
+    requestTimeout: 30_000,
+    retry: {
+      initialRetryTime: 300,
+      maxRetryTime: options.maxRetryTimeMs ?? 5000,
+      retries: options.retries ?? 8,
+    },
+  });
+  return { kafka, lastError: () => lastError };
+}

@@ -1,0 +1,380 @@
+/**
+ * The Kafka source: one kafkajs consumer-group member reading one topic and handing each
+ * fetched batch, packed for one transfer, to the owner of its partition (`deliver`).
+ *
+ * Threading model: main thread only. kafkajs callbacks and the owner's callbacks all run
+ * on the event loop; the assignment life cycle (revoke, assign, seek, partition end) runs
+ * as one promise chain, so two of its steps never overlap.
+ *
+ * Life cycle of a partition: ASSIGNING (paused; the owner restores and names a seek offset)
+ * → READY (fetching; paused while a delivery waits for a full mailbox) → ENDED (bounded:
+ * end offset reached; paused for good) → REVOKED. kafkajs 2.2.4 has no rebalance listener,
+ * so:
+ * - assignment: `GROUP_JOIN` fires after SyncGroup and before any fetch. Its handler pauses
+ *   the new partitions at once, then asks `onAssign`, seeks, and resumes them. Partitions
+ *   kept across a rejoin are re-seeked to the position already delivered, because kafkajs
+ *   recreates its offset manager on every join and would rewind them to the group offset.
+ * - revocation: eager, as Kafka's own protocol. When a rebalance starts (`REBALANCING`
+ *   event, or a heartbeat inside `eachBatch` answering REBALANCE_IN_PROGRESS) every owned
+ *   partition is paused and `onRevoke` runs once its in-flight delivery settled. On the
+ *   heartbeat path the rejoin waits for `onRevoke`; on the event path kafkajs rejoins at
+ *   once, so a new owner must not trust a partition's state until the old owner's
+ *   checkpoint is written (the state layer's partition lock).
+ *
+ * Back-pressure without starving heartbeats (kafkajs issues 852, 1163): `eachBatch` never
+ * waits for a full mailbox. It resolves the batch's offsets, starts `deliver`, and if that
+ * does not settle at once pauses the partition until it does. So at most one batch per
+ * partition is in flight, and kafkajs's loop keeps fetching other partitions and sending
+ * heartbeats (with every partition paused it still heartbeats after each empty fetch).
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { ConsumerGroupJoinEvent, EachBatchPayload } from 'kafkajs';
+import type { Logger } from '../../runtime/logger.ts';
+import { BrokerWatchdog } from './broker-watchdog.ts';
+import { type PackedKafkaBatch, packKafkaBatch } from './kafka-batch.ts';
+import { createKafkaClient } from './kafka-client.ts';
+import { describeError, type KafkaError, kafkaError } from './kafka-errors.ts';
+
+export interface KafkaSourceOptions {
+  brokers: string[];
+  topic: string;
+  group: string;
+  clientId: string;
+  /** 'latest': read up to the end offsets seen at start, then call onPartitionEnd; null: run until stopped. */
+  bounded: 'latest' | null;
+  /** A broker silent longer than this is fatal (onFatal). Must exceed heartbeatIntervalMs + 1 s fetch wait. */
+  brokerTimeoutMs: number;
+  /** Where a partition without a seek offset and without a group offset starts. */
+  fromBeginning: boolean;
+  /** The owner restores the partitions and returns, per partition, the next offset to read (null = group offset, else per fromBeginning). */
+  onAssign(partitions: number[]): Promise<Map<number, string | null>>;
+  /** The owner checkpoints and releases these partitions; no delivery for them follows. */
+  onRevoke(partitions: number[]): Promise<void>;
+  /** Resolves once the partition's actor accepted the batch (may wait while its mailbox is full). */
+  deliver(partition: number, packed: PackedKafkaBatch): Promise<void>;
+  /** Bounded: the partition reached its end offset; called once per assignment, after the last delivery. */
+  onPartitionEnd(partition: number): Promise<void>;
+  /** Called once; the source has stopped consuming. */
+  onFatal(error: Error): void;
+  log: Logger;
+  /** Group session timeout; default 30 s. */
+  sessionTimeoutMs?: number;
+  /** Default 3 s. */
+  heartbeatIntervalMs?: number;
+}
+
+export interface KafkaSource {
+  /** Commits consumer-group offsets (next offset to read, per partition) for lag monitoring; failures are logged, not thrown. */
+  commitOffsets(offsets: Map<number, string>): Promise<void>;
+  /** Leaves the group and disconnects. Does not call onRevoke: the owner checkpoints on shutdown itself. */
+  stop(): Promise<void>;
+  /** Partitions this member owns now (assigning, ready or ended). */
+  assigned(): number[];
+}
+
+interface OwnedPartition {
+  generation: number;
+  phase: 'assigning' | 'ready' | 'ended';
+  /** Next offset to read, as far as batches were handed to deliver; null until known. */
+  position: bigint | null;
+  /** Bounded: the end offset taken at start. */
+  end: bigint | null;
+  inflight: Promise<void> | null;
+  backpressured: boolean;
+}
+
+const FETCH_WAIT_MS = 1000;
+
+export async function startKafkaSource(options: KafkaSourceOptions): Promise<KafkaSource> {
+  const { topic, log } = options;
+  const client = createKafkaClient({
+    brokers: options.brokers,
+    clientId: options.clientId,
+    log,
+    retries: Math.max(3, Math.ceil(options.brokerTimeoutMs / 5000)),
+  });
+  const brokers = options.brokers.join(',');
+  const admin = client.kafka.admin();
+  const topicOffsets = await withinLimit(
+    (async () => {
+      await admin.connect();
+      return admin.fetchTopicOffsets(topic);
+    })(),
+    options.brokerTimeoutMs,
+    () =>
+      kafkaError('SLUICE_ERR_KAFKA_BROKER_UNREACHABLE', [
+        brokers,
+        options.brokerTimeoutMs,
+        client.lastError() || 'no answer',
+      ]),
+  ).catch(async (error) => {
+    await admin.disconnect().catch(() => {});
+    if ((error as KafkaError).code === 'SLUICE_ERR_KAFKA_BROKER_UNREACHABLE') throw error;
+    throw kafkaError('SLUICE_ERR_KAFKA_TOPIC_MISSING', [topic, describeError(error)], error);
+  });
+  const low = new Map(topicOffsets.map((entry) => [entry.partition, BigInt(entry.low)]));
+  const high = new Map(topicOffsets.map((entry) => [entry.partition, BigInt(entry.high)]));
+
+  const owned = new Map<number, OwnedPartition>();
+  let generation = 0;
+  let lifecycle: Promise<void> = Promise.resolve();
+  let stopping = false;
+  let failed = false;
+  const watchdog = new BrokerWatchdog(options.brokerTimeoutMs, Date.now());
+
+  const consumer = client.kafka.consumer({
+    groupId: options.group,
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 3000,
+    maxWaitTimeInMs: FETCH_WAIT_MS,
+    retry: { retries: 5, restartOnFailure: async () => !stopping && !failed },
+  });
+
+  const fatal = (error: Error) => {
+    if (failed || stopping) return;
+    failed = true;
+    clearInterval(watchdogTimer);
+    log.error('kafka source stopped', { topic, group: options.group, error });
+    void consumer.disconnect().catch(() => {});
+    void admin.disconnect().catch(() => {});
+    options.onFatal(error);
+  };
+  const ownerCallback = (name: string) => (error: unknown) => {
+    fatal(kafkaError('SLUICE_ERR_KAFKA_OWNER_CALLBACK', [name, describeError(error)], error));
+  };
+  const enqueue = (name: string, step: () => Promise<void>) => {
+    lifecycle = lifecycle.then(() => (failed || stopping ? undefined : step())).catch(ownerCallback(name));
+  };
+  const pause = (partitions: number[]) => {
+    if (partitions.length > 0) consumer.pause([{ topic, partitions }]);
+  };
+  const resume = (partitions: number[]) => {
+    if (partitions.length > 0) consumer.resume([{ topic, partitions }]);
+  };
+  const isCurrent = (partition: number, state: OwnedPartition) => owned.get(partition) === state;
+
+  /** Eager revocation of everything owned; idempotent while nothing is owned. */
+  const beginRevoke = () => {
+    const revoked = [...owned.entries()];
+    if (revoked.length === 0) return;
+    owned.clear();
+    const partitions = revoked.map(([partition]) => partition);
+    pause(partitions);
+    const inflight = revoked.map(([, state]) => state.inflight);
+    enqueue('onRevoke', async () => {
+      await Promise.allSettled(inflight);
+      log.info('kafka partitions revoked', { topic, partitions });
+      await options.onRevoke(partitions);
+    });
+  };
+
+  const endPartition = async (partition: number, state: OwnedPartition) => {
+    state.phase = 'ended';
+    pause([partition]);
+    log.info('kafka partition reached its end offset', { topic, partition, end: String(state.end) });
+    await options.onPartitionEnd(partition);
+  };
+
+  const assign = async (partitions: number[], states: OwnedPartition[]) => {
+    const seeks = await options.onAssign(partitions);
+    const committed = options.bounded === null ? null : await committedOffsets();
+    for (let index = 0; index < partitions.length; index++) {
+      const partition = partitions[index];
+      const state = states[index];
+      if (!isCurrent(partition, state)) continue;
+      const target = seeks.get(partition) ?? null;
+      if (target !== null) consumer.seek({ topic, partition, offset: target });
+      const start =
+        target !== null
+          ? BigInt(target)
+          : (committed?.get(partition) ??
+            (options.fromBeginning ? low.get(partition) : high.get(partition)) ??
+            null);
+      state.position = start;
+      state.end = options.bounded === null ? null : (high.get(partition) ?? 0n);
+      if (state.end !== null && start !== null && start >= state.end) {
+        await endPartition(partition, state);
+        continue;
+      }
+      state.phase = 'ready';
+      resume([partition]);
+    }
+    log.info('kafka partitions assigned', { topic, partitions, seeks: Object.fromEntries(seeks) });
+  };
+
+  const committedOffsets = async (): Promise<Map<number, bigint>> => {
+    const [entry] = await admin.fetchOffsets({ groupId: options.group, topics: [topic] });
+    const offsets = new Map<number, bigint>();
+    for (const { partition, offset } of entry?.partitions ?? []) {
+      if (BigInt(offset) >= 0n) offsets.set(partition, BigInt(offset));
+    }
+    return offsets;
+  };
+
+  const onGroupJoin = (event: ConsumerGroupJoinEvent) => {
+    watchdog.contact(Date.now());
+    const assignment = (event.payload.memberAssignment[topic] ?? []) as number[];
+    const wanted = new Set(assignment);
+    const stale = [...owned.entries()].filter(([partition]) => !wanted.has(partition));
+    for (const [partition] of stale) owned.delete(partition);
+    if (stale.length > 0) {
+      const partitions = stale.map(([partition]) => partition);
+      const inflight = stale.map(([, state]) => state.inflight);
+      enqueue('onRevoke', async () => {
+        await Promise.allSettled(inflight);
+        await options.onRevoke(partitions);
+      });
+    }
+    // Kept partitions: kafkajs forgot their position and maybe their pause.
+    for (const [partition, state] of owned) {
+      if (state.position !== null) consumer.seek({ topic, partition, offset: state.position.toString() });
+      if (state.phase !== 'ready' || state.backpressured) pause([partition]);
+    }
+    const added = assignment.filter((partition) => !owned.has(partition));
+    if (added.length === 0) return;
+    pause(added);
+    generation += 1;
+    const states = added.map((partition) => {
+      const state: OwnedPartition = {
+        generation,
+        phase: 'assigning',
+        position: null,
+        end: null,
+        inflight: null,
+        backpressured: false,
+      };
+      owned.set(partition, state);
+      return state;
+    });
+    enqueue('onAssign', () => assign(added, states));
+  };
+
+  const afterDelivery = async (partition: number, state: OwnedPartition) => {
+    if (!isCurrent(partition, state)) return;
+    state.inflight = null;
+    if (
+      state.end !== null &&
+      state.position !== null &&
+      state.position >= state.end &&
+      state.phase === 'ready'
+    ) {
+      state.backpressured = false;
+      await endPartition(partition, state);
+      return;
+    }
+    if (state.backpressured) {
+      state.backpressured = false;
+      if (state.phase === 'ready') resume([partition]);
+    }
+  };
+
+  const eachBatch = async (payload: EachBatchPayload) => {
+    const { batch } = payload;
+    const partition = batch.partition;
+    const state = owned.get(partition);
+    // Not resolving leaves the offset where it was: kafkajs fetches the batch again later if ours.
+    if (state === undefined || state.phase !== 'ready' || state.inflight !== null) return;
+    if (payload.isStale() || !payload.isRunning() || batch.messages.length === 0) return;
+    watchdog.contact(Date.now());
+    const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
+    const packed = packKafkaBatch(topic, partition, batch.messages, nextOffset);
+    payload.resolveOffset(batch.lastOffset());
+    state.position = BigInt(nextOffset);
+    let delivered = false;
+    const delivery = options.deliver(partition, packed).then(() => {
+      delivered = true;
+    });
+    state.inflight = delivery.then(() => afterDelivery(partition, state)).catch(ownerCallback('deliver'));
+    await Promise.race([delivery.catch(() => {}), nextTurn()]);
+    if (!delivered && isCurrent(partition, state)) {
+      state.backpressured = true;
+      pause([partition]);
+    }
+    try {
+      await payload.heartbeat();
+    } catch (error) {
+      if (isRebalancing(error)) {
+        beginRevoke();
+        await lifecycle;
+      }
+      throw error;
+    }
+  };
+
+  const { HEARTBEAT, GROUP_JOIN, REBALANCING, CRASH, START_BATCH_PROCESS } = consumer.events;
+  consumer.on(HEARTBEAT, () => watchdog.contact(Date.now()));
+  consumer.on(START_BATCH_PROCESS, () => watchdog.contact(Date.now()));
+  consumer.on(GROUP_JOIN, onGroupJoin);
+  consumer.on(REBALANCING, () => beginRevoke());
+  consumer.on(CRASH, (event) => {
+    const { error, restart } = event.payload as { error: Error; restart: boolean };
+    if (restart) log.warn('kafka consumer restarting after an error', { topic, error });
+    else fatal(kafkaError('SLUICE_ERR_KAFKA_CONSUMER_CRASHED', [options.group, describeError(error)], error));
+  });
+  const watchdogTimer = setInterval(
+    () => {
+      const silent = watchdog.overdue(Date.now());
+      if (silent === null) return;
+      fatal(
+        kafkaError('SLUICE_ERR_KAFKA_BROKER_UNREACHABLE', [
+          brokers,
+          silent,
+          client.lastError() || 'no answer',
+        ]),
+      );
+    },
+    Math.min(1000, options.brokerTimeoutMs / 4),
+  );
+  watchdogTimer.unref();
+
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+  } catch (error) {
+    clearInterval(watchdogTimer);
+    await consumer.disconnect().catch(() => {});
+    await admin.disconnect().catch(() => {});
+    throw kafkaError('SLUICE_ERR_KAFKA_CONSUMER_CRASHED', [options.group, describeError(error)], error);
+  }
+
+  return {
+    async commitOffsets(offsets) {
+      const entries = [...offsets].filter(([partition]) => owned.has(partition));
+      if (entries.length === 0 || failed || stopping) return;
+      try {
+        await consumer.commitOffsets(entries.map(([partition, offset]) => ({ topic, partition, offset })));
+      } catch (error) {
+        log.warn('kafka offset commit failed (lag metrics only; checkpoints are the truth)', {
+          topic,
+          error,
+        });
+      }
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      clearInterval(watchdogTimer);
+      await consumer.disconnect().catch((error) => log.warn('kafka consumer disconnect failed', { error }));
+      await admin.disconnect().catch(() => {});
+    },
+    assigned: () => [...owned.keys()].sort((a, b) => a - b),
+  };
+}
+
+function isRebalancing(error: unknown): boolean {
+  const type = (error as { type?: string })?.type;
+  return (
+    type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION' || type === 'NOT_COORDINATOR_FOR_GROUP'
+  );
+}
+
+/** `promise`, or `onTimeout()` as a rejection once `ms` passed. */
+function withinLimit<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  promise.catch(() => {});
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
