@@ -193,7 +193,7 @@ export class PartitionStore {
   }
 
   /** Writes a snapshot file of the whole current state and keeps the newest `keep` files. */
-  snapshot(keep: number): Promise<SnapshotInfo> {
+  async snapshot(keep: number): Promise<SnapshotInfo> {
     this.assertOpen();
     if (!Number.isSafeInteger(keep) || keep < 1)
       throw new StateUsageError(`snapshot keep must be ≥ 1, got ${keep}`);
@@ -219,7 +219,13 @@ export class PartitionStore {
       await this.db.close();
       await rm(this.dbDir, { recursive: true, force: true });
       this.db = await openDatabase(this.dbDir, true);
-      await this.db.put(RESTORING_KEY, Buffer.from(path, 'utf8'), { sync: true });
+      await this.db.batch(
+        [
+          { type: 'put', key: FORMAT_KEY, value: encodeFormatVersion() },
+          { type: 'put', key: RESTORING_KEY, value: Buffer.from(path, 'utf8') },
+        ],
+        { sync: true },
+      );
       this.current = null;
       let record: CheckpointRecord | null = null;
       let batch = this.db.batch();

@@ -151,7 +151,15 @@ export async function readSnapshotFile(file: string, visitor: SnapshotVisitor = 
     if (size > expected)
       throw new SnapshotInvalidError(file, `${size - expected} trailing bytes after the body`);
     const reader = new BodyReader(handle, file, header.bodyLength);
-    await readBody(reader, header, visitor);
+    try {
+      await readBody(reader, header, visitor);
+    } catch (error) {
+      // A framing error is usually a flipped bit: name the root cause when the CRC says so.
+      if (error instanceof SnapshotInvalidError && (await reader.drainCrc()) !== header.bodyCrc) {
+        throw new SnapshotInvalidError(file, 'body CRC mismatch');
+      }
+      throw error;
+    }
     if (reader.crc !== header.bodyCrc) throw new SnapshotInvalidError(file, 'body CRC mismatch');
     return header;
   } finally {
@@ -253,6 +261,23 @@ class BodyReader {
       this.remaining -= bytesRead;
     }
     return this.buffer;
+  }
+
+  /** Reads the rest of the body only to finish the CRC. */
+  async drainCrc(): Promise<number> {
+    while (this.remaining > 0) {
+      const { bytesRead } = await this.handle.read(
+        this.buffer,
+        0,
+        Math.min(this.buffer.length, this.remaining),
+        this.position,
+      );
+      if (bytesRead === 0) break;
+      this.crc = crc32(this.buffer.subarray(0, bytesRead), this.crc);
+      this.position += bytesRead;
+      this.remaining -= bytesRead;
+    }
+    return this.crc;
   }
 
   /** The next `count` bytes; valid until the next call. */
