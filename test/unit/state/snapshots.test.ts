@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile, truncate, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   type CheckpointContent,
