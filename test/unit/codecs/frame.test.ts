@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { decodeFrame, encodeFrame, FrameEncodeError, readFrameHeader } from '../../../actors/codecs/frame.ts';
+import { msgpack } from '../../../actors/codecs/msgpack-event.ts';
 import { craftFrame } from './craft-frame.ts';
-import { badFrames } from './make-bad-frames.ts';
+import { badFrames, GOLDEN_EVENTS, goldenFrames } from './make-bad-frames.ts';
 
 const corpusDir = fileURLToPath(new URL('./bad-frames/', import.meta.url));
+const goldenDir = fileURLToPath(new URL('./good-frames/', import.meta.url));
 
 // msgpackr renames a `__proto__` key (prototype-pollution guard), so round trips avoid it.
 const fieldName = fc.string({ maxLength: 12 }).filter((key) => key !== '__proto__');
@@ -163,6 +166,44 @@ describe('sluice frame', () => {
     for (const [name, { bytes }] of Object.entries(badFrames())) {
       assert.deepEqual(readFileSync(corpusDir + name), bytes, `${name}: rerun make-bad-frames.ts`);
     }
+  });
+
+  it('still decodes the committed golden version-1 frames', () => {
+    assert.deepEqual(decodeFrame(readFileSync(`${goldenDir}golden-v1-lz4.bin`)), {
+      ok: true,
+      events: GOLDEN_EVENTS,
+      batchId: 'golden-1',
+      count: 2,
+    });
+    assert.deepEqual(decodeFrame(readFileSync(`${goldenDir}golden-v1-none.bin`)), {
+      ok: true,
+      events: GOLDEN_EVENTS,
+      batchId: '',
+      count: 2,
+    });
+    assert.equal(
+      goldenFrames()['golden-v1-none.bin'].length,
+      readFileSync(`${goldenDir}golden-v1-none.bin`).length,
+    );
+  });
+
+  it('lays the header out byte by byte as frame-format.md documents', () => {
+    const events = [{ a: 1 }];
+    const frame = encodeFrame(events, { codec: 'none', batchId: 'b-1' });
+    const payload = frame.subarray(33);
+    assert.equal(frame.toString('latin1', 0, 4), 'SLFR');
+    assert.deepEqual([...frame.subarray(4, 8)], [1, 0, 0, 0]);
+    assert.equal(frame.readUInt32LE(8), 1);
+    assert.equal(frame.readUInt32LE(12), payload.length);
+    assert.equal(frame.readUInt32LE(16), payload.length);
+    assert.equal(frame.readUInt32LE(20), crc32(payload));
+    assert.equal(frame.readUInt16LE(24), 3);
+    assert.equal(frame.toString('utf8', 26, 29), 'b-1');
+    assert.equal(frame.readUInt32LE(29), crc32(frame.subarray(0, 29)));
+    assert.deepEqual([...payload], [0x91, ...msgpack.pack({ a: 1 })]);
+    const lz4 = encodeFrame(events, { codec: 'lz4' });
+    assert.equal(lz4[5], 1);
+    assert.equal(lz4.readUInt32LE(30), lz4.readUInt32LE(12), 'lz4 block starts with its uncompressed size');
   });
 });
 

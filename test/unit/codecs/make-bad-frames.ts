@@ -1,6 +1,7 @@
 /**
  * Writes the corpus of bad frames in `bad-frames/`: one file per way a frame can be wrong,
- * and `expected.json` mapping each file to the failure code the decoder must return.
+ * and `expected.json` mapping each file to the failure code the decoder must return; plus, in
+ * `good-frames/`, two golden valid frames that every later reader must still decode.
  * Run once after changing the format: `node --import tsx test/unit/codecs/make-bad-frames.ts`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -101,6 +102,19 @@ export function badFrames(): Record<string, { bytes: Buffer; code: string }> {
   };
 }
 
+/** Events of the golden (valid) version-1 frames, kept so later readers prove they still read v1. */
+export const GOLDEN_EVENTS = [
+  { user_id: 'u1', ts: 1714564800000, amount: 12.5, page: '/p/1' },
+  { user_id: 'ü2', ts: 1714564800001, amount: -3, page: '/p/2', tags: ['a', 'b'], ok: true, none: null },
+];
+
+export function goldenFrames(): Record<string, Buffer> {
+  return {
+    'golden-v1-lz4.bin': encodeFrame(GOLDEN_EVENTS, { codec: 'lz4', batchId: 'golden-1' }),
+    'golden-v1-none.bin': encodeFrame(GOLDEN_EVENTS, { codec: 'none', batchId: '' }),
+  };
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const dir = fileURLToPath(new URL('./bad-frames/', import.meta.url));
   mkdirSync(dir, { recursive: true });
@@ -109,6 +123,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     writeFileSync(dir + name, bytes);
     expected[name] = code;
   }
+  const goodDir = fileURLToPath(new URL('./good-frames/', import.meta.url));
+  mkdirSync(goodDir, { recursive: true });
+  for (const [name, bytes] of Object.entries(goldenFrames())) writeFileSync(goodDir + name, bytes);
   writeFileSync(`${dir}expected.json`, `${JSON.stringify(expected, null, 2)}\n`);
   console.log(`wrote ${Object.keys(expected).length} bad frames to ${dir}`);
 }
