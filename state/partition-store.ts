@@ -111,21 +111,45 @@ export class PartitionStore {
     }
   }
 
-  /** All entries of a namespace, streamed in key order (a thousand at a time, never all in memory). */
-  async *entries(namespace: string): AsyncIterable<[key: Buffer, value: Buffer]> {
+  /**
+   * All entries of a namespace, streamed in key order, a thousand at a time (never all
+   * in memory). Each `for await` gets its own point-in-time view. A plain iterator
+   * object rather than an async generator: this is the restore hot path, and a
+   * generator costs several promise hops per entry.
+   */
+  entries(namespace: string): AsyncIterable<[key: Buffer, value: Buffer]> {
     this.assertOpen();
     const range = namespaceRange(namespace);
     const skip = range.gte.length;
-    const iterator = this.db.iterator(range);
-    try {
-      for (;;) {
-        const batch = await iterator.nextv(READ_BATCH);
-        if (batch.length === 0) return;
-        for (const [key, value] of batch) yield [key.subarray(skip), value];
-      }
-    } finally {
-      await iterator.close();
-    }
+    const db = this.db;
+    return {
+      [Symbol.asyncIterator]() {
+        const iterator = db.iterator(range);
+        let chunk: Array<[Buffer, Buffer]> = [];
+        let index = 0;
+        let finished = false;
+        const finish = async (): Promise<IteratorResult<[Buffer, Buffer]>> => {
+          if (!finished) {
+            finished = true;
+            await iterator.close();
+          }
+          return { value: undefined, done: true };
+        };
+        return {
+          async next(): Promise<IteratorResult<[Buffer, Buffer]>> {
+            if (index === chunk.length) {
+              if (finished) return { value: undefined, done: true };
+              chunk = await iterator.nextv(READ_BATCH);
+              index = 0;
+              if (chunk.length === 0) return finish();
+            }
+            const [key, value] = chunk[index++];
+            return { value: [key.subarray(skip), value], done: false };
+          },
+          return: finish,
+        };
+      },
+    };
   }
 
   /** Entry count of every non-empty namespace, by a full key scan (inspection, not the hot path). */

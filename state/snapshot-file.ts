@@ -190,38 +190,87 @@ async function readBody(reader: BodyReader, header: SnapshotHeader, visitor: Sna
   const recordLength = (await reader.need(4)).readUInt32BE(reader.start);
   reader.start += 4;
   if (recordLength > MAX_FIELD_BYTES) reader.fail(`checkpoint record length ${recordLength} is implausible`);
-  const record = Buffer.from(await reader.take(recordLength));
+  await reader.need(recordLength);
+  const record = reader.buffer.subarray(reader.start, reader.start + recordLength);
+  reader.start += recordLength;
   await visitor.onRecord?.(record);
   let namespace: string | null = null;
   let entries = 0;
   while (!reader.atEnd()) {
-    const tag = (await reader.need(1))[reader.start];
-    reader.start += 1;
-    if (tag === TAG_NAMESPACE) {
-      const length = (await reader.need(2)).readUInt16BE(reader.start);
-      reader.start += 2;
-      namespace = (await reader.take(length)).toString('utf8');
-    } else if (tag === TAG_ENTRY) {
-      if (namespace === null) reader.fail('entry before any namespace');
-      const key = Buffer.from(await reader.takeField('key'));
-      const value = Buffer.from(await reader.takeField('value'));
-      entries += 1;
-      const pending = visitor.onEntry?.(namespace as string, key, value);
-      if (pending !== undefined) await pending;
-    } else {
-      reader.fail(`unknown item tag ${tag}`);
+    // Parse every complete item already buffered without awaiting (the hot loop);
+    // `required` is how many bytes the first incomplete item needs.
+    const buffer = reader.buffer;
+    const end = reader.end;
+    let position = reader.start;
+    let required = 0;
+    while (required === 0) {
+      const available = end - position;
+      if (available < 1) {
+        required = 1;
+        break;
+      }
+      const tag = buffer[position];
+      if (tag === TAG_ENTRY) {
+        if (available < 5) required = 5;
+        else {
+          const keyLength = buffer.readUInt32BE(position + 1);
+          if (keyLength > MAX_FIELD_BYTES) reader.fail(`key length ${keyLength} is implausible`);
+          if (available < 9 + keyLength) required = 9 + keyLength;
+          else {
+            const valueLength = buffer.readUInt32BE(position + 5 + keyLength);
+            if (valueLength > MAX_FIELD_BYTES) reader.fail(`value length ${valueLength} is implausible`);
+            const size = 9 + keyLength + valueLength;
+            if (available < size) required = size;
+            else {
+              if (namespace === null) reader.fail('entry before any namespace');
+              const keyStart = position + 5;
+              const valueStart = keyStart + keyLength + 4;
+              position += size;
+              entries += 1;
+              const pending = visitor.onEntry?.(
+                namespace as string,
+                buffer.subarray(keyStart, keyStart + keyLength),
+                buffer.subarray(valueStart, valueStart + valueLength),
+              );
+              if (pending !== undefined) {
+                reader.start = position;
+                await pending;
+              }
+            }
+          }
+        }
+      } else if (tag === TAG_NAMESPACE) {
+        if (available < 3) required = 3;
+        else {
+          const length = buffer.readUInt16BE(position + 1);
+          if (available < 3 + length) required = 3 + length;
+          else {
+            namespace = buffer.toString('utf8', position + 3, position + 3 + length);
+            position += 3 + length;
+          }
+        }
+      } else {
+        reader.fail(`unknown item tag ${tag}`);
+      }
     }
+    reader.start = position;
+    if (reader.atEnd()) break;
+    await reader.need(required);
   }
   if (entries !== header.entryCount)
     reader.fail(`header counts ${header.entryCount} entries, body holds ${entries}`);
 }
 
-/** Sequential reader of exactly `bodyLength` bytes after the header, keeping a running CRC. */
+/**
+ * Sequential reader of exactly `bodyLength` bytes after the header, keeping a running
+ * CRC. Every refill moves to a new buffer and never writes into an old one, so the
+ * sub-arrays handed to visitors stay valid for as long as they are kept.
+ */
 class BodyReader {
   crc = 0;
   start = 0;
-  private buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-  private end = 0;
+  end = 0;
+  buffer: Buffer = Buffer.alloc(0);
   private position = SNAPSHOT_HEADER_BYTES;
   private remaining: number;
 
@@ -244,18 +293,18 @@ class BodyReader {
   /** Ensures `count` bytes are buffered at `start`; returns the buffer. */
   async need(count: number): Promise<Buffer> {
     if (this.end - this.start >= count) return this.buffer;
-    if (this.end - this.start + this.remaining < count) this.fail('body ends inside an item');
     const kept = this.end - this.start;
-    const target = count > this.buffer.length ? Buffer.allocUnsafe(count + CHUNK_BYTES) : this.buffer;
+    if (kept + this.remaining < count) this.fail('body ends inside an item');
+    const target = Buffer.allocUnsafe(Math.max(count, CHUNK_BYTES));
     this.buffer.copy(target, 0, this.start, this.end);
     this.buffer = target;
     this.start = 0;
     this.end = kept;
-    while (this.end < count) {
-      const room = Math.min(this.buffer.length - this.end, this.remaining);
-      const { bytesRead } = await this.handle.read(this.buffer, this.end, room, this.position);
+    while (this.end < target.length && this.remaining > 0) {
+      const room = Math.min(target.length - this.end, this.remaining);
+      const { bytesRead } = await this.handle.read(target, this.end, room, this.position);
       if (bytesRead === 0) this.fail('file shrank while being read');
-      this.crc = crc32(this.buffer.subarray(this.end, this.end + bytesRead), this.crc);
+      this.crc = crc32(target.subarray(this.end, this.end + bytesRead), this.crc);
       this.end += bytesRead;
       this.position += bytesRead;
       this.remaining -= bytesRead;
@@ -265,34 +314,20 @@ class BodyReader {
 
   /** Reads the rest of the body only to finish the CRC. */
   async drainCrc(): Promise<number> {
+    const scratch = Buffer.allocUnsafe(CHUNK_BYTES);
     while (this.remaining > 0) {
       const { bytesRead } = await this.handle.read(
-        this.buffer,
+        scratch,
         0,
-        Math.min(this.buffer.length, this.remaining),
+        Math.min(scratch.length, this.remaining),
         this.position,
       );
       if (bytesRead === 0) break;
-      this.crc = crc32(this.buffer.subarray(0, bytesRead), this.crc);
+      this.crc = crc32(scratch.subarray(0, bytesRead), this.crc);
       this.position += bytesRead;
       this.remaining -= bytesRead;
     }
     return this.crc;
-  }
-
-  /** The next `count` bytes; valid until the next call. */
-  async take(count: number): Promise<Buffer> {
-    const buffer = await this.need(count);
-    const out = buffer.subarray(this.start, this.start + count);
-    this.start += count;
-    return out;
-  }
-
-  async takeField(what: string): Promise<Buffer> {
-    const length = (await this.need(4)).readUInt32BE(this.start);
-    this.start += 4;
-    if (length > MAX_FIELD_BYTES) this.fail(`${what} length ${length} is implausible`);
-    return this.take(length);
   }
 }
 
