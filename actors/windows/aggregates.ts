@@ -279,13 +279,11 @@ function createColumn(spec: AggregateSpec): AggregateColumn {
  */
 export class AccumulatorTable {
   private readonly columns: AggregateColumn[];
-  private readonly names: string[];
   private readonly freeSlots: number[] = [];
   private size = 0;
 
   constructor(specs: readonly AggregateSpec[]) {
     this.columns = specs.map(createColumn);
-    this.names = specs.map((spec) => spec.name);
   }
 
   allocate(): number {
@@ -312,9 +310,9 @@ export class AccumulatorTable {
     for (const column of this.columns) column.merge(target, source);
   }
 
-  /** Writes the aggregate results of `slot` onto `row`, in config order. */
-  writeResults(slot: number, row: Record<string, unknown>): void {
-    for (let i = 0; i < this.columns.length; i++) row[this.names[i]] = this.columns[i].result(slot);
+  /** The result of aggregate number `column` (config order) for `slot`. */
+  result(column: number, slot: number): unknown {
+    return this.columns[column].result(slot);
   }
 
   save(slot: number): AggregateRowState {

@@ -1,9 +1,10 @@
 import { AccumulatorTable } from './aggregates.ts';
-import { compareCodeUnits } from './group-key.ts';
+import { compareCodeUnits, type KeyEncoder } from './group-key.ts';
 import { KeyDictionary } from './key-dictionary.ts';
+import type { RowFactory } from './row-factory.ts';
 import type { Emitter, SluiceEvent, WindowOperatorState } from './types.ts';
 import { alignedStart } from './window-assigner.ts';
-import { buildRow, keyAsEvent, type StoreContext, type WindowStore } from './window-store.ts';
+import { keyAsEvent, type StoreContext, type WindowStore } from './window-store.ts';
 
 /** One epoch-aligned window and its rows, one per key. */
 class Bucket {
@@ -57,6 +58,8 @@ export class BucketedWindows implements WindowStore {
   private readonly lateness: number;
   private readonly groupBy: readonly string[];
   private readonly keys: KeyDictionary;
+  private readonly encodeKey: KeyEncoder;
+  private readonly buildRow: RowFactory;
   private readonly buckets = new Map<number, Bucket>();
   /** Unfired windows, by start. */
   private readonly open: Bucket[] = [];
@@ -73,12 +76,20 @@ export class BucketedWindows implements WindowStore {
     this.lateness = context.config.allowedLatenessMs;
     this.groupBy = context.config.groupBy;
     this.keys = new KeyDictionary(this.groupBy);
+    this.encodeKey = context.encodeKey;
+    this.buildRow = context.buildRow;
   }
 
   assign(event: SluiceEvent, time: number, watermarkBefore: number, emit: Emitter): void {
     const size = this.size;
     const slide = this.slide;
     if (size === slide) {
+      // Fast path: the same open window as the previous event, found without `%`.
+      const recent = this.recent;
+      if (recent !== null && time >= recent.start && time < recent.end && recent.end > watermarkBefore) {
+        recent.table.add(this.slotFor(recent, this.encodeKey(event), event), event, time);
+        return;
+      }
       this.assignTo(alignedStart(time, size), event, time, watermarkBefore, emit);
       return;
     }
@@ -94,10 +105,10 @@ export class BucketedWindows implements WindowStore {
     const end = start + this.size;
     if (end > watermark) {
       const bucket = this.bucketAt(start, false);
-      bucket.table.add(this.slotFor(bucket, this.context.encodeKey(event), event), event, time);
+      bucket.table.add(this.slotFor(bucket, this.encodeKey(event), event), event, time);
     } else if (watermark < end + this.lateness) {
       const bucket = this.bucketAt(start, true);
-      const slot = this.slotFor(bucket, this.context.encodeKey(event), event);
+      const slot = this.slotFor(bucket, this.encodeKey(event), event);
       bucket.table.add(slot, event, time);
       this.emitRow(bucket, slot, emit);
     } else {
@@ -143,7 +154,7 @@ export class BucketedWindows implements WindowStore {
   private emitRow(bucket: Bucket, slot: number, emit: Emitter): void {
     const version = ++bucket.versions[slot];
     const key = this.keys.values[bucket.keyIds[slot]];
-    emit.row(buildRow(bucket.start, bucket.end, this.groupBy, key, bucket.table, slot, version));
+    emit.row(this.buildRow(bucket.start, bucket.end, key, bucket.table, slot, version));
   }
 
   advance(watermark: number, emit: Emitter): void {
@@ -209,7 +220,7 @@ export class BucketedWindows implements WindowStore {
       bucket.fired = saved.fired;
       for (const [key, version, aggregates] of saved.rows) {
         const event = keyAsEvent(this.groupBy, key);
-        const slot = this.slotFor(bucket, this.context.encodeKey(event), event);
+        const slot = this.slotFor(bucket, this.encodeKey(event), event);
         bucket.table.load(slot, aggregates);
         bucket.versions[slot] = version;
       }

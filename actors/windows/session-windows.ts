@@ -2,7 +2,7 @@ import { AccumulatorTable } from './aggregates.ts';
 import { compareCodeUnits, keyOrder, keyValues } from './group-key.ts';
 import { MinHeap } from './min-heap.ts';
 import type { Emitter, SluiceEvent, WindowOperatorState } from './types.ts';
-import { buildRow, keyAsEvent, type StoreContext, type WindowStore } from './window-store.ts';
+import { keyAsEvent, type StoreContext, type WindowStore } from './window-store.ts';
 
 /** The sessions of one key, sorted by start and pairwise disjoint. */
 class KeySessions {
@@ -149,10 +149,9 @@ export class SessionWindows implements WindowStore {
     session.stamp++;
     this.toPurge.push(session.end + this.lateness, { session, stamp: session.stamp });
     emit.row(
-      buildRow(
+      this.context.buildRow(
         session.start,
         session.end,
-        this.groupBy,
         session.owner.values,
         this.table,
         session.slot,

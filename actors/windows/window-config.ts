@@ -12,7 +12,7 @@ const AGGREGATE_FNS: ReadonlySet<string> = new Set<AggregateFn>([
   'last',
 ]);
 
-const RESERVED = new Set(['window_start', 'window_end', 'version']);
+const RESERVED = new Set(['window_start', 'window_end', 'version', '__proto__']);
 
 /** Names JavaScript would move to the front of an object, breaking the row's field order. */
 const ARRAY_INDEX = /^(0|[1-9][0-9]*)$/;

@@ -1,5 +1,6 @@
 import { BucketedWindows } from './bucketed-windows.ts';
 import { createKeyEncoder } from './group-key.ts';
+import { createRowFactory } from './row-factory.ts';
 import { SessionWindows } from './session-windows.ts';
 import type {
   Emitter,
@@ -53,7 +54,14 @@ export class WindowOperator {
 
   constructor(config: WindowOperatorConfig) {
     validateWindowConfig(config);
-    const context = { config, encodeKey: createKeyEncoder(config.groupBy) };
+    const context = {
+      config,
+      encodeKey: createKeyEncoder(config.groupBy),
+      buildRow: createRowFactory(
+        config.groupBy,
+        config.aggregates.map((aggregate) => aggregate.name),
+      ),
+    };
     this.store =
       config.window.type === 'session' ? new SessionWindows(context) : new BucketedWindows(context);
     this.maxOutOfOrder = config.maxOutOfOrderMs;

@@ -1,6 +1,6 @@
-import type { AccumulatorTable } from './aggregates.ts';
 import type { KeyEncoder } from './group-key.ts';
-import type { Emitter, OutputRow, SluiceEvent, WindowOperatorConfig, WindowOperatorState } from './types.ts';
+import type { RowFactory } from './row-factory.ts';
+import type { Emitter, SluiceEvent, WindowOperatorConfig, WindowOperatorState } from './types.ts';
 
 /**
  * The window state behind a `WindowOperator`: one implementation for epoch-aligned
@@ -28,23 +28,7 @@ export interface WindowStore {
 export interface StoreContext {
   config: WindowOperatorConfig;
   encodeKey: KeyEncoder;
-}
-
-/** Builds an output row with its fields in the contract's order. */
-export function buildRow(
-  start: number,
-  end: number,
-  groupBy: readonly string[],
-  key: readonly unknown[],
-  table: AccumulatorTable,
-  slot: number,
-  version: number,
-): OutputRow {
-  const row = { window_start: start, window_end: end } as OutputRow;
-  for (let i = 0; i < groupBy.length; i++) row[groupBy[i]] = key[i];
-  table.writeResults(slot, row);
-  row.version = version;
-  return row;
+  buildRow: RowFactory;
 }
 
 /** The event whose groupBy fields are `key`: lets a restore re-encode stored keys. */
