@@ -30,8 +30,9 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
   const log = options.log.child({ component: 'kafkajs' });
   const logCreator = () => (entry: kafkajs.LogEntry) => {
     const { message, ...fields } = entry.log;
+    if (typeof fields.error === 'string' && entry.level <= kafkajs.logLevel.WARN) lastError = fields.error;
+    else if (entry.level <= kafkajs.logLevel.ERROR && !message.startsWith('Restarting')) lastError = message;
     if (entry.level <= kafkajs.logLevel.ERROR) {
-      lastError = typeof fields.error === 'string' ? fields.error : message;
       log.warn(message, { namespace: entry.namespace, error: fields.error, broker: fields.broker });
     } else if (entry.level === kafkajs.logLevel.WARN) {
       log.warn(message, { namespace: entry.namespace, error: fields.error });

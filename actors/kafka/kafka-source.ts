@@ -95,18 +95,22 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
   });
   const brokers = options.brokers.join(',');
   const admin = client.kafka.admin();
+  const unreachable = () =>
+    kafkaError('SLUICE_ERR_KAFKA_BROKER_UNREACHABLE', [
+      brokers,
+      options.brokerTimeoutMs,
+      client.lastError() || 'no answer',
+    ]);
+  try {
+    await withinLimit(admin.connect(), options.brokerTimeoutMs, unreachable);
+  } catch (error) {
+    await admin.disconnect().catch(() => {});
+    throw (error as KafkaError).code === undefined ? unreachable() : error;
+  }
   const topicOffsets = await withinLimit(
-    (async () => {
-      await admin.connect();
-      return admin.fetchTopicOffsets(topic);
-    })(),
+    admin.fetchTopicOffsets(topic),
     options.brokerTimeoutMs,
-    () =>
-      kafkaError('SLUICE_ERR_KAFKA_BROKER_UNREACHABLE', [
-        brokers,
-        options.brokerTimeoutMs,
-        client.lastError() || 'no answer',
-      ]),
+    unreachable,
   ).catch(async (error) => {
     await admin.disconnect().catch(() => {});
     if ((error as KafkaError).code === 'SLUICE_ERR_KAFKA_BROKER_UNREACHABLE') throw error;
