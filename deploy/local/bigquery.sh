@@ -49,7 +49,7 @@ bigquery_ready() {
   curl -fsS --max-time 2 "$BQ_URL/datasets" >/dev/null
 }
 
-bigquery_running() { pid_alive "$BQ_PID"; }
+bigquery_running() { pid_alive "$BQ_PID" launch_emulator.py; }
 
 bigquery_create_dataset() {
   local code
@@ -84,7 +84,7 @@ bigquery_up() {
   bigquery_create_dataset
 }
 
-bigquery_down() { stop_group bigquery "$BQ_PID" 20; }
+bigquery_down() { stop_group bigquery "$BQ_PID" launch_emulator.py 20; }
 
 bigquery_status() {
   if bigquery_running && bigquery_ready; then

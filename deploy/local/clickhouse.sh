@@ -21,7 +21,7 @@ clickhouse_ready() {
   [[ $(curl -fsS --max-time 2 "http://127.0.0.1:$CLICKHOUSE_HTTP_PORT/ping") == "Ok." ]]
 }
 
-clickhouse_running() { pid_alive "$CLICKHOUSE_PID"; }
+clickhouse_running() { pid_alive "$CLICKHOUSE_PID" clickhouse-server; }
 
 # Writes the config with this clone's absolute paths into .run/clickhouse/etc.
 clickhouse_render_config() {
@@ -51,7 +51,7 @@ clickhouse_up() {
   wait_ready clickhouse "$CLICKHOUSE_PID" "$CLICKHOUSE_LOG" clickhouse_ready
 }
 
-clickhouse_down() { stop_group clickhouse "$CLICKHOUSE_PID" 30; }
+clickhouse_down() { stop_group clickhouse "$CLICKHOUSE_PID" clickhouse-server 30; }
 
 clickhouse_status() {
   if clickhouse_running && clickhouse_ready; then

@@ -40,7 +40,7 @@ kafka_ready() {
   kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 3 2>/dev/null | grep -q 'broker 1 at 127.0.0.1:9092'
 }
 
-kafka_running() { pid_alive "$KAFKA_PID"; }
+kafka_running() { pid_alive "$KAFKA_PID" kafka.Kafka; }
 
 kafka_up() {
   if kafka_running; then
@@ -65,7 +65,7 @@ kafka_up() {
   wait_ready kafka "$KAFKA_PID" "$KAFKA_LOG" kafka_ready
 }
 
-kafka_down() { stop_group kafka "$KAFKA_PID" 30; }
+kafka_down() { stop_group kafka "$KAFKA_PID" kafka.Kafka 30; }
 
 kafka_status() {
   if kafka_running && kafka_ready; then

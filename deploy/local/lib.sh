@@ -43,13 +43,16 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# True when the process recorded in the pid file is alive.
+# True when the process recorded in the pid file is alive and, when a marker is
+# given, its command line contains it: .run/ outlives reboots, and a stale pid
+# may by then belong to an unrelated process.
 pid_alive() {
-  local pid_file="$1"
+  local pid_file="$1" marker="${2:-}"
   [[ -f $pid_file ]] || return 1
   local pid
   pid="$(cat "$pid_file")"
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+  [[ -z $marker ]] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker"
 }
 
 # True when something listens on 127.0.0.1:<port>.
@@ -89,11 +92,12 @@ startup_failed() {
   exit 1
 }
 
-# Sends TERM to the process group recorded in the pid file, waits up to
-# `grace` seconds, then KILLs what is left. Removes the pid file.
+# Sends TERM to the process group recorded in the pid file (if its command line
+# has `marker`), waits up to `grace` seconds, then KILLs what is left. Removes
+# the pid file.
 stop_group() {
-  local name="$1" pid_file="$2" grace="${3:-20}"
-  if ! pid_alive "$pid_file"; then
+  local name="$1" pid_file="$2" marker="$3" grace="${4:-20}"
+  if ! pid_alive "$pid_file" "$marker"; then
     rm -f "$pid_file"
     return 0
   fi

@@ -25,7 +25,9 @@ pg_base_dir() {
 
 PG_BASE="$(pg_base_dir)"
 PG_DATA="$PG_BASE/pg-data"
-PG_LOG="$LOG_DIR/postgres.log"
+# pg_ctl opens the log as the postgres user, so it lives under PG_BASE; in the
+# /var/tmp case .run/logs/postgres.log is a link to it.
+PG_LOG="$PG_BASE/logs/postgres.log"
 # A Unix socket path may not exceed 107 bytes; deep clones fall back to /tmp.
 PG_SOCKET_DIR="$PG_BASE/pg-socket"
 [[ ${#PG_SOCKET_DIR} -gt 90 ]] && PG_SOCKET_DIR=/tmp
@@ -65,7 +67,10 @@ stop_distro_clusters() {
 pg_ctl_cmd() { as_pg_owner "$PG_BIN/pg_ctl" -D "$PG_DATA" "$@"; }
 
 postgres_running() {
-  [[ -f $PG_DATA/postmaster.pid ]] && kill -0 "$(head -n 1 "$PG_DATA/postmaster.pid")" 2>/dev/null
+  local pid
+  pid="$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null)" || return 1
+  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$PG_DATA"
 }
 
 postgres_ready() {
@@ -123,8 +128,10 @@ postgres_up() {
   fi
   stop_distro_clusters
   port_open "$PG_PORT" && fail "postgres: port $PG_PORT is taken by a process these scripts did not start"
+  mkdir -p "$(dirname "$PG_LOG")"
   touch "$PG_LOG"
   [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$PG_LOG"
+  [[ $PG_LOG -ef $LOG_DIR/postgres.log ]] || ln -sfn "$PG_LOG" "$LOG_DIR/postgres.log"
   [[ -f $PG_DATA/PG_VERSION ]] || postgres_init_cluster
   mkdir -p "$PG_SOCKET_DIR"
   [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$PG_SOCKET_DIR"
