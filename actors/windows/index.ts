@@ -3,10 +3,14 @@ export { eventMisfit } from './event-fit.ts';
 export { formatRow } from './format-row.ts';
 export type {
   AggregateFn,
+  AggregateRowState,
   AggregateSpec,
+  BucketState,
   Emitter,
+  EncodedTime,
   LateRecord,
   OutputRow,
+  SessionState,
   SluiceEvent,
   WindowOperatorConfig,
   WindowOperatorState,

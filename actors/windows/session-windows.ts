@@ -216,5 +216,7 @@ export class SessionWindows implements WindowStore {
       const heap = session.fired ? this.toPurge : this.toFire;
       heap.push(session.fired ? session.end + this.lateness : session.end, { session, stamp: 0 });
     }
+    // A store may hand the sessions back in another order (chunked keys sort as text).
+    for (const owner of this.keys.values()) owner.sessions.sort((a, b) => a.start - b.start);
   }
 }

@@ -98,7 +98,7 @@ describe('window operator properties', () => {
     );
   });
 
-  it('continues identically after a snapshot is round-tripped through JSON or msgpack and restored', () => {
+  it('continues identically after a snapshot is round-tripped through JSON or msgpack, reordered and restored', () => {
     fc.assert(
       fc.property(
         windowConfig,
@@ -106,7 +106,8 @@ describe('window operator properties', () => {
         fc.nat({ max: 60 }),
         fc.boolean(),
         fc.boolean(),
-        (config, input, at, viaJson, endFirst) => {
+        fc.boolean(),
+        (config, input, at, viaJson, endFirst, reorder) => {
           const split = Math.min(at, input.length);
           const { emit } = recorder();
           const original = new WindowOperator(config);
@@ -117,6 +118,10 @@ describe('window operator properties', () => {
             ? JSON.parse(JSON.stringify(state))
             : unpack(pack(state));
           assert.deepEqual(copied, state);
+          if (reorder) {
+            copied.buckets.reverse();
+            copied.sessions.reverse();
+          }
           const restored = WindowOperator.restore(config, copied);
           assert.equal(restored.watermark, original.watermark);
           assert.equal(restored.openWindows, original.openWindows);

@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createKeyEncoder, keyOrder } from '../../../actors/windows/group-key.ts';
+import { KeyDictionary } from '../../../actors/windows/key-dictionary.ts';
+
+const encode = createKeyEncoder(['k']);
+
+function intern(dictionary: KeyDictionary, k: unknown): number {
+  const event = { k };
+  const id = dictionary.intern(encode(event), event);
+  return id;
+}
+
+function sortedKeys(dictionary: KeyDictionary): unknown[] {
+  return dictionary.sortedIds().map((id) => dictionary.values[id][0]);
+}
+
+describe('key dictionary', () => {
+  it('gives a key the same id every time it is interned', () => {
+    const dictionary = new KeyDictionary(['k']);
+    const a = intern(dictionary, 'a');
+    assert.equal(intern(dictionary, 'a'), a);
+    assert.notEqual(intern(dictionary, 1), intern(dictionary, '1'));
+  });
+
+  it('lists live keys in output order, merging keys added after a sort', () => {
+    const dictionary = new KeyDictionary(['k']);
+    for (const k of ['m', 'c', 1, 'x']) dictionary.retain(intern(dictionary, k));
+    assert.deepEqual(sortedKeys(dictionary), ['c', 'm', 'x', 1]);
+    for (const k of ['a', 'n', null]) dictionary.retain(intern(dictionary, k));
+    assert.deepEqual(sortedKeys(dictionary), ['a', 'c', 'm', 'n', 'x', 1, null]);
+    const expected = ['a', 'c', 'm', 'n', 'x', 1, null].map((k) => keyOrder([k]));
+    assert.deepEqual(
+      dictionary.sortedIds().map((id) => dictionary.order(id)),
+      expected,
+    );
+  });
+
+  it('forgets a key when its last window releases it and reuses the id in the right place', () => {
+    const dictionary = new KeyDictionary(['k']);
+    const b = intern(dictionary, 'b');
+    dictionary.retain(b);
+    dictionary.retain(b);
+    dictionary.retain(intern(dictionary, 'd'));
+    assert.deepEqual(sortedKeys(dictionary), ['b', 'd']);
+    dictionary.release(b);
+    assert.equal(dictionary.size, 2, 'still held by a second window');
+    dictionary.release(b);
+    assert.equal(dictionary.size, 1);
+    assert.deepEqual(sortedKeys(dictionary), ['d']);
+    const e = intern(dictionary, 'e');
+    assert.equal(e, b, 'the freed id is reused');
+    dictionary.retain(e);
+    const a = intern(dictionary, 'a');
+    dictionary.retain(a);
+    assert.deepEqual(sortedKeys(dictionary), ['a', 'd', 'e']);
+  });
+
+  it('does not list a key that was freed and re-interned twice before a sort', () => {
+    const dictionary = new KeyDictionary(['k']);
+    const x = intern(dictionary, 'x');
+    dictionary.retain(x);
+    dictionary.release(x);
+    const y = intern(dictionary, 'y');
+    dictionary.retain(y);
+    dictionary.release(y);
+    dictionary.retain(intern(dictionary, 'z'));
+    assert.deepEqual(sortedKeys(dictionary), ['z']);
+  });
+});
