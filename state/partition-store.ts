@@ -1,12 +1,10 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ClassicLevel } from 'classic-level';
 import { type CheckpointContent, type CheckpointRecord, nextCheckpointRecord } from './checkpoint-record.ts';
 import {
   allNamespacesRange,
   CHECKPOINT_KEY,
   decodeCheckpointRecord,
-  decodeCounter,
   encodeCheckpointRecord,
   encodeCounter,
   encodeFormatVersion,
@@ -16,8 +14,8 @@ import {
   namespacePrefix,
   namespaceRange,
   RESTORING_KEY,
-  STATE_FORMAT_VERSION,
 } from './key-layout.ts';
+import { type Database, loadCheckpoint, openDatabase } from './open-database.ts';
 import {
   listSnapshotsIn,
   pruneSnapshots,
@@ -27,15 +25,7 @@ import {
   snapshotTempPath,
 } from './snapshot-directory.ts';
 import { readSnapshotFile, SnapshotFileWriter, verifySnapshotFile } from './snapshot-file.ts';
-import {
-  SnapshotInvalidError,
-  StateFormatError,
-  StateLockedError,
-  StateUnreadableError,
-  StateUsageError,
-} from './state-errors.ts';
-
-type Database = ClassicLevel<Buffer, Buffer>;
+import { SnapshotInvalidError, StateUsageError } from './state-errors.ts';
 
 /** One atomic change: applied as `clear`, then `deletes`, then `puts` (a key both deleted and put ends up put). */
 export interface CommitChange {
@@ -86,6 +76,8 @@ export class PartitionStore {
   private writeChain: Promise<unknown> = Promise.resolve();
   private readonly readers = new Set<Promise<unknown>>();
   private readonly prefixes = new Map<string, Buffer>();
+  /** The restore in progress, if any: snapshots wait for it. */
+  private restoring: Promise<CheckpointRecord> | null = null;
 
   private constructor(dir: string, db: Database, current: CheckpointRecord | null, highId: number) {
     this.dir = dir;
@@ -221,6 +213,9 @@ export class PartitionStore {
     this.assertOpen();
     if (!Number.isSafeInteger(keep) || keep < 1)
       throw new StateUsageError(`snapshot keep must be ≥ 1, got ${keep}`);
+    // A restore swaps the database underneath; a snapshot asked for meanwhile waits for it.
+    if (this.restoring !== null) await this.restoring.catch(() => {});
+    this.assertOpen();
     const run = this.writeSnapshot(keep);
     this.readers.add(run);
     return run.finally(() => this.readers.delete(run));
@@ -232,7 +227,7 @@ export class PartitionStore {
    * The file is verified in full before anything is touched.
    */
   restoreSnapshot(file: string): Promise<CheckpointRecord> {
-    return this.serialize(async () => {
+    const run = this.serialize(async () => {
       await Promise.allSettled([...this.readers]);
       const path = isAbsolute(file) || file.includes('/') ? resolve(file) : join(this.snapshotsDir, file);
       const check = await verifySnapshotFile(path);
@@ -275,6 +270,12 @@ export class PartitionStore {
       this.highId = highId;
       return restored;
     });
+    this.restoring = run;
+    const settle = () => {
+      if (this.restoring === run) this.restoring = null;
+    };
+    run.then(settle, settle);
+    return run;
   }
 
   /** Snapshot files of this partition, newest first, each verified; never throws for a bad file. */
@@ -346,54 +347,4 @@ export class PartitionStore {
   private assertOpen(): void {
     if (this.closed) throw new StateUsageError(`partition store ${this.dir} is closed`);
   }
-}
-
-async function openDatabase(dbDir: string, createIfMissing: boolean): Promise<Database> {
-  const db = new ClassicLevel<Buffer, Buffer>(dbDir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-  try {
-    await db.open({ createIfMissing });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code === 'LEVEL_LOCKED') throw new StateLockedError(dbDir, error);
-    throw new StateUnreadableError(dbDir, cause?.message ?? (error as Error).message, error);
-  }
-  return db;
-}
-
-async function loadCheckpoint(
-  db: Database,
-  dbDir: string,
-): Promise<{ record: CheckpointRecord | null; highId: number }> {
-  const format = await db.get(FORMAT_KEY);
-  if (format === undefined) {
-    const anyKey = await db.keys({ limit: 1 }).all();
-    if (anyKey.length > 0)
-      throw new StateUnreadableError(dbDir, 'no format version: not a sluice state database');
-    await db.put(FORMAT_KEY, encodeFormatVersion(), { sync: true });
-  } else if (format.toString('latin1') !== String(STATE_FORMAT_VERSION)) {
-    throw new StateFormatError(dbDir, format.toString('latin1'), STATE_FORMAT_VERSION);
-  }
-  const restoring = await db.get(RESTORING_KEY);
-  if (restoring !== undefined) {
-    throw new StateUnreadableError(
-      dbDir,
-      'a snapshot restore was cut short',
-      undefined,
-      restoring.toString('utf8'),
-    );
-  }
-  const bytes = await db.get(CHECKPOINT_KEY);
-  let record: CheckpointRecord | null = null;
-  if (bytes !== undefined) {
-    try {
-      record = decodeCheckpointRecord(bytes);
-    } catch (error) {
-      throw new StateUnreadableError(
-        dbDir,
-        `checkpoint record does not decode: ${(error as Error).message}`,
-        error,
-      );
-    }
-  }
-  return { record, highId: Math.max(decodeCounter(await db.get(HIGH_ID_KEY)), record?.id ?? 0) };
 }

@@ -149,6 +149,22 @@ describe('snapshots', () => {
     });
   });
 
+  it('asked for during a restore, wait for it and hold the restored state', async () => {
+    await withTempDir(async (dir) => {
+      const store = await PartitionStore.open({ dir });
+      await commitRound(store, 1);
+      const first = await store.snapshot(5);
+      await commitRound(store, 2);
+      const restoring = store.restoreSnapshot(first.file);
+      const during = store.snapshot(5);
+      await restoring;
+      const info = await during;
+      assert.equal(info.id, 1);
+      assert.equal(info.entries, 50);
+      await store.close();
+    });
+  });
+
   describe('with damaged files', () => {
     async function twoSnapshots(
       dir: string,
