@@ -150,3 +150,22 @@ describe('WindowOperator', () => {
     assert.equal(left.lines.length, 3);
   });
 });
+
+describe('WindowOperator keys', () => {
+  it('groups keys that are property names of plain objects like any other key', () => {
+    const operator = new WindowOperator(tumbling);
+    const emit = recorder();
+    const users = ['__proto__', 'constructor', 'toString', '0', '4294967295', '', 'hasOwnProperty'];
+    operator.processBatch(
+      users.map((user) => ({ user })),
+      users.map(() => 1),
+      emit,
+    );
+    operator.process({ user: '__proto__' }, 2, emit);
+    operator.advanceWatermark(Number.POSITIVE_INFINITY, emit);
+    assert.equal(emit.lines.length, users.length);
+    assert.ok(
+      emit.lines.includes('{"window_start":0,"window_end":10,"user":"__proto__","events":2,"version":1}'),
+    );
+  });
+});
