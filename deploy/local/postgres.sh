@@ -17,7 +17,8 @@ PG_DATABASE=sluice_test
 # in a folder named after this checkout so two clones never share it.
 pg_base_dir() {
   local base="$RUN_DIR"
-  if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$RUN_DIR" 2>/dev/null; then
+  # LOCAL_DIR, not RUN_DIR: .run may not exist yet, and is created world-searchable.
+  if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$LOCAL_DIR" 2>/dev/null; then
     base="/var/tmp/sluice-postgres-$(printf '%s' "$LOCAL_DIR" | md5sum | cut -c1-12)"
   fi
   echo "$base"
