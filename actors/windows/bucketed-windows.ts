@@ -211,7 +211,7 @@ export class BucketedWindows implements WindowStore {
         start: bucket.start,
         fired: bucket.fired,
         rows: bucket.keyIds.map((id, slot) => [
-          this.keys.values[id],
+          this.keys.values[id].slice(),
           bucket.versions[slot],
           bucket.table.save(slot),
         ]),

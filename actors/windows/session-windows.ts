@@ -188,7 +188,7 @@ export class SessionWindows implements WindowStore {
     for (const owner of this.keys.values()) {
       for (const session of owner.sessions) {
         state.sessions.push({
-          key: owner.values,
+          key: owner.values.slice(),
           start: session.start,
           end: session.end,
           version: session.version,
@@ -201,10 +201,11 @@ export class SessionWindows implements WindowStore {
 
   load(state: WindowOperatorState): void {
     for (const saved of state.sessions) {
-      const encoded = this.context.encodeKey(keyAsEvent(this.groupBy, saved.key));
+      const event = keyAsEvent(this.groupBy, saved.key);
+      const encoded = this.context.encodeKey(event);
       let owner = this.keys.get(encoded);
       if (owner === undefined) {
-        owner = new KeySessions(encoded, saved.key);
+        owner = new KeySessions(encoded, keyValues(this.groupBy, event));
         this.keys.set(encoded, owner);
       }
       const session = new Session(owner, saved.start, saved.end, this.table.allocate());

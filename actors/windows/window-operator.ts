@@ -113,7 +113,11 @@ export class WindowOperator {
     return this.store.openWindows;
   }
 
-  /** All state as plain data that survives JSON and msgpack round-trips. */
+  /**
+   * All state as plain data that survives JSON and msgpack round-trips: an independent
+   * copy (later processing does not change it), costing time and memory in proportion
+   * to the windows held.
+   */
   snapshot(): WindowOperatorState {
     const state: WindowOperatorState = {
       format: 1,
