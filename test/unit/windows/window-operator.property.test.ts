@@ -114,6 +114,7 @@ describe('window operator properties', () => {
           runOperator(original, input.slice(0, split), emit);
           if (endFirst) original.advanceWatermark(Number.POSITIVE_INFINITY, emit);
           const state = original.snapshot();
+          const taken = JSON.stringify(state);
           const copied: WindowOperatorState = viaJson
             ? JSON.parse(JSON.stringify(state))
             : unpack(pack(state));
@@ -134,6 +135,7 @@ describe('window operator properties', () => {
           runOperator(restored, rest, actual.emit);
           restored.advanceWatermark(Number.POSITIVE_INFINITY, actual.emit);
           assert.deepEqual(actual.output, expected.output);
+          assert.equal(JSON.stringify(state), taken, 'the snapshot does not change with later processing');
         },
       ),
       { numRuns: RUNS },
