@@ -33,7 +33,8 @@ import type { Logger } from '../../runtime/logger.ts';
 import { BrokerWatchdog } from './broker-watchdog.ts';
 import { type PackedKafkaBatch, packKafkaBatch } from './kafka-batch.ts';
 import { createKafkaClient } from './kafka-client.ts';
-import { describeError, type KafkaError, kafkaError } from './kafka-errors.ts';
+import { describeError, kafkaError } from './kafka-errors.ts';
+import { openTopicOffsets } from './topic-offsets.ts';
 
 export interface KafkaSourceOptions {
   brokers: string[];
@@ -73,7 +74,6 @@ export interface KafkaSource {
 }
 
 interface OwnedPartition {
-  generation: number;
   phase: 'assigning' | 'ready' | 'ended';
   /** Next offset to read, as far as batches were handed to deliver; null until known. */
   position: bigint | null;
@@ -94,33 +94,10 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
     retries: Math.max(3, Math.ceil(options.brokerTimeoutMs / 5000)),
   });
   const brokers = options.brokers.join(',');
-  const admin = client.kafka.admin();
-  const unreachable = () =>
-    kafkaError('SLUICE_ERR_KAFKA_BROKER_UNREACHABLE', [
-      brokers,
-      options.brokerTimeoutMs,
-      client.lastError() || 'no answer',
-    ]);
-  try {
-    await withinLimit(admin.connect(), options.brokerTimeoutMs, unreachable);
-  } catch (error) {
-    await admin.disconnect().catch(() => {});
-    throw (error as KafkaError).code === undefined ? unreachable() : error;
-  }
-  const topicOffsets = await withinLimit(
-    admin.fetchTopicOffsets(topic),
-    options.brokerTimeoutMs,
-    unreachable,
-  ).catch(async (error) => {
-    await admin.disconnect().catch(() => {});
-    if ((error as KafkaError).code === 'SLUICE_ERR_KAFKA_BROKER_UNREACHABLE') throw error;
-    throw kafkaError('SLUICE_ERR_KAFKA_TOPIC_MISSING', [topic, describeError(error)], error);
-  });
-  const low = new Map(topicOffsets.map((entry) => [entry.partition, BigInt(entry.low)]));
-  const high = new Map(topicOffsets.map((entry) => [entry.partition, BigInt(entry.high)]));
+  const offsets = await openTopicOffsets(client, brokers, topic, options.brokerTimeoutMs);
+  const { low, high } = offsets;
 
   const owned = new Map<number, OwnedPartition>();
-  let generation = 0;
   let lifecycle: Promise<void> = Promise.resolve();
   let stopping = false;
   let failed = false;
@@ -140,7 +117,7 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
     clearInterval(watchdogTimer);
     log.error('kafka source stopped', { topic, group: options.group, error });
     void consumer.disconnect().catch(() => {});
-    void admin.disconnect().catch(() => {});
+    void offsets.disconnect();
     options.onFatal(error);
   };
   const ownerCallback = (name: string) => (error: unknown) => {
@@ -181,7 +158,7 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
 
   const assign = async (partitions: number[], states: OwnedPartition[]) => {
     const seeks = await options.onAssign(partitions);
-    const committed = options.bounded === null ? null : await committedOffsets();
+    const committed = options.bounded === null ? null : await offsets.committed(options.group);
     for (let index = 0; index < partitions.length; index++) {
       const partition = partitions[index];
       const state = states[index];
@@ -206,15 +183,6 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
     log.info('kafka partitions assigned', { topic, partitions, seeks: Object.fromEntries(seeks) });
   };
 
-  const committedOffsets = async (): Promise<Map<number, bigint>> => {
-    const [entry] = await admin.fetchOffsets({ groupId: options.group, topics: [topic] });
-    const offsets = new Map<number, bigint>();
-    for (const { partition, offset } of entry?.partitions ?? []) {
-      if (BigInt(offset) >= 0n) offsets.set(partition, BigInt(offset));
-    }
-    return offsets;
-  };
-
   const onGroupJoin = (event: ConsumerGroupJoinEvent) => {
     watchdog.contact(Date.now());
     const assignment = (event.payload.memberAssignment[topic] ?? []) as number[];
@@ -237,10 +205,8 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
     const added = assignment.filter((partition) => !owned.has(partition));
     if (added.length === 0) return;
     pause(added);
-    generation += 1;
     const states = added.map((partition) => {
       const state: OwnedPartition = {
-        generation,
         phase: 'assigning',
         position: null,
         end: null,
@@ -338,7 +304,7 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
   } catch (error) {
     clearInterval(watchdogTimer);
     await consumer.disconnect().catch(() => {});
-    await admin.disconnect().catch(() => {});
+    await offsets.disconnect();
     throw kafkaError('SLUICE_ERR_KAFKA_CONSUMER_CRASHED', [options.group, describeError(error)], error);
   }
 
@@ -360,7 +326,7 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
       stopping = true;
       clearInterval(watchdogTimer);
       await consumer.disconnect().catch((error) => log.warn('kafka consumer disconnect failed', { error }));
-      await admin.disconnect().catch(() => {});
+      await offsets.disconnect();
     },
     assigned: () => [...owned.keys()].sort((a, b) => a - b),
   };
@@ -371,14 +337,4 @@ function isRebalancing(error: unknown): boolean {
   return (
     type === 'REBALANCE_IN_PROGRESS' || type === 'ILLEGAL_GENERATION' || type === 'NOT_COORDINATOR_FOR_GROUP'
   );
-}
-
-/** `promise`, or `onTimeout()` as a rejection once `ms` passed. */
-function withinLimit<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  promise.catch(() => {});
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
