@@ -70,7 +70,8 @@ spawn_detached() {
 }
 
 # Polls a readiness check until it succeeds, the process dies, or the timeout
-# passes. On failure it prints the tail of the service's log and exits non-zero.
+# passes. On failure it stops the process, prints the tail of the service's log
+# and exits non-zero.
 wait_ready() {
   local name="$1" pid_file="$2" log_file="$3" check="$4"
   local deadline=$((SECONDS + START_TIMEOUT))
@@ -79,6 +80,8 @@ wait_ready() {
       startup_failed "$name" "$log_file" "its process exited"
     fi
     if ((SECONDS >= deadline)); then
+      # A half-started service is stopped: a failed `up` leaves nothing running.
+      [[ -n $pid_file ]] && stop_group "$name" "$pid_file" "" 10 >/dev/null
       startup_failed "$name" "$log_file" "it did not answer within ${START_TIMEOUT}s"
     fi
     sleep 0.5
