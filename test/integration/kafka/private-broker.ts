@@ -116,6 +116,6 @@ export class PrivateBroker {
 
   async destroy(): Promise<void> {
     await this.kill();
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
