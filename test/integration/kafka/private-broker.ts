@@ -37,6 +37,15 @@ export class PrivateBroker {
   }
 
   async start(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (error) {
+      await this.destroy();
+      throw error;
+    }
+  }
+
+  async #start(): Promise<void> {
     this.port = await freePort();
     const controller = await freePort();
     const base = readFileSync(join(root, 'deploy/local/kafka/server.properties'), 'utf8')
