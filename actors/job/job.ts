@@ -1,32 +1,39 @@
 /**
  * A running job: the topology made into actors. Sinks run on the main thread, partition
- * actors on the worker pool (partition i of the job's partitions on worker i mod size),
- * file sources as readers on the main thread feeding their partitions.
+ * actors on the worker pool (partition p on worker p mod size, so a source's partitions
+ * spread over the workers), file sources as readers on the main thread feeding their
+ * partitions, Kafka sources as consumer-group members that spawn a partition actor for
+ * every partition the group assigns and stop it (checkpointed) on revoke.
  *
  * Threading model: main thread only.
  * Life cycle: `Job.start()` → running → either every partition of a bounded job reports
  * the end of its input (`finished` resolves) or `stop()` is called (sources stop, the
- * partition mailboxes drain, sinks flush and close). A fatal error (restart limit, dead
- * worker, unreadable file) rejects `finished`.
+ * partitions drain and take a last checkpoint, sinks flush and close). A fatal error
+ * (restart limit, dead worker, unreadable file, broker gone) rejects `finished`.
  */
 import { fileURLToPath } from 'node:url';
 import type { ActorRef, EmitHandler, SupervisionPolicy } from '../../runtime/actor.ts';
 import { spawnLocal } from '../../runtime/local-host.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
-import type { Topology } from '../../runtime/topology/topology-schema.ts';
+import type { KafkaSourceConfig, Topology } from '../../runtime/topology/topology-schema.ts';
 import { WorkerPool } from '../../runtime/worker-pool.ts';
+import { kafkaBatchTransfer } from '../kafka/kafka-batch.ts';
+import { createKafkaClient } from '../kafka/kafka-client.ts';
+import { type KafkaSource, startKafkaSource } from '../kafka/kafka-source.ts';
 import type {
   PartitionMessage,
   PartitionPlan,
   PartitionReport,
+  SinkSync,
   SinkWrite,
+  SourcePosition,
 } from '../partition/partition-plan.ts';
 import { createConsoleSink } from '../sinks/console-sink.ts';
 import { createFileSink } from '../sinks/file-sink.ts';
 import { createNullSink } from '../sinks/null-sink.ts';
 import { readFileSource } from '../sources/file-reader.ts';
-import { partitionPlans } from './partition-plans.ts';
+import { partitionPlan, partitionPlans } from './partition-plans.ts';
 
 const partitionActorModule = fileURLToPath(new URL('../partition/partition-actor.ts', import.meta.url));
 
@@ -57,12 +64,14 @@ export class Job {
   readonly #options: JobOptions;
   readonly #pool: WorkerPool;
   readonly #sinks = new Map<string, ActorRef<SinkWrite>>();
-  readonly #partitions = new Map<string, ActorRef<PartitionMessage>[]>();
+  /** Live partition actors, by source and partition. */
+  readonly #partitions = new Map<string, Map<number, ActorRef<PartitionMessage>>>();
+  readonly #kafka = new Map<string, KafkaSource>();
   readonly #finished = deferred();
   readonly #readers = new AbortController();
   readonly #running: Promise<void>[] = [];
-  #endedPartitions = 0;
-  #totalPartitions = 0;
+  readonly #ended = new Set<string>();
+  #expectedPartitions = 0;
   #stopping: Promise<void> | null = null;
 
   private constructor(topology: Topology, options: JobOptions) {
@@ -83,7 +92,7 @@ export class Job {
     try {
       await job.#start();
     } catch (error) {
-      await job.#pool.terminate().catch(() => {});
+      await job.terminate().catch(() => {});
       throw error;
     }
     return job;
@@ -94,10 +103,13 @@ export class Job {
     return this.#finished.promise;
   }
 
-  /** Whether every source ends by itself (file, generator with `count`). */
+  /** Whether every source ends by itself (file, generator with `count`, Kafka with `bounded`). */
   get bounded(): boolean {
     return Object.values(this.#topology.sources).every(
-      (source) => source.type === 'file' || source.count !== undefined,
+      (source) =>
+        source.type === 'file' ||
+        (source.type === 'generator' && source.count !== undefined) ||
+        (source.type === 'kafka' && source.bounded === 'latest'),
     );
   }
 
@@ -127,33 +139,26 @@ export class Job {
       this.#sinks.set(name, ref);
     }
     const plans = partitionPlans(this.#topology);
-    this.#totalPartitions = plans.length;
-    for (const [index, plan] of plans.entries()) {
-      const ref = await this.#pool.spawn<PartitionMessage, PartitionPlan>({
-        worker: index % this.#pool.size,
-        name: `${plan.source}/${plan.partition}`,
-        module: partitionActorModule,
-        exportName: 'createPartitionActor',
-        config: plan,
-        capacity: this.#topology.mailbox.capacity,
-        onEmit: this.#partitionOutput,
-      });
-      const refs = this.#partitions.get(plan.source) ?? [];
-      refs.push(ref);
-      this.#partitions.set(plan.source, refs);
-    }
+    this.#expectedPartitions = plans.length;
+    for (const plan of plans) await this.#spawnPartition(plan);
     for (const [name, source] of Object.entries(this.#topology.sources)) {
-      if (source.type !== 'file') continue;
-      const reading = readFileSource({
-        path: source.path,
-        keyField: source.key,
-        batchSize: this.#topology.batch.size,
-        partitions: this.#partitions.get(name) ?? [],
-        signal: this.#readers.signal,
-      }).catch((error) =>
-        this.#fail(new Error(`source ${name}: ${(error as Error).message}`, { cause: error })),
-      );
-      this.#running.push(reading);
+      if (source.type === 'file') {
+        const refs = [...(this.#partitions.get(name)?.values() ?? [])];
+        const resumeAfter = await Promise.all(refs.map((ref) => ref.ask<SourcePosition | null>('position')));
+        const reading = readFileSource({
+          path: source.path,
+          keyField: source.key,
+          batchSize: this.#topology.batch.size,
+          partitions: refs,
+          resumeAfter: resumeAfter.map((position) => (typeof position === 'number' ? position : null)),
+          signal: this.#readers.signal,
+        }).catch((error) =>
+          this.#fail(new Error(`source ${name}: ${(error as Error).message}`, { cause: error })),
+        );
+        this.#running.push(reading);
+      } else if (source.type === 'kafka') {
+        await this.#startKafka(name, source);
+      }
     }
     log.info('job started', {
       name: this.#topology.name,
@@ -163,18 +168,112 @@ export class Job {
     });
   }
 
+  async #spawnPartition(plan: PartitionPlan): Promise<ActorRef<PartitionMessage>> {
+    const ref = await this.#pool.spawn<PartitionMessage, PartitionPlan>({
+      worker: plan.partition % this.#pool.size,
+      name: `${plan.source}/${plan.partition}`,
+      module: partitionActorModule,
+      exportName: 'createPartitionActor',
+      config: plan,
+      capacity: this.#topology.mailbox.capacity,
+      onEmit: this.#partitionOutput,
+    });
+    const refs = this.#partitions.get(plan.source) ?? new Map<number, ActorRef<PartitionMessage>>();
+    refs.set(plan.partition, ref);
+    this.#partitions.set(plan.source, refs);
+    return ref;
+  }
+
+  async #startKafka(name: string, source: KafkaSourceConfig): Promise<void> {
+    const { log } = this.#options;
+    if (source.bounded === 'latest') this.#expectedPartitions += await this.#topicPartitionCount(source);
+    const refOf = (partition: number) => {
+      const ref = this.#partitions.get(name)?.get(partition);
+      if (ref === undefined) throw new Error(`source ${name}: no actor for partition ${partition}`);
+      return ref;
+    };
+    const kafka = await startKafkaSource({
+      brokers: source.brokers,
+      topic: source.topic,
+      group: source.group,
+      clientId: `sluice-${this.#topology.name}`,
+      bounded: source.bounded ?? null,
+      brokerTimeoutMs: source.brokerTimeoutMs,
+      fromBeginning: source.startFrom === 'earliest',
+      log: log.child({ source: name }),
+      onAssign: async (partitions) => {
+        const positions = new Map<number, string | null>();
+        for (const partition of partitions) {
+          const ref =
+            this.#partitions.get(name)?.get(partition) ??
+            (await this.#spawnPartition(partitionPlan(this.#topology, name, partition)));
+          const position = await ref.ask<SourcePosition | null>('position');
+          positions.set(partition, typeof position === 'string' ? position : null);
+        }
+        return positions;
+      },
+      onRevoke: async (partitions) => {
+        for (const partition of partitions) {
+          const ref = this.#partitions.get(name)?.get(partition);
+          if (ref === undefined) continue;
+          this.#partitions.get(name)?.delete(partition);
+          await ref.stop();
+        }
+      },
+      deliver: (partition, batch) =>
+        refOf(partition).tell({ kind: 'kafka', batch }, kafkaBatchTransfer(batch)),
+      onPartitionEnd: (partition) => refOf(partition).tell({ kind: 'end' }),
+      onFatal: (error) => this.#fail(error),
+    });
+    this.#kafka.set(name, kafka);
+  }
+
+  async #topicPartitionCount(source: KafkaSourceConfig): Promise<number> {
+    const client = createKafkaClient({
+      brokers: source.brokers,
+      clientId: `sluice-${this.#topology.name}-admin`,
+      log: this.#options.log,
+    });
+    const admin = client.kafka.admin();
+    await admin.connect();
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [source.topic] });
+      return metadata.topics[0]?.partitions.length ?? 0;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
   readonly #partitionOutput: EmitHandler = (channel, payload) => {
     if (channel === 'sink') {
       const write = payload as SinkWrite;
-      const sink = this.#sinks.get(write.sink);
-      if (sink === undefined) throw new Error(`no sink named ${write.sink}`);
-      return sink.tell(write);
+      return this.#sink(write.sink).tell(write);
     }
-    if (channel === 'control' && (payload as PartitionReport).kind === 'ended') {
-      this.#endedPartitions++;
-      if (this.#endedPartitions === this.#totalPartitions) this.#finished.resolve();
+    if (channel === 'sync') {
+      const sync = payload as SinkSync;
+      return this.#sink(sync.sink).ask('sync', sync.files) as Promise<void>;
     }
+    if (channel === 'control') return this.#report(payload as PartitionReport);
   };
+
+  #sink(name: string): ActorRef<SinkWrite> {
+    const sink = this.#sinks.get(name);
+    if (sink === undefined) throw new Error(`no sink named ${name}`);
+    return sink;
+  }
+
+  async #report(report: PartitionReport): Promise<void> {
+    if (report.kind === 'checkpointed') {
+      // Group offsets follow checkpoints, for lag monitoring; the checkpoint is the truth.
+      const kafka = this.#kafka.get(report.source);
+      if (kafka !== undefined && typeof report.position === 'string') {
+        await kafka.commitOffsets(new Map([[report.partition, report.position]]));
+      }
+      return;
+    }
+    this.#ended.add(`${report.source}/${report.partition}`);
+    if (this.#ended.size === this.#expectedPartitions) this.#finished.resolve();
+  }
 
   #fail(error: unknown): void {
     this.#options.log.error('job failed', { error: (error as Error).message });
@@ -183,7 +282,8 @@ export class Job {
 
   /**
    * Graceful stop: sources stop reading, partition mailboxes drain (their rows reach the
-   * sinks), then sinks drain and close their files. Safe to call more than once.
+   * sinks) and each partition takes a last checkpoint, then sinks drain and close their
+   * files. Safe to call more than once.
    */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -193,6 +293,7 @@ export class Job {
   async #stop(): Promise<void> {
     this.#readers.abort();
     await Promise.allSettled(this.#running);
+    for (const kafka of this.#kafka.values()) await kafka.stop();
     await this.#pool.stop();
     for (const sink of this.#sinks.values()) await sink.stop();
   }
@@ -200,6 +301,7 @@ export class Job {
   /** Ends everything at once (second signal, failed start). */
   async terminate(): Promise<void> {
     this.#readers.abort();
+    await Promise.allSettled([...this.#kafka.values()].map((kafka) => kafka.stop()));
     await this.#pool.terminate();
   }
 }

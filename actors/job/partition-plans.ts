@@ -40,6 +40,7 @@ function writersBySink(topology: Topology): Map<string, Set<string>> {
 
 function inputOf(source: SourceConfig): PartitionInput {
   if (source.type === 'file') return { kind: 'pushed', format: 'json' };
+  if (source.type === 'kafka') return { kind: 'kafka', topic: source.topic, format: source.format };
   return {
     kind: 'generator',
     keys: source.keys,
@@ -54,55 +55,79 @@ function inputOf(source: SourceConfig): PartitionInput {
   };
 }
 
-/** Every partition plan of the topology, source by source, partition by partition. */
-export function partitionPlans(topology: Topology): PartitionPlan[] {
+/**
+ * Partitions a source has before it runs: its `partitions` setting, or null for a Kafka
+ * source, whose partitions are known only when the group assigns them (its files always
+ * carry the partition number).
+ */
+export function staticPartitionCount(source: SourceConfig): number | null {
+  return source.type === 'kafka' ? null : source.partitions;
+}
+
+/** The plan of partition `partition` of source `sourceName`. */
+export function partitionPlan(topology: Topology, sourceName: string, partition: number): PartitionPlan {
   const writers = writersBySink(topology);
+  const source = topology.sources[sourceName];
+  const partitions = staticPartitionCount(source);
+  const target = (sink: string): OutputTarget => {
+    const spec = topology.sinks[sink];
+    if (spec.type !== 'file') return { sink, file: null };
+    const shared = (writers.get(sink)?.size ?? 1) > 1;
+    const suffix = (shared ? `.${sourceName}` : '') + (partitions === 1 ? '' : `.p${partition}`);
+    return { sink, file: partitionFile(spec.path, suffix) };
+  };
+  const windows = Object.entries(topology.windows)
+    .filter(([, window]) => window.from === sourceName)
+    .map(([name, window]) => {
+      const { allowedLatenessMs, ...shape } = window.window;
+      const operator: WindowOperatorConfig = {
+        window: shape,
+        allowedLatenessMs,
+        maxOutOfOrderMs: source.time.maxOutOfOrderMs,
+        groupBy: window.groupBy,
+        aggregates: window.aggregate,
+      };
+      return {
+        name,
+        operator,
+        to: window.to.map(target),
+        late: window.late ? target(window.late) : null,
+        transform: window.transform ?? null,
+      };
+    });
+  const streams = Object.entries(topology.streams)
+    .filter(([, stream]) => stream.from === sourceName)
+    .map(([name, stream]) => ({ name, to: stream.to.map(target), transform: stream.transform ?? null }));
+  return {
+    source: sourceName,
+    partition,
+    partitions: partitions ?? 0,
+    keyField: source.key,
+    timeField: source.time.field,
+    maxOutOfOrderMs: source.time.maxOutOfOrderMs,
+    idleTimeoutMs: source.time.idleTimeoutMs ?? null,
+    batchSize: topology.batch.size,
+    input: inputOf(source),
+    windows,
+    streams,
+    deadLetter: topology.deadLetter ? target(topology.deadLetter) : null,
+    checkpoint: {
+      dir: join(topology.state.dir, sourceName, String(partition)),
+      intervalMs: topology.checkpoint.intervalMs,
+      keep: topology.checkpoint.keep,
+      snapshotEvery: topology.checkpoint.snapshotEvery,
+    },
+  };
+}
+
+/** The plans of every partition known before the job runs (file and generator sources). */
+export function partitionPlans(topology: Topology): PartitionPlan[] {
   const plans: PartitionPlan[] = [];
   for (const [sourceName, source] of Object.entries(topology.sources)) {
-    for (let partition = 0; partition < source.partitions; partition++) {
-      const target = (sink: string): OutputTarget => {
-        const spec = topology.sinks[sink];
-        if (spec.type !== 'file') return { sink, file: null };
-        const shared = (writers.get(sink)?.size ?? 1) > 1;
-        const suffix = (shared ? `.${sourceName}` : '') + (source.partitions > 1 ? `.p${partition}` : '');
-        return { sink, file: partitionFile(spec.path, suffix) };
-      };
-      const windows = Object.entries(topology.windows)
-        .filter(([, window]) => window.from === sourceName)
-        .map(([name, window]) => {
-          const { allowedLatenessMs, ...shape } = window.window;
-          const operator: WindowOperatorConfig = {
-            window: shape,
-            allowedLatenessMs,
-            maxOutOfOrderMs: source.time.maxOutOfOrderMs,
-            groupBy: window.groupBy,
-            aggregates: window.aggregate,
-          };
-          return {
-            name,
-            operator,
-            to: window.to.map(target),
-            late: window.late ? target(window.late) : null,
-            transform: window.transform ?? null,
-          };
-        });
-      const streams = Object.entries(topology.streams)
-        .filter(([, stream]) => stream.from === sourceName)
-        .map(([name, stream]) => ({ name, to: stream.to.map(target), transform: stream.transform ?? null }));
-      plans.push({
-        source: sourceName,
-        partition,
-        partitions: source.partitions,
-        keyField: source.key,
-        timeField: source.time.field,
-        maxOutOfOrderMs: source.time.maxOutOfOrderMs,
-        idleTimeoutMs: source.time.idleTimeoutMs ?? null,
-        batchSize: topology.batch.size,
-        input: inputOf(source),
-        windows,
-        streams,
-        deadLetter: topology.deadLetter ? target(topology.deadLetter) : null,
-      });
+    const partitions = staticPartitionCount(source);
+    if (partitions === null) continue;
+    for (let partition = 0; partition < partitions; partition++) {
+      plans.push(partitionPlan(topology, sourceName, partition));
     }
   }
   return plans;

@@ -34,6 +34,8 @@ export class GeneratorDriver {
   readonly #rate: number;
   #startedAt: number | null = null;
   #produced = 0;
+  /** Events produced before this run started pacing (skipped on restore). */
+  #resumedAt = 0;
 
   constructor(plan: PartitionPlan, input: GeneratorInput) {
     this.#rate = input.rate / plan.partitions;
@@ -68,7 +70,8 @@ export class GeneratorDriver {
     this.#startedAt ??= now;
     let size = Math.min(this.#batchSize, this.#limit - this.#produced);
     if (this.#rate > 0) {
-      const allowed = Math.floor(((now - this.#startedAt) * this.#rate) / 1000) - this.#produced;
+      const allowed =
+        Math.floor(((now - this.#startedAt) * this.#rate) / 1000) - (this.#produced - this.#resumedAt);
       size = Math.min(size, allowed);
     }
     if (size <= 0) return empty;
@@ -78,11 +81,23 @@ export class GeneratorDriver {
     return { events: batch.events, times: batch.times, firstSequence };
   }
 
+  /**
+   * Resumes after a checkpoint taken at `position` events: the generator is
+   * deterministic, so it regenerates and drops what was already produced.
+   */
+  skipTo(position: number): void {
+    const target = Math.min(position, this.#limit);
+    while (this.#produced < target) {
+      this.#produced += this.#generator.nextBatch(Math.min(65_536, target - this.#produced)).events.length;
+    }
+    this.#resumedAt = this.#produced;
+  }
+
   /** Milliseconds to wait before a full batch is allowed (0 when not rate-limited). */
   delayUntilNext(now: number): number {
     if (this.#rate <= 0 || this.#startedAt === null) return 0;
     const nextSize = Math.min(this.#batchSize, this.#limit - this.#produced);
-    const dueAt = this.#startedAt + ((this.#produced + nextSize) * 1000) / this.#rate;
+    const dueAt = this.#startedAt + ((this.#produced - this.#resumedAt + nextSize) * 1000) / this.#rate;
     return Math.max(0, Math.ceil(dueAt - now));
   }
 }

@@ -19,6 +19,12 @@ interface Pending {
 
 export class OutputBuffer {
   #pending = new Map<string, Pending>();
+  /** Bytes handed to the sinks per file, counted from the length the file had at restore. */
+  readonly filePositions: Map<string, number>;
+
+  constructor(filePositions: ReadonlyMap<string, number> = new Map()) {
+    this.filePositions = new Map(filePositions);
+  }
 
   /** Appends one line (no trailing newline) bound for `target`, produced by `output`. */
   add(target: OutputTarget, output: string, line: string): void {
@@ -43,10 +49,14 @@ export class OutputBuffer {
     const batches = [...this.#pending.values()];
     this.#pending.clear();
     for (const pending of batches) {
+      const data = `${pending.chunks.join('\n')}\n`;
+      const file = pending.target.file;
+      if (file !== null)
+        this.filePositions.set(file, (this.filePositions.get(file) ?? 0) + Buffer.byteLength(data));
       const write: SinkWrite = {
         sink: pending.target.sink,
         file: pending.target.file,
-        data: `${pending.chunks.join('\n')}\n`,
+        data,
         rows: pending.rows,
         outputs: pending.outputs,
       };

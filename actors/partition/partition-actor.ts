@@ -1,46 +1,132 @@
 /**
  * The partition actor: owns one source partition and runs, for every event of it,
  * decode → event time → (transform) → window operators and raw streams, writing rows,
- * late records and dead letters to its outputs.
+ * late records and dead letters to its outputs, and checkpointing its progress.
  *
  * Threading model: lives on one worker thread for life; every field is touched only by
- * the actor cell that runs it, one hook at a time.
- * Life cycle: start (load transforms, start the generator or wait for pushed batches)
- * → receive/timer … → end of input (watermark to +∞, every window fires, `ended` report)
- * → stop.
+ * the actor cell that runs it, one hook at a time. The open stores of this worker's
+ * partitions are kept per worker (module state), so a restarted incarnation can close
+ * its failed predecessor's store before reopening it.
+ * Life cycle: factory (open the store, restore the last checkpoint, truncate the files to
+ * it) → start (start the generator or wait for pushed batches) → receive/timer … →
+ * end of input (watermark to +∞, every window fires, final checkpoint, `ended` report)
+ * → stop (final checkpoint and snapshot, store closed).
  */
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
+import { createLogger } from '../../runtime/logger.ts';
 import { parseEventTime } from '../codecs/event-time.ts';
+import { decodeKafkaRecords } from '../kafka/decode-records.ts';
+import { unpackKafkaBatch } from '../kafka/kafka-batch.ts';
+import type { SluiceEvent } from '../windows/index.ts';
 import { GeneratorDriver } from './generator-driver.ts';
 import { OutputBuffer } from './output-buffer.ts';
-import { PartitionPipeline } from './partition-pipeline.ts';
-import type { PartitionMessage, PartitionPlan, PartitionReport } from './partition-plan.ts';
+import { PartitionCheckpoints, type RestoredPartition } from './partition-checkpoints.ts';
+import { type DecodeFailureRecord, PartitionPipeline } from './partition-pipeline.ts';
+import type {
+  PartitionMessage,
+  PartitionPlan,
+  PartitionReport,
+  SinkSync,
+  SourcePosition,
+} from './partition-plan.ts';
 
 const idleCheckTag = 'idle';
 const generateTag = 'generate';
+const checkpointTag = 'checkpoint';
 
-export const createPartitionActor: ActorFactory<PartitionPlan, PartitionMessage> = async (plan) => {
-  const pipeline = await PartitionPipeline.create(plan);
-  return new PartitionActor(plan, pipeline);
+/** Stores open in this worker, by partition directory. */
+const openStores = new Map<string, PartitionCheckpoints>();
+
+export const createPartitionActor: ActorFactory<PartitionPlan, PartitionMessage> = async (plan, info) => {
+  const log = createLogger().child({ actor: info.name });
+  const previous = openStores.get(plan.checkpoint.dir);
+  if (previous !== undefined) {
+    openStores.delete(plan.checkpoint.dir);
+    await previous.close().catch(() => {});
+  }
+  const checkpoints = await PartitionCheckpoints.open(plan, log);
+  openStores.set(plan.checkpoint.dir, checkpoints);
+  try {
+    const restored = await checkpoints.restore(outputFiles(plan));
+    const pipeline = await PartitionPipeline.create(plan, restored.pipeline);
+    if (restored.checkpointId > 0) {
+      log.info('partition restored', { checkpoint: restored.checkpointId, position: restored.position });
+    }
+    return new PartitionActor(plan, pipeline, checkpoints, restored);
+  } catch (error) {
+    openStores.delete(plan.checkpoint.dir);
+    await checkpoints.close().catch(() => {});
+    throw error;
+  }
 };
+
+/** Every file the partition appends to. */
+function outputFiles(plan: PartitionPlan): string[] {
+  const files = new Set<string>();
+  const add = (file: string | null) => {
+    if (file !== null) files.add(file);
+  };
+  for (const window of plan.windows) {
+    for (const target of window.to) add(target.file);
+    add(window.late?.file ?? null);
+  }
+  for (const stream of plan.streams) for (const target of stream.to) add(target.file);
+  add(plan.deadLetter?.file ?? null);
+  return [...files];
+}
+
+/** The files of each file sink the partition writes, for the pre-checkpoint sync. */
+function syncsOf(plan: PartitionPlan): SinkSync[] {
+  const bySink = new Map<string, Set<string>>();
+  const targets = [
+    ...plan.windows.flatMap((window) => [...window.to, ...(window.late ? [window.late] : [])]),
+    ...plan.streams.flatMap((stream) => stream.to),
+    ...(plan.deadLetter ? [plan.deadLetter] : []),
+  ];
+  for (const target of targets) {
+    if (target.file === null) continue;
+    const files = bySink.get(target.sink) ?? new Set<string>();
+    files.add(target.file);
+    bySink.set(target.sink, files);
+  }
+  return [...bySink].map(([sink, files]) => ({ sink, files: [...files] }));
+}
 
 class PartitionActor implements Actor<PartitionMessage> {
   readonly #plan: PartitionPlan;
   readonly #pipeline: PartitionPipeline;
-  readonly #output = new OutputBuffer();
+  readonly #checkpoints: PartitionCheckpoints;
+  readonly #output: OutputBuffer;
   readonly #generator: GeneratorDriver | null;
+  readonly #syncs: SinkSync[];
+  /** The next source position to read. */
+  #position: SourcePosition | null;
   #ended = false;
+  #dirty = false;
 
-  constructor(plan: PartitionPlan, pipeline: PartitionPipeline) {
+  constructor(
+    plan: PartitionPlan,
+    pipeline: PartitionPipeline,
+    checkpoints: PartitionCheckpoints,
+    restored: RestoredPartition,
+  ) {
     this.#plan = plan;
     this.#pipeline = pipeline;
+    this.#checkpoints = checkpoints;
+    this.#output = new OutputBuffer(restored.filePositions);
+    this.#position = restored.position;
+    this.#syncs = syncsOf(plan);
     this.#generator = plan.input.kind === 'generator' ? new GeneratorDriver(plan, plan.input) : null;
+    if (this.#generator !== null && typeof restored.position === 'number') {
+      this.#generator.skipTo(restored.position);
+    }
   }
 
   start(ctx: ActorContext): void {
     ctx.log.debug('partition started', { source: this.#plan.source, partition: this.#plan.partition });
     if (this.#generator) ctx.setTimer(generateTag, 0);
     if (this.#plan.idleTimeoutMs !== null) ctx.setTimer(idleCheckTag, this.#idleCheckInterval());
+    ctx.setTimer(checkpointTag, this.#plan.checkpoint.intervalMs);
   }
 
   async receive(message: PartitionMessage, ctx: ActorContext): Promise<void> {
@@ -50,8 +136,31 @@ class PartitionActor implements Actor<PartitionMessage> {
       return;
     }
     const began = performance.now();
-    const { events, positions } = message;
-    const failures = new Map(message.failures);
+    if (message.kind === 'kafka') {
+      if (this.#plan.input.kind !== 'kafka')
+        throw new Error('a Kafka batch reached a partition of another source');
+      const decoded = decodeKafkaRecords(this.#plan.input.format, unpackKafkaBatch(message.batch));
+      const failures = new Map<number, DecodeFailureRecord>(decoded.failures);
+      const times = this.#eventTimes(decoded.events, failures);
+      this.#pipeline.process(decoded.events, times, decoded.positions, this.#output, 0, failures);
+      this.#position = decoded.nextOffset;
+      this.#pipeline.record(ctx, decoded.events.length, performance.now() - began);
+    } else {
+      const failures = new Map<number, DecodeFailureRecord>(message.failures);
+      const times = this.#eventTimes(message.events, failures);
+      this.#pipeline.process(message.events, times, message.positions, this.#output, 0, failures);
+      if (message.positions.length > 0) this.#position = message.positions[message.positions.length - 1];
+      this.#pipeline.record(ctx, message.events.length, performance.now() - began);
+    }
+    this.#dirty = true;
+    await this.#output.flush(ctx);
+  }
+
+  /** Event times of decoded events; an event without a valid time becomes a failure. */
+  #eventTimes(
+    events: ReadonlyArray<SluiceEvent | null>,
+    failures: Map<number, DecodeFailureRecord>,
+  ): Float64Array {
     const times = new Float64Array(events.length);
     const timeField = this.#plan.timeField;
     for (let index = 0; index < events.length; index++) {
@@ -65,18 +174,23 @@ class PartitionActor implements Actor<PartitionMessage> {
       }
       times[index] = time;
     }
-    this.#pipeline.process(events, times, positions, this.#output, 0, failures.size > 0 ? failures : null);
-    this.#pipeline.record(ctx, events.length, performance.now() - began);
-    await this.#output.flush(ctx);
+    return times;
   }
 
   async timer(tag: string, ctx: ActorContext): Promise<void> {
+    if (tag === checkpointTag) {
+      if (this.#dirty) await this.#checkpoint(ctx);
+      ctx.setTimer(checkpointTag, this.#plan.checkpoint.intervalMs);
+      return;
+    }
     if (this.#ended) return;
     if (tag === generateTag && this.#generator) {
       const began = performance.now();
       const batch = this.#generator.next(Date.now());
       if (batch.events.length > 0) {
         this.#pipeline.process(batch.events, batch.times, null, this.#output, batch.firstSequence);
+        this.#position = batch.firstSequence + batch.events.length;
+        this.#dirty = true;
         this.#pipeline.record(ctx, batch.events.length, performance.now() - began);
         await this.#output.flush(ctx);
       }
@@ -87,15 +201,59 @@ class PartitionActor implements Actor<PartitionMessage> {
     if (tag === idleCheckTag && this.#plan.idleTimeoutMs !== null) {
       if (this.#pipeline.advanceIfIdle(Date.now(), this.#plan.idleTimeoutMs, this.#output)) {
         this.#pipeline.record(ctx, 0, 0);
+        this.#dirty = true;
         await this.#output.flush(ctx);
       }
       ctx.setTimer(idleCheckTag, this.#idleCheckInterval());
     }
   }
 
-  request(kind: string): unknown {
+  async request(kind: string, _payload: unknown, ctx: ActorContext): Promise<unknown> {
     if (kind === 'stats') return this.#pipeline.stats();
+    if (kind === 'position') return this.#position;
+    if (kind === 'checkpoint') return this.#checkpoint(ctx);
     throw new Error(`unknown request ${kind}`);
+  }
+
+  /** Graceful stop (shutdown, revoke): a last checkpoint and a snapshot file, then the store closes. */
+  async stop(ctx: ActorContext): Promise<void> {
+    ctx.cancelTimer(checkpointTag);
+    ctx.cancelTimer(idleCheckTag);
+    ctx.cancelTimer(generateTag);
+    await this.#output.flush(ctx);
+    await this.#checkpoint(ctx, true);
+    openStores.delete(this.#plan.checkpoint.dir);
+    await this.#checkpoints.close();
+  }
+
+  /**
+   * Makes everything up to here durable: the sinks write and fsync what the partition
+   * handed them, then one atomic commit records state, watermark, position and file
+   * lengths. Returns the checkpoint id.
+   */
+  async #checkpoint(ctx: ActorContext, snapshot = false): Promise<number> {
+    for (const sync of this.#syncs) await ctx.emit('sync', sync);
+    const record = await this.#checkpoints.commit(
+      {
+        position: this.#position,
+        maxEventTime: this.#pipeline.maxEventTime,
+        watermark: this.#pipeline.watermark,
+        windows: this.#pipeline.windowStates(),
+        filePositions: this.#output.filePositions,
+        ended: this.#ended,
+      },
+      snapshot,
+    );
+    this.#dirty = false;
+    const report: PartitionReport = {
+      kind: 'checkpointed',
+      source: this.#plan.source,
+      partition: this.#plan.partition,
+      checkpoint: record.id,
+      position: this.#position,
+    };
+    await ctx.emit('control', report);
+    return record.id;
   }
 
   async #end(ctx: ActorContext): Promise<void> {
@@ -105,6 +263,7 @@ class PartitionActor implements Actor<PartitionMessage> {
     this.#pipeline.endOfInput(this.#output);
     this.#pipeline.record(ctx, 0, 0);
     await this.#output.flush(ctx);
+    await this.#checkpoint(ctx);
     const report: PartitionReport = {
       kind: 'ended',
       source: this.#plan.source,

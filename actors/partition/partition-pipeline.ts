@@ -20,16 +20,29 @@ import {
   type OutputRow,
   type SluiceEvent,
   WindowOperator,
+  type WindowOperatorState,
 } from '../windows/index.ts';
 import type { OutputBuffer } from './output-buffer.ts';
-import type { OutputTarget, PartitionPlan, StreamPlan, WindowPlan } from './partition-plan.ts';
+import type {
+  OutputTarget,
+  PartitionPlan,
+  SourcePosition,
+  StreamPlan,
+  WindowPlan,
+} from './partition-plan.ts';
 
 /** Why a record went to the dead-letter output: a stable code, the `reason` label of the metric. */
 export type DeadLetterKind = DecodeFailureRecord['code'] | 'SCHEMA_MISFIT' | 'TRANSFORM_FAILED';
 
+/** What a checkpoint gives back to a pipeline. */
+export interface RestoredPipeline {
+  maxEventTime: number | null;
+  windows: Map<string, WindowOperatorState>;
+}
+
 /** A record the source could not decode, carried to its place in the event order. */
 export interface DecodeFailureRecord {
-  code: DecodeFailureCode | 'TIME_INVALID' | 'KEY_MISSING';
+  code: DecodeFailureCode | 'KAFKA_NULL_VALUE' | 'TIME_INVALID' | 'KEY_MISSING';
   reason: string;
   raw: string;
 }
@@ -121,12 +134,19 @@ export class PartitionPipeline {
     this.#labels = { source: plan.source, partition: String(plan.partition) };
   }
 
-  static async create(plan: PartitionPlan): Promise<PartitionPipeline> {
+  /** Builds the pipeline of `plan`, fresh or from the state of a checkpoint. */
+  static async create(
+    plan: PartitionPlan,
+    restored: RestoredPipeline | null = null,
+  ): Promise<PartitionPipeline> {
     const windows: WindowRun[] = [];
     for (const windowPlan of plan.windows) {
+      const state = restored?.windows.get(windowPlan.name);
       windows.push({
         plan: windowPlan,
-        operator: new WindowOperator(windowPlan.operator),
+        operator: state
+          ? WindowOperator.restore(windowPlan.operator, state)
+          : new WindowOperator(windowPlan.operator),
         transform: await loadTransform(windowPlan.transform),
         emitter: new WindowEmitter(windowPlan),
       });
@@ -135,7 +155,22 @@ export class PartitionPipeline {
     for (const streamPlan of plan.streams) {
       streams.push({ plan: streamPlan, transform: await loadTransform(streamPlan.transform) });
     }
-    return new PartitionPipeline(plan, windows, streams);
+    const pipeline = new PartitionPipeline(plan, windows, streams);
+    if (restored !== null && restored.maxEventTime !== null) {
+      pipeline.#maxEventTime = restored.maxEventTime;
+      pipeline.#watermarkAtLastEvent = pipeline.watermark;
+    }
+    return pipeline;
+  }
+
+  /** The largest event time seen; null before the first event. Restored with the state. */
+  get maxEventTime(): number | null {
+    return Number.isFinite(this.#maxEventTime) ? this.#maxEventTime : null;
+  }
+
+  /** Each window's operator state, for a checkpoint. */
+  windowStates(): Array<[window: string, state: WindowOperatorState]> {
+    return this.#windows.map((run) => [run.plan.name, run.operator.snapshot()]);
   }
 
   /** The source partition's watermark: max event time seen − maxOutOfOrder. */
@@ -154,7 +189,7 @@ export class PartitionPipeline {
   process(
     events: readonly (SluiceEvent | null)[],
     times: ArrayLike<number>,
-    positions: readonly number[] | null,
+    positions: readonly SourcePosition[] | null,
     output: OutputBuffer,
     firstSequence = 0,
     failures: ReadonlyMap<number, DecodeFailureRecord> | null = null,
@@ -219,7 +254,7 @@ export class PartitionPipeline {
   #transformed(
     transform: Transform | null,
     event: SluiceEvent,
-    position: number,
+    position: SourcePosition,
     output: OutputBuffer,
   ): SluiceEvent | null {
     if (transform === null) return event;
@@ -242,7 +277,7 @@ export class PartitionPipeline {
     output: OutputBuffer,
     kind: DeadLetterKind,
     reason: string,
-    position: number,
+    position: SourcePosition,
     raw: unknown,
   ): void {
     this.#deadLetters++;
@@ -253,6 +288,7 @@ export class PartitionPipeline {
       reason,
       code: kind,
       source: this.#plan.source,
+      ...(this.#plan.input.kind === 'kafka' ? { topic: this.#plan.input.topic } : {}),
       partition: this.#plan.partition,
       position,
       raw: typeof raw === 'string' ? raw : JSON.stringify(raw),

@@ -3,6 +3,8 @@
  * main thread builds from the topology and ships to the worker that hosts the actor.
  * It holds no functions and no handles, only data, so it crosses threads unchanged.
  */
+
+import type { PackedKafkaBatch } from '../kafka/kafka-batch.ts';
 import type { WindowOperatorConfig } from '../windows/index.ts';
 import type { DecodeFailureRecord } from './partition-pipeline.ts';
 
@@ -10,8 +12,14 @@ import type { DecodeFailureRecord } from './partition-pipeline.ts';
 export type PartitionInput =
   | {
       kind: 'pushed';
-      /** Batches arrive as `lines` messages from a reader on the main thread. */
+      /** Batches of decoded records arrive from a file reader on the main thread. */
       format: 'json';
+    }
+  | {
+      kind: 'kafka';
+      topic: string;
+      /** Raw message batches arrive packed in one buffer and are decoded here, in the worker. */
+      format: 'json' | 'msgpack' | 'frame';
     }
   | {
       kind: 'generator';
@@ -50,9 +58,21 @@ export interface StreamPlan {
   transform: string | null;
 }
 
+/** Where and how often the partition checkpoints. */
+export interface CheckpointPlan {
+  /** `<state.dir>/<source>/<partition>`. */
+  dir: string;
+  intervalMs: number;
+  /** Snapshot files kept. */
+  keep: number;
+  /** A snapshot file every this many checkpoints (and on stop). */
+  snapshotEvery: number;
+}
+
 export interface PartitionPlan {
   source: string;
   partition: number;
+  /** Partitions of the source; 0 when not known in advance (Kafka: assigned by the group). */
   partitions: number;
   keyField: string;
   timeField: string;
@@ -63,6 +83,7 @@ export interface PartitionPlan {
   windows: WindowPlan[];
   streams: StreamPlan[];
   deadLetter: OutputTarget | null;
+  checkpoint: CheckpointPlan;
 }
 
 /**
@@ -78,7 +99,11 @@ export type PartitionMessage =
       positions: number[];
       failures: Array<[index: number, failure: DecodeFailureRecord]>;
     }
+  | { kind: 'kafka'; batch: PackedKafkaBatch }
   | { kind: 'end' };
+
+/** A source position: a line number, a generator sequence, a Kafka offset (decimal string). */
+export type SourcePosition = number | string;
 
 /** What a partition actor emits on the `sink` channel. */
 export interface SinkWrite {
@@ -91,5 +116,20 @@ export interface SinkWrite {
   outputs: Record<string, number>;
 }
 
+/** What a partition actor emits on the `sync` channel: make these files durable, then acknowledge. */
+export interface SinkSync {
+  sink: string;
+  files: string[];
+}
+
 /** What a partition actor emits on the `control` channel. */
-export type PartitionReport = { kind: 'ended'; source: string; partition: number };
+export type PartitionReport =
+  | { kind: 'ended'; source: string; partition: number }
+  | {
+      kind: 'checkpointed';
+      source: string;
+      partition: number;
+      checkpoint: number;
+      /** The next source position to read. */
+      position: SourcePosition | null;
+    };

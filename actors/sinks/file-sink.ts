@@ -36,6 +36,12 @@ class FileSink implements Actor<SinkWrite> {
     countRows(ctx.metrics, this.#config.name, write);
   }
 
+  /** `sync`: makes the given files durable (fsync), after every write queued before it. */
+  async request(kind: string, payload: unknown): Promise<void> {
+    if (kind !== 'sync') throw new Error(`file sink: unknown request ${kind}`);
+    for (const file of payload as string[]) await this.#handles.get(file)?.sync();
+  }
+
   async stop(): Promise<void> {
     const handles = [...this.#handles.values()];
     this.#handles.clear();

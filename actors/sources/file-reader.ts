@@ -7,6 +7,9 @@
  * partitions) travels to partition 0 as a failure at its place in the order, so that
  * the partition writes its dead letter in order with everything else.
  *
+ * After a restart each partition resumes after the last line its checkpoint covers: the
+ * file is read from the start and the lines a partition already processed are skipped.
+ *
  * Threading model: runs on the main thread as one async loop per file source.
  */
 import { open } from 'node:fs/promises';
@@ -21,6 +24,11 @@ export interface FileReaderOptions {
   keyField: string;
   batchSize: number;
   partitions: readonly ActorRef<PartitionMessage>[];
+  /**
+   * Per partition, the last line it has already processed (restored from its checkpoint);
+   * lines up to it are read again but not sent. null: nothing processed yet.
+   */
+  resumeAfter: ReadonlyArray<number | null>;
   /** Stops reading at the next chunk; the partitions then get no `end`. */
   signal: AbortSignal;
 }
@@ -60,6 +68,8 @@ export async function readFileSource(options: FileReaderOptions): Promise<void> 
         };
       } else partition = partitionForKey(key, partitions.length);
     }
+    const done = options.resumeAfter[partition];
+    if (done !== null && record.line <= done) return;
     const batch = batches[partition];
     if (failure !== null) batch.failures.push([batch.events.length, failure]);
     batch.events.push(failure === null && record.kind === 'event' ? record.event : null);
@@ -75,8 +85,7 @@ export async function readFileSource(options: FileReaderOptions): Promise<void> 
       if (signal.aborted) return;
       const { bytesRead } = await file.read(buffer, 0, chunkBytes, null);
       if (bytesRead === 0) break;
-      // The decoder may keep a view of an unfinished line: give it its own copy.
-      for (const record of decoder.push(Buffer.from(buffer.subarray(0, bytesRead)))) await route(record);
+      for (const record of decoder.push(buffer.subarray(0, bytesRead))) await route(record);
     }
     for (const record of decoder.end()) await route(record);
   } finally {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { TopologyError, TopologyFileUnreadableError, type TopologyProblem } from '../errors.ts';
@@ -55,7 +55,10 @@ export function parseTopology(text: string, fileName: string): Topology {
   ];
   if (!parsed.success || problems.length > 0) throw new TopologyError(fileName, sortByPosition(problems));
   const sourceFile = resolve(fileName);
-  return resolveRelativePaths({ ...parsed.data, sourceFile }, dirname(sourceFile));
+  const baseDir = dirname(sourceFile);
+  const { state, ...rest } = parsed.data;
+  const stateDir = resolve(baseDir, state.dir ?? join('.sluice', rest.name));
+  return resolveRelativePaths({ ...rest, state: { ...state, dir: stateDir }, sourceFile }, baseDir);
 }
 
 function schemaProblems(

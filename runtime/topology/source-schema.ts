@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  duration,
   EVENT_TIME_FIELD_DOC,
   eventTime,
   fieldPath,
@@ -96,10 +97,58 @@ export const generatorSourceSchema = z
   }))
   .describe('A generator source.');
 
-export const SOURCE_TYPES = ['file', 'generator'] as const;
+export const kafkaSourceSchema = z
+  .strictObject({
+    type: z
+      .literal('kafka')
+      .describe(
+        'A Kafka topic read by a consumer group; each assigned partition gets its own partition actor.',
+      ),
+    brokers: z
+      .array(z.string({ error: 'a broker address host:port' }).min(1), {
+        error: 'a list of broker addresses',
+      })
+      .min(1, { error: 'at least one broker address, e.g. [127.0.0.1:9092]' })
+      .describe('Bootstrap brokers, host:port.'),
+    topic: z.string({ error: 'a topic name' }).min(1, { error: 'a topic name' }).describe('Topic to read.'),
+    group: z
+      .string({ error: 'a consumer group id' })
+      .min(1, { error: 'a consumer group id' })
+      .describe('Consumer group; processes with the same group split the partitions between them.'),
+    format: z
+      .enum(['json', 'msgpack', 'frame'], { error: "one of 'json', 'msgpack', 'frame'" })
+      .default('json')
+      .describe(
+        'Message format: json or msgpack (one event per message), frame (a sluice frame of many events).',
+      ),
+    key: fieldPath.describe('Field whose value is the event key (the producer keyed messages by it).'),
+    time: eventTime(fieldPath.describe(EVENT_TIME_FIELD_DOC)).describe(
+      'Where each event carries its event time, and how late it may be.',
+    ),
+    bounded: z
+      .literal('latest', { error: "'latest'" })
+      .optional()
+      .describe(
+        'latest: read up to the end offsets seen at start, then end the input (every window fires) and exit. ' +
+          'Absent: run until stopped.',
+      ),
+    startFrom: z
+      .enum(['earliest', 'latest'], { error: "'earliest' or 'latest'" })
+      .default('earliest')
+      .describe('Where a partition with no checkpoint and no committed group offset starts.'),
+    brokerTimeout: duration
+      .prefault('60s')
+      .describe(
+        'A broker unreachable for longer than this stops the process with an error instead of waiting forever.',
+      ),
+  })
+  .transform(({ brokerTimeout, ...rest }) => ({ ...rest, brokerTimeoutMs: brokerTimeout }))
+  .describe('A Kafka source.');
+
+export const SOURCE_TYPES = ['file', 'generator', 'kafka'] as const;
 
 export const sourceSchema = z
-  .discriminatedUnion('type', [fileSourceSchema, generatorSourceSchema], {
+  .discriminatedUnion('type', [fileSourceSchema, generatorSourceSchema, kafkaSourceSchema], {
     error: `a source with type one of: ${SOURCE_TYPES.join(', ')}`,
   })
   .describe('A source of events, chosen by `type`.');

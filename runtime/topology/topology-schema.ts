@@ -1,6 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { duration, IDENTIFIER_EXPECTED, identifier, integerAtLeast } from './schema-primitives.ts';
+import {
+  byteSize,
+  duration,
+  filePath,
+  IDENTIFIER_EXPECTED,
+  identifier,
+  integerAtLeast,
+  positiveDuration,
+} from './schema-primitives.ts';
 import { sinkSchema } from './sink-schema.ts';
 import { sourceSchema } from './source-schema.ts';
 import { streamSchema, windowSchema } from './window-schema.ts';
@@ -47,6 +55,34 @@ const supervisionSchema = z
   .transform(({ maxRestarts, within }) => ({ maxRestarts, withinMs: within }))
   .describe('Restart policy for failing actors; past the limit the process stops with an error.');
 
+const stateSchema = z
+  .strictObject({
+    dir: filePath
+      .optional()
+      .describe(
+        'Folder of the partition state (LevelDB) and snapshot files. Absent: ./.sluice/<name> beside the topology file.',
+      ),
+    memory: byteSize.prefault('512MiB').describe('Budget for open-window state held in memory per process.'),
+  })
+  .describe('Where partition state lives.');
+
+const checkpointSchema = z
+  .strictObject({
+    interval: positiveDuration
+      .prefault('10s')
+      .describe(
+        'Time between checkpoints of each partition (also taken on shutdown and on partition revoke).',
+      ),
+    keep: integerAtLeast(1).default(3).describe('Snapshot files kept per partition.'),
+    snapshotEvery: integerAtLeast(1)
+      .default(6)
+      .describe('Write a snapshot file every this many checkpoints (and on shutdown).'),
+  })
+  .transform(({ interval, ...rest }) => ({ ...rest, intervalMs: interval }))
+  .describe(
+    'Checkpoints: each one atomically stores window state, watermark, source position and sink positions.',
+  );
+
 export const topologySchema = z
   .strictObject({
     name: identifier.describe(`Name of the pipeline (${IDENTIFIER_EXPECTED}); labels metrics and logs.`),
@@ -77,6 +113,8 @@ export const topologySchema = z
       })
       .prefault({})
       .describe('Batching of source reads.'),
+    state: stateSchema.prefault({}),
+    checkpoint: checkpointSchema.prefault({}),
     sources: namedSection(sourceSchema, 'sources').describe('Where events come from, by name.'),
     windows: namedSection(windowSchema, 'windows').default({}).describe('Windowed aggregations, by name.'),
     streams: namedSection(streamSchema, 'streams').default({}).describe('Un-windowed event routes, by name.'),
@@ -90,7 +128,9 @@ export const topologySchema = z
   .describe('A sluice topology: sources, the windows and streams computed from them, and sinks.');
 
 /** A loaded topology: durations in ms, paths absolute, aggregates parsed. */
-export type Topology = z.output<typeof topologySchema> & {
+export type Topology = Omit<z.output<typeof topologySchema>, 'state'> & {
+  /** `state.dir` is resolved at load time (default ./.sluice/<name> beside the topology file). */
+  state: { dir: string; memory: number };
   /** Absolute path of the topology file this was loaded from. */
   sourceFile: string;
 };
@@ -101,6 +141,7 @@ export type TopologyInput = z.input<typeof topologySchema>;
 export type SourceConfig = Topology['sources'][string];
 export type FileSourceConfig = Extract<SourceConfig, { type: 'file' }>;
 export type GeneratorSourceConfig = Extract<SourceConfig, { type: 'generator' }>;
+export type KafkaSourceConfig = Extract<SourceConfig, { type: 'kafka' }>;
 export type WindowConfig = Topology['windows'][string];
 export type WindowShape = WindowConfig['window'];
 export type StreamConfig = Topology['streams'][string];

@@ -55,7 +55,12 @@ sinks:
     );
     const running = startSluice(['start', 'live.yaml'], { cwd: dir, env: { SLUICE_LOG: 'info' } });
     const port = await until(() => adminPort(running.stderr), 20_000);
-    await until(async () => ((await eventsIn(port)) > 100_000 ? true : undefined), 20_000);
+    // Both partitions have fired windows (their files exist) before the signal.
+    await until(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const fired = [...text.matchAll(/^sluice_windows_emitted_total\{[^}]*partition="(\d)"[^}]*\} [1-9]/gm)];
+      return new Set(fired.map((match) => match[1])).size === 2 ? true : undefined;
+    }, 30_000);
     running.child.kill('SIGTERM');
     const result = await running.finished;
     assert.equal(result.code, 0, result.stderr);

@@ -1,4 +1,4 @@
-import { basename, dirname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { listPartitions, type PartitionSummary, rollBack } from '../../../state/index.ts';
 import { CliArgumentError } from '../../errors.ts';
 import { loadTopology } from '../../topology/load-topology.ts';
@@ -83,11 +83,7 @@ export async function run(argv: string[]): Promise<number> {
 
 async function resolveStateDir(topologyFile: string, override: string | undefined): Promise<string> {
   if (override !== undefined) return resolve(override);
-  const topology = await loadTopology(topologyFile);
-  // `state.dir` is not in the topology schema yet; read it when it appears.
-  const configured = (topology as { state?: { dir?: string } }).state?.dir;
-  const base = dirname(resolve(topologyFile));
-  return resolve(base, configured ?? `.sluice/${topology.name}`);
+  return (await loadTopology(topologyFile)).state.dir;
 }
 
 function listLine(summary: PartitionSummary): string {

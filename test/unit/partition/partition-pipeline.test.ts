@@ -54,6 +54,7 @@ function plan(overrides: Partial<PartitionPlan> = {}): PartitionPlan {
     ],
     streams: [],
     deadLetter: { sink: 'dlq', file: null },
+    checkpoint: { dir: '/nonexistent', intervalMs: 10_000, keep: 3, snapshotEvery: 6 },
     ...overrides,
   };
 }

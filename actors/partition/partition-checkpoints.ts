@@ -1,0 +1,175 @@
+/**
+ * Checkpoints of one partition: restore on start, and the commit that makes progress
+ * durable. A checkpoint is one atomic write batch in the partition's LevelDB store
+ * holding every window's state, the watermark, the source position to resume from and
+ * the byte length of every file the partition writes.
+ *
+ * Exactly-once: rows reach a file before the checkpoint that covers them commits (the
+ * sinks fsync on request first). After a crash the partition restores its last
+ * checkpoint, truncates each of its files to the recorded length and replays its source
+ * from the recorded position; the deterministic pipeline then writes the same bytes
+ * again. Rows written after the last checkpoint can be read before they are final: a
+ * crash may cut them off and write them again.
+ *
+ * Threading model: owned by one partition actor on its worker thread.
+ */
+import { stat, truncate } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../runtime/logger.ts';
+import {
+  type CheckpointRecord,
+  openWithRecovery,
+  type PartitionStore,
+  StateLockedError,
+} from '../../state/index.ts';
+import type { WindowOperatorState } from '../windows/index.ts';
+import type { RestoredPipeline } from './partition-pipeline.ts';
+import type { CheckpointPlan, PartitionPlan, SourcePosition } from './partition-plan.ts';
+import { encodeWindowState, readWindowState, windowNamespace } from './window-state-codec.ts';
+
+/** How long a partition waits for a previous owner (another process) to release its state. */
+const lockWaitMs = 60_000;
+
+export interface RestoredPartition {
+  pipeline: RestoredPipeline | null;
+  /** The next source position to read; null for a partition with no checkpoint. */
+  position: SourcePosition | null;
+  /** Byte length of each file the partition writes, after truncation. */
+  filePositions: Map<string, number>;
+  /** The input had ended when the checkpoint was taken. */
+  ended: boolean;
+  checkpointId: number;
+}
+
+export interface CheckpointContent {
+  position: SourcePosition | null;
+  maxEventTime: number | null;
+  watermark: number;
+  windows: Array<[window: string, state: WindowOperatorState]>;
+  filePositions: ReadonlyMap<string, number>;
+  ended: boolean;
+}
+
+/**
+ * Truncates a file the partition owns to `length` bytes. Only regular files can be cut
+ * back: a named pipe or device written as a "file" gets no exactly-once guarantee.
+ */
+async function truncateTo(file: string, length: number): Promise<void> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (length > 0)
+      throw new Error(`file ${file} is missing but its checkpoint says it held ${length} bytes`);
+    return;
+  }
+  if (!info.isFile()) return;
+  if (info.size < length) {
+    throw new Error(`file ${file} holds ${info.size} bytes but its checkpoint says it held ${length}`);
+  }
+  if (info.size > length) await truncate(file, length);
+}
+
+export class PartitionCheckpoints {
+  readonly #store: PartitionStore;
+  readonly #plan: CheckpointPlan;
+  readonly #windows: string[];
+  #sinceSnapshot = 0;
+
+  private constructor(store: PartitionStore, plan: PartitionPlan) {
+    this.#store = store;
+    this.#plan = plan.checkpoint;
+    this.#windows = plan.windows.map((window) => window.name);
+  }
+
+  /** Opens the partition's store, waiting for a previous owner to let go of it. */
+  static async open(plan: PartitionPlan, log: Logger): Promise<PartitionCheckpoints> {
+    const deadline = Date.now() + lockWaitMs;
+    let warned = false;
+    for (;;) {
+      try {
+        const { store, restoredFrom, fallbacks } = await openWithRecovery({
+          dir: plan.checkpoint.dir,
+          onFallback: ({ file, reason }) =>
+            log.warn('snapshot unusable, trying an older one', { file, reason }),
+        });
+        if (restoredFrom !== null)
+          log.warn('state rebuilt from a snapshot file', { file: restoredFrom, fallbacks });
+        return new PartitionCheckpoints(store, plan);
+      } catch (error) {
+        if (!(error instanceof StateLockedError) || Date.now() > deadline) throw error;
+        if (!warned)
+          log.warn('partition state is locked by another owner; waiting for it', {
+            dir: plan.checkpoint.dir,
+          });
+        warned = true;
+        await sleep(250);
+      }
+    }
+  }
+
+  get last(): CheckpointRecord | null {
+    return this.#store.checkpoint;
+  }
+
+  /**
+   * Reads the last checkpoint back and truncates the partition's files to it: files with
+   * no checkpoint yet are emptied, since everything in them is uncommitted.
+   */
+  async restore(files: readonly string[]): Promise<RestoredPartition> {
+    const record = this.#store.checkpoint;
+    const filePositions = new Map<string, number>();
+    for (const file of files) {
+      const length = record?.sinkPositions[file] ?? 0;
+      await truncateTo(file, length);
+      filePositions.set(file, length);
+    }
+    if (record === null) {
+      return { pipeline: null, position: null, filePositions, ended: false, checkpointId: 0 };
+    }
+    const windows = new Map<string, WindowOperatorState>();
+    for (const window of this.#windows) {
+      const state = await readWindowState(this.#store, window);
+      if (state !== null) windows.set(window, state);
+    }
+    const meta = record.meta as { maxEventTime?: number | null; ended?: boolean };
+    return {
+      pipeline: { maxEventTime: meta.maxEventTime ?? null, windows },
+      position: (record.sourcePosition as SourcePosition | null) ?? null,
+      filePositions,
+      ended: meta.ended === true,
+      checkpointId: record.id,
+    };
+  }
+
+  /** Commits one checkpoint; every `snapshotEvery` commits (or when `snapshot`), also a snapshot file. */
+  async commit(content: CheckpointContent, snapshot = false): Promise<CheckpointRecord> {
+    const puts: Array<[string, string, Buffer]> = [];
+    for (const [window, state] of content.windows) {
+      for (const [key, value] of encodeWindowState(state)) puts.push([windowNamespace(window), key, value]);
+    }
+    const record = await this.#store.commit({
+      checkpoint: {
+        sourcePosition: content.position,
+        watermark: Number.isFinite(content.watermark) ? content.watermark : null,
+        sinkPositions: Object.fromEntries(content.filePositions),
+        emitted: null,
+        meta: { maxEventTime: content.maxEventTime, ended: content.ended },
+      },
+      puts,
+      deletes: [],
+      clear: this.#windows.map(windowNamespace),
+    });
+    this.#sinceSnapshot++;
+    if (snapshot || this.#sinceSnapshot >= this.#plan.snapshotEvery) {
+      await this.#store.snapshot(this.#plan.keep);
+      this.#sinceSnapshot = 0;
+    }
+    return record;
+  }
+
+  close(): Promise<void> {
+    return this.#store.close();
+  }
+}

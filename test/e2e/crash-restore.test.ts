@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createGenerator } from '../../actors/generator/index.ts';
+import { runSluice, startSluice } from './sluice-process.ts';
+
+/** A deterministic input: 1 in 500 lines is broken, 2% of events are late. */
+async function writeEvents(file: string, count: number): Promise<void> {
+  const generator = createGenerator({
+    keys: 2000,
+    seed: 7,
+    startTime: Date.UTC(2026, 0, 1),
+    eventsPerSecond: 2000,
+    outOfOrder: 0.1,
+    maxOutOfOrderMs: 2000,
+    late: 0.02,
+    lateByMs: 20_000,
+  });
+  const lines: string[] = [];
+  for (let index = 0; index < count; index += 1000) {
+    for (const event of generator.nextBatch(Math.min(1000, count - index)).events) {
+      lines.push(lines.length % 500 === 499 ? '{"broken": ' : JSON.stringify(event));
+    }
+  }
+  await writeFile(file, `${lines.join('\n')}\n`);
+}
+
+function topology(name: string, interval: string): string {
+  return `name: ${name}
+workers: 2
+batch: { size: 500 }
+checkpoint: { interval: ${interval}, keep: 2, snapshotEvery: 2 }
+sources:
+  events:
+    type: file
+    path: ./events.jsonl
+    key: user_id
+    partitions: 4
+    time: { field: ts, maxOutOfOrder: 2s }
+windows:
+  per_user:
+    from: events
+    window: { type: tumbling, size: 10s, allowedLateness: 5s }
+    groupBy: [user_id]
+    aggregate: { events: count(), amount: sum(amount), pages: count_distinct(page) }
+    to: [out]
+    late: late
+  sessions:
+    from: events
+    window: { type: session, gap: 3s }
+    groupBy: [page]
+    aggregate: { events: count(), users: count_distinct(user_id), last: last(user_id) }
+    to: [out]
+sinks:
+  out: { type: file, path: ./out/rows.jsonl }
+  late: { type: file, path: ./out/late.jsonl }
+  dlq: { type: file, path: ./out/dlq.jsonl }
+deadLetter: dlq
+`;
+}
+
+async function outputs(dir: string): Promise<Array<[string, string]>> {
+  const files = (await readdir(join(dir, 'out'))).sort();
+  return Promise.all(
+    files.map(async (file) => [file, await readFile(join(dir, 'out', file), 'utf8')] as [string, string]),
+  );
+}
+
+describe('exactly-once restore after kill -9', () => {
+  it('gives byte-identical output to a clean run however often the process is killed', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-crash-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeEvents(join(dir, 'events.jsonl'), 150_000);
+
+    const cleanDir = join(dir, 'clean');
+    const crashDir = join(dir, 'crash');
+    for (const target of [cleanDir, crashDir]) {
+      await mkdir(target, { recursive: true });
+      await copyFile(join(dir, 'events.jsonl'), join(target, 'events.jsonl'));
+      await writeFile(join(target, 'job.yaml'), topology('crash', '150ms'));
+    }
+
+    const clean = await runSluice(['start', 'job.yaml'], { cwd: cleanDir, timeoutMs: 120_000 });
+    assert.equal(clean.code, 0, clean.stderr);
+
+    let kills = 0;
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const running = startSluice(['start', 'job.yaml'], { cwd: crashDir });
+      if (kills < 5) {
+        await sleep(900 + Math.floor(Math.random() * 1500));
+        if (running.child.exitCode === null) {
+          running.child.kill('SIGKILL');
+          kills++;
+        }
+        const result = await running.finished;
+        if (result.code === 0) break;
+        assert.ok(result.signal === 'SIGKILL', `a run failed by itself: ${result.stderr}`);
+        continue;
+      }
+      const result = await running.finished;
+      assert.equal(result.code, 0, result.stderr);
+      break;
+    }
+    assert.ok(kills >= 3, `the process was killed ${kills} times`);
+    const expected = await outputs(cleanDir);
+    assert.deepEqual(
+      expected.map(([file]) => file),
+      // Undecodable lines cannot be routed by key: partition 0 writes their dead letters.
+      [
+        'dlq.p0.jsonl',
+        'late.p0.jsonl',
+        'late.p1.jsonl',
+        'late.p2.jsonl',
+        'late.p3.jsonl',
+        'rows.p0.jsonl',
+        'rows.p1.jsonl',
+        'rows.p2.jsonl',
+        'rows.p3.jsonl',
+      ],
+    );
+    assert.deepEqual(await outputs(crashDir), expected);
+  });
+
+  it('restores from an older snapshot when the database and the newest snapshot are damaged', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-snap-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeEvents(join(dir, 'events.jsonl'), 60_000);
+    await writeFile(join(dir, 'job.yaml'), topology('snap', '100ms'));
+    const reference = await runSluice(['start', 'job.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    assert.equal(reference.code, 0, reference.stderr);
+    const expected = await outputs(dir);
+
+    // Lose partition 0's database and corrupt its newest snapshot: it must fall back to
+    // the older snapshot, replay from there, and still write exactly the same output.
+    const partitionDir = join(dir, '.sluice', 'snap', 'events', '0');
+    const snapshots = (await readdir(join(partitionDir, 'snapshots')))
+      .filter((file) => file.endsWith('.snap'))
+      .sort();
+    assert.ok(snapshots.length >= 2, `snapshots kept: ${snapshots.join(', ')}`);
+    const newest = join(partitionDir, 'snapshots', snapshots[snapshots.length - 1]);
+    const bytes = await readFile(newest);
+    bytes[bytes.length - 10] ^= 0xff;
+    await writeFile(newest, bytes);
+    await rm(join(partitionDir, 'db'), { recursive: true, force: true });
+
+    const rerun = await runSluice(['start', 'job.yaml'], {
+      cwd: dir,
+      timeoutMs: 120_000,
+      env: { SLUICE_LOG: 'warn' },
+    });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(rerun.stderr, /snapshot unusable/);
+    assert.deepEqual(await outputs(dir), expected);
+  });
+});
