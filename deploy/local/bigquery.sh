@@ -29,7 +29,9 @@ bigquery_python() {
 
 bigquery_install() {
   command -v curl >/dev/null || apt_install curl
-  [[ -f $BQ_VENV/.complete ]] && return 0
+  local fingerprint
+  fingerprint="$(inputs_fingerprint "$LOCAL_DIR/bigquery/requirements.txt" "$LOCAL_DIR/bigquery/constraints.txt")"
+  [[ $(cat "$BQ_VENV/.complete" 2>/dev/null) == "$fingerprint" ]] && return 0
   local python
   if ! python="$(bigquery_python)"; then
     apt_install python3 python3-venv
@@ -42,7 +44,7 @@ bigquery_install() {
       "$BQ_VENV/bin/pip" install -q --disable-pip-version-check \
         -r "$LOCAL_DIR/bigquery/requirements.txt" -c "$LOCAL_DIR/bigquery/constraints.txt"
   } >>"$BQ_LOG" 2>&1 || startup_failed bigquery "$BQ_LOG" "pip install of bqemulator failed"
-  touch "$BQ_VENV/.complete"
+  echo "$fingerprint" >"$BQ_VENV/.complete"
 }
 
 bigquery_ready() {

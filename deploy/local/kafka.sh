@@ -16,7 +16,9 @@ kafka_install() {
   command -v mvn >/dev/null || apt_install maven
   command -v kcat >/dev/null || apt_install kcat
   # The marker is written last, so a download cut short is redone.
-  [[ -f $KAFKA_LIBS/.complete ]] && return 0
+  local fingerprint
+  fingerprint="$(inputs_fingerprint "$LOCAL_DIR/kafka/pom.xml")"
+  [[ $(cat "$KAFKA_LIBS/.complete" 2>/dev/null) == "$fingerprint" ]] && return 0
   say "kafka: fetching jars from Maven Central"
   rm -rf "$KAFKA_LIBS"
   mvn -B -q -f "$LOCAL_DIR/kafka/pom.xml" \
@@ -24,7 +26,7 @@ kafka_install() {
     dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >>"$KAFKA_LOG" 2>&1 ||
     startup_failed kafka "$KAFKA_LOG" "mvn dependency:copy-dependencies failed"
-  touch "$KAFKA_LIBS/.complete"
+  echo "$fingerprint" >"$KAFKA_LIBS/.complete"
 }
 
 KAFKA_JAVA=(

@@ -36,11 +36,21 @@ apt_install() {
   [[ ${#missing[@]} -eq 0 ]] && return 0
   [[ $(id -u) -eq 0 ]] || fail "missing Debian packages ${missing[*]}; run as root or install them"
   say "installing Debian packages: ${missing[*]}"
+  local apt_log="$LOG_DIR/apt.log"
+  mkdir -p "$LOG_DIR"
   if [[ $APT_UPDATED -eq 0 ]]; then
-    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >>"$apt_log" 2>&1 ||
+      startup_failed apt "$apt_log" "apt-get update failed"
     APT_UPDATED=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" \
+    >>"$apt_log" 2>&1 || startup_failed apt "$apt_log" "apt-get install ${missing[*]} failed"
+}
+
+# A fingerprint of the files an install was made from: a cached install whose
+# marker holds another fingerprint is redone (a version bump reaches every clone).
+inputs_fingerprint() {
+  cat "$@" | sha256sum | cut -c1-16
 }
 
 # True when the process recorded in the pid file is alive and, when a marker is
