@@ -65,6 +65,14 @@ pid_alive() {
   [[ -z $marker ]] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker"
 }
 
+# True while the process exists and is not a zombie: a detached service's parent
+# is pid 1 once `up` has exited, and it may reap the exited process late.
+process_running() {
+  local state
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ -n $state && $state != Z ]]
+}
+
 # True when something listens on 127.0.0.1:<port>.
 port_open() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -118,8 +126,8 @@ stop_group() {
   pid="$(cat "$pid_file")"
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + grace))
-  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
+  while process_running "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+  if process_running "$pid"; then
     say "$name did not stop within ${grace}s; killing it"
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   fi
