@@ -12,7 +12,7 @@
  * (restart limit, dead worker, unreadable file, broker gone) rejects `finished`.
  */
 import { fileURLToPath } from 'node:url';
-import type { ActorRef, EmitHandler, SupervisionPolicy } from '../../runtime/actor.ts';
+import type { ActorFactory, ActorRef, EmitHandler, SupervisionPolicy } from '../../runtime/actor.ts';
 import { spawnLocal } from '../../runtime/local-host.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
@@ -29,9 +29,7 @@ import type {
   SinkWrite,
   SourcePosition,
 } from '../partition/partition-plan.ts';
-import { createConsoleSink } from '../sinks/console-sink.ts';
-import { createFileSink } from '../sinks/file-sink.ts';
-import { createNullSink } from '../sinks/null-sink.ts';
+import { sinkActorSpec } from '../sinks/sink-factories.ts';
 import { readFileSource } from '../sources/file-reader.ts';
 import { partitionPlan, partitionPlans } from './partition-plans.ts';
 
@@ -130,12 +128,12 @@ export class Job {
         metrics,
         log,
       };
-      const ref =
-        spec.type === 'file'
-          ? await spawnLocal({ ...common, factory: createFileSink, config: { name, path: spec.path } })
-          : spec.type === 'console'
-            ? await spawnLocal({ ...common, factory: createConsoleSink, config: { name } })
-            : await spawnLocal({ ...common, factory: createNullSink, config: { name } });
+      const { factory, config } = sinkActorSpec(name, spec);
+      const ref = await spawnLocal<unknown, SinkWrite>({
+        ...common,
+        factory: factory as ActorFactory<unknown, SinkWrite>,
+        config,
+      });
       this.#sinks.set(name, ref);
     }
     const plans = partitionPlans(this.#topology);

@@ -75,7 +75,11 @@ function outputFiles(plan: PartitionPlan): string[] {
   return [...files];
 }
 
-/** The files of each file sink the partition writes, for the pre-checkpoint sync. */
+/**
+ * Every sink the partition writes, with the files it writes there: before a checkpoint
+ * commits, each sink must make durable what the partition handed it (file sinks fsync
+ * these files; batching sinks flush their buffers).
+ */
 function syncsOf(plan: PartitionPlan): SinkSync[] {
   const bySink = new Map<string, Set<string>>();
   const targets = [
@@ -84,9 +88,8 @@ function syncsOf(plan: PartitionPlan): SinkSync[] {
     ...(plan.deadLetter ? [plan.deadLetter] : []),
   ];
   for (const target of targets) {
-    if (target.file === null) continue;
     const files = bySink.get(target.sink) ?? new Set<string>();
-    files.add(target.file);
+    if (target.file !== null) files.add(target.file);
     bySink.set(target.sink, files);
   }
   return [...bySink].map(([sink, files]) => ({ sink, files: [...files] }));

@@ -116,9 +116,15 @@ export interface SinkWrite {
   outputs: Record<string, number>;
 }
 
-/** What a partition actor emits on the `sync` channel: make these files durable, then acknowledge. */
+/**
+ * What a partition actor emits on the `sync` channel before it commits a checkpoint:
+ * the sink must make durable everything the partition handed it so far (file sinks
+ * fsync `files`, batching sinks flush), then acknowledge. Every sink actor answers the
+ * `sync` request; the job turns this emit into `sink.ask('sync', files)`.
+ */
 export interface SinkSync {
   sink: string;
+  /** The partition's files in this sink; empty for sinks that are not files. */
   files: string[];
 }
 

@@ -32,4 +32,9 @@ class ConsoleSink implements Actor<SinkWrite> {
     }
     countRows(ctx.metrics, this.#name, write);
   }
+
+  /** `sync`: nothing is buffered here, so everything handed over is already written. */
+  request(kind: string): void {
+    if (kind !== 'sync') throw new Error(`unknown request ${kind}`);
+  }
 }
