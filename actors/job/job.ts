@@ -123,7 +123,8 @@ export class Job {
         name: `sink:${name}`,
         capacity: this.#topology.mailbox.capacity,
         supervision: this.#supervision,
-        onEmit: () => {},
+        // A sink emits only rows it must reject, to the dead-letter sink.
+        onEmit: this.#partitionOutput,
         onFatal: (error: Error) => this.#fail(error),
         metrics,
         log,
