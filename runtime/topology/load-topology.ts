@@ -133,9 +133,15 @@ function resolveRelativePaths(topology: Topology, baseDir: string): Topology {
     entry.transform === undefined ? entry : { ...entry, transform: absolute(entry.transform) };
   return {
     ...topology,
-    sources: mapValues(topology.sources, (source) =>
-      source.type === 'file' ? { ...source, path: absolute(source.path) } : source,
-    ),
+    sources: mapValues(topology.sources, (source) => {
+      if (source.type === 'file') return { ...source, path: absolute(source.path) };
+      if (source.type !== 'gateway') return source;
+      const tokens = source.auth?.tokens;
+      const auth = tokens?.startsWith('file:')
+        ? { tokens: `file:${absolute(tokens.slice(5))}` }
+        : source.auth;
+      return { ...source, auth, log: { ...source.log, dir: absolute(source.log.dir) } };
+    }),
     windows: mapValues(topology.windows, withTransform),
     streams: mapValues(topology.streams, withTransform),
     sinks: mapValues(topology.sinks, (sink) =>

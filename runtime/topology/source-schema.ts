@@ -8,6 +8,7 @@ import {
   fraction,
   integerAtLeast,
 } from './schema-primitives.ts';
+import { gatewaySourceSchema } from './sources/gateway-schema.ts';
 
 /**
  * The `sources:` section. One strict object per source `type`, joined in a
@@ -145,10 +146,14 @@ export const kafkaSourceSchema = z
   .transform(({ brokerTimeout, ...rest }) => ({ ...rest, brokerTimeoutMs: brokerTimeout }))
   .describe('A Kafka source.');
 
-export const SOURCE_TYPES = ['file', 'generator', 'kafka'] as const;
+export const SOURCE_TYPES = ['file', 'generator', 'kafka', 'gateway'] as const;
 
 export const sourceSchema = z
-  .discriminatedUnion('type', [fileSourceSchema, generatorSourceSchema, kafkaSourceSchema], {
-    error: `a source with type one of: ${SOURCE_TYPES.join(', ')}`,
-  })
+  .discriminatedUnion(
+    'type',
+    [fileSourceSchema, generatorSourceSchema, kafkaSourceSchema, gatewaySourceSchema],
+    {
+      error: `a source with type one of: ${SOURCE_TYPES.join(', ')}`,
+    },
+  )
   .describe('A source of events, chosen by `type`.');
