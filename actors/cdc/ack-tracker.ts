@@ -52,14 +52,15 @@ export class AckTracker {
   }
 
   /**
-   * The LSN to confirm as flushed (the replication client reports it + 1): everything
-   * before it is durable downstream or of no interest to any partition.
+   * The flush position to report: every transaction whose commit record starts before
+   * it is durable downstream or of no interest to any partition. Postgres skips exactly
+   * those on the next START_REPLICATION.
    */
   safeLsn(): bigint {
     let bound = this.#handled;
     for (const queue of this.#pending) {
       const first = queue[0];
-      if (first !== undefined && first.lsn - 1n < bound) bound = first.lsn - 1n;
+      if (first !== undefined && first.lsn < bound) bound = first.lsn;
     }
     return bound;
   }

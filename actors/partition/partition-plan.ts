@@ -95,8 +95,8 @@ export type PartitionMessage =
       kind: 'records';
       /** Decoded events; null where the record failed to decode. */
       events: (Record<string, unknown> | null)[];
-      /** Source position (1-based line number for files) of each record. */
-      positions: number[];
+      /** Source position of each record (1-based line number for files, `<commit LSN>#<n>` for CDC). */
+      positions: SourcePosition[];
       failures: Array<[index: number, failure: DecodeFailureRecord]>;
     }
   | { kind: 'kafka'; batch: PackedKafkaBatch }

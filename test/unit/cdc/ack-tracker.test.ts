@@ -11,15 +11,15 @@ describe('the slot confirms only what every table partition checkpointed', () =>
     assert.equal(tracker.safeLsn(), 120n);
   });
 
-  it('a pending batch holds the slot just before its commit LSN until checkpointed', () => {
+  it('a pending batch holds the slot at its commit LSN until checkpointed', () => {
     const tracker = new AckTracker(2, 50n);
     tracker.delivered(0, streamPosition(100n, 0));
     tracker.transactionHandled(110n);
     tracker.delivered(1, streamPosition(200n, 3));
     tracker.transactionHandled(210n);
-    assert.equal(tracker.safeLsn(), 99n);
+    assert.equal(tracker.safeLsn(), 100n);
     tracker.checkpointed(0, streamPosition(100n, 0));
-    assert.equal(tracker.safeLsn(), 199n);
+    assert.equal(tracker.safeLsn(), 200n);
     tracker.checkpointed(1, streamPosition(200n, 3));
     assert.equal(tracker.safeLsn(), 210n);
     assert.equal(tracker.pendingBatches(), 0);
@@ -31,7 +31,7 @@ describe('the slot confirms only what every table partition checkpointed', () =>
     tracker.delivered(0, streamPosition(300n, 999));
     tracker.transactionHandled(310n);
     tracker.checkpointed(0, streamPosition(300n, 499));
-    assert.equal(tracker.safeLsn(), 299n);
+    assert.equal(tracker.safeLsn(), 300n);
     tracker.checkpointed(0, streamPosition(300n, 999));
     assert.equal(tracker.safeLsn(), 310n);
   });
