@@ -1,3 +1,4 @@
+import type { PartialColumn } from './partial-batch.ts';
 import type { AggregateRowState, AggregateSpec, SluiceEvent } from './types.ts';
 
 /**
@@ -22,6 +23,11 @@ interface AggregateColumn {
   add(slot: number, event: SluiceEvent, time: number): void;
   /** Folds the state of `source` into `target` (session merges). */
   merge(target: number, source: number): void;
+  /**
+   * Folds partial `partial` of a batch (events that arrived after everything in `slot`)
+   * into `slot`, with the result `add` would give on each of those events in order.
+   */
+  mergePartial(slot: number, column: PartialColumn, partial: number): void;
   result(slot: number): unknown;
   save(slot: number): unknown;
   load(slot: number, state: unknown): void;
@@ -61,6 +67,9 @@ class CountColumn implements AggregateColumn {
   merge(target: number, source: number): void {
     this.counts[target] += this.counts[source];
   }
+  mergePartial(slot: number, column: PartialColumn, partial: number): void {
+    this.counts[slot] += column.counts[partial];
+  }
   result(slot: number): unknown {
     return this.counts[slot];
   }
@@ -98,6 +107,19 @@ class SumColumn implements AggregateColumn {
   merge(target: number, source: number): void {
     this.sums[target] += this.sums[source];
     this.counts[target] += this.counts[source];
+  }
+  /** The partial sum is exact only when added to 0; otherwise the values are re-added in order. */
+  mergePartial(slot: number, column: PartialColumn, partial: number): void {
+    const seen = column.counts[partial];
+    if (seen === 0) return;
+    if (this.sums[slot] === 0) this.sums[slot] = column.numbers[partial];
+    else {
+      const values = column.values;
+      let sum = this.sums[slot];
+      for (let i = column.offsets[partial]; i < column.offsets[partial + 1]; i++) sum += values[i];
+      this.sums[slot] = sum;
+    }
+    this.counts[slot] += seen;
   }
   result(slot: number): unknown {
     const count = this.counts[slot];
@@ -146,6 +168,13 @@ class ExtremeColumn implements AggregateColumn {
     }
     this.counts[target] += this.counts[source];
   }
+  mergePartial(slot: number, column: PartialColumn, partial: number): void {
+    const seen = column.counts[partial];
+    if (seen === 0) return;
+    const value = column.numbers[partial];
+    if (this.counts[slot] === 0 || this.better(value, this.values[slot])) this.values[slot] = value;
+    this.counts[slot] += seen;
+  }
   result(slot: number): unknown {
     return this.counts[slot] === 0 ? null : this.values[slot];
   }
@@ -182,6 +211,9 @@ class DistinctColumn implements AggregateColumn {
     const into = this.sets[target];
     if (into === null) this.sets[target] = new Set(from);
     else for (const value of from) into.add(value);
+  }
+  mergePartial(): void {
+    throw new TypeError('count_distinct has no partial form; its events take the per-event path');
   }
   result(slot: number): unknown {
     return this.sets[slot]?.size ?? 0;
@@ -233,6 +265,15 @@ class FirstLastColumn implements AggregateColumn {
     ) {
       this.times[target] = sourceTime;
       this.values[target] = this.values[source];
+    }
+  }
+  /** The partial's events came later, so for last a tie goes to the partial, for first to the slot. */
+  mergePartial(slot: number, column: PartialColumn, partial: number): void {
+    if (column.counts[partial] === 0) return;
+    const time = column.numbers[partial];
+    if (this.values[slot] === null || (this.latest ? time >= this.times[slot] : time < this.times[slot])) {
+      this.times[slot] = time;
+      this.values[slot] = column.scalars[partial];
     }
   }
   result(slot: number): unknown {
@@ -308,6 +349,11 @@ export class AccumulatorTable {
 
   merge(target: number, source: number): void {
     for (const column of this.columns) column.merge(target, source);
+  }
+
+  /** Folds partial `partial` of a batch into `slot`; `columns` are in config order. */
+  mergePartial(slot: number, columns: readonly PartialColumn[], partial: number): void {
+    for (let i = 0; i < this.columns.length; i++) this.columns[i].mergePartial(slot, columns[i], partial);
   }
 
   /** The result of aggregate number `column` (config order) for `slot`. */

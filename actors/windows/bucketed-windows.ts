@@ -1,6 +1,7 @@
 import { AccumulatorTable } from './aggregates.ts';
 import { compareCodeUnits, type KeyEncoder } from './group-key.ts';
 import { KeyDictionary } from './key-dictionary.ts';
+import type { PartialBatch } from './partial-batch.ts';
 import type { RowFactory } from './row-factory.ts';
 import type { Emitter, SluiceEvent, WindowOperatorState } from './types.ts';
 import { alignedStart } from './window-assigner.ts';
@@ -118,6 +119,29 @@ export class BucketedWindows implements WindowStore {
       this.emitRow(bucket, slot, emit);
     } else {
       emit.late({ event, window_start: start, window_end: end, watermark });
+    }
+  }
+
+  /**
+   * Merges partials `from … to - 1` of `batch`. Each is for a window still open (the
+   * caller checked end > watermark for every event in it), so nothing fires here.
+   */
+  applyPartials(batch: PartialBatch, from: number, to: number): void {
+    const width = this.groupBy.length;
+    const keyEvents = new Map<number, { encoded: string; event: SluiceEvent }>();
+    for (let partial = from; partial < to; partial++) {
+      const keyId = batch.keyIds[partial];
+      let key = keyEvents.get(keyId);
+      if (key === undefined) {
+        const values = new Array<unknown>(width);
+        for (let i = 0; i < width; i++) values[i] = batch.keyValues[keyId * width + i] ?? null;
+        const event = keyAsEvent(this.groupBy, values);
+        key = { encoded: this.encodeKey(event), event };
+        keyEvents.set(keyId, key);
+      }
+      const bucket = this.bucketAt(batch.windowStarts[partial], false);
+      const slot = this.slotFor(bucket, key.encoded, key.event);
+      bucket.table.mergePartial(slot, batch.columns, partial);
     }
   }
 

@@ -1,6 +1,7 @@
 /** The pure event-time window operator: public surface for the partition actor. */
 export { eventMisfit } from './event-fit.ts';
 export { formatRow } from './format-row.ts';
+export type { PartialBatch, PartialColumn } from './partial-batch.ts';
 export type {
   AggregateFn,
   AggregateRowState,

@@ -1,5 +1,6 @@
 import { BucketedWindows } from './bucketed-windows.ts';
 import { createKeyEncoder } from './group-key.ts';
+import type { PartialBatch } from './partial-batch.ts';
 import { createRowFactory } from './row-factory.ts';
 import { SessionWindows } from './session-windows.ts';
 import type {
@@ -90,6 +91,20 @@ export class WindowOperator {
       );
     }
     for (let i = 0; i < events.length; i++) this.process(events[i], times[i], emit);
+  }
+
+  /**
+   * Merges partials `from … to - 1` of `batch` (tumbling and hopping windows only): the
+   * same state as `process` on their events, for a caller that proved every one of those
+   * events joins a window still open and that the watermark crosses no window end or
+   * purge time among them. Emits nothing and leaves the watermark where it is; the
+   * caller advances it afterwards (`advanceWatermark`), as the events would have.
+   */
+  applyPartials(batch: PartialBatch, from: number, to: number): void {
+    if (!(this.store instanceof BucketedWindows)) {
+      throw new WindowOperatorError('SLUICE_ERR_WINDOW_PARTIALS', 'session windows take no partials');
+    }
+    this.store.applyPartials(batch, from, to);
   }
 
   /**

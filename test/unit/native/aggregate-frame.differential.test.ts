@@ -1,0 +1,109 @@
+/**
+ * Differential tests of the native hot path: for random tumbling windows and messy,
+ * disordered, late and malformed events in random batches, the native addon and the TS
+ * twin give the same pre-aggregated batches, and playing either into a window operator
+ * gives the same rows, late records, dead letters and final state, byte for byte, as
+ * the partition pipeline's event-by-event path.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { encodeFrame } from '../../../actors/codecs/frame.ts';
+import {
+  aggregateFrame,
+  aggregateFrameNative,
+  aggregateFrameTwin,
+  frameSpecFor,
+  nativeAddon,
+} from '../../../native/index.ts';
+import { runFast, runReference } from './frame-pipeline-model.ts';
+import { batches, tumblingConfig } from './native-arbitraries.ts';
+
+const paths = [
+  { name: 'TS twin', aggregate: aggregateFrameTwin },
+  ...(nativeAddon === null ? [] : [{ name: 'native addon', aggregate: aggregateFrameNative }]),
+];
+
+describe('native hot path against the event-by-event path', () => {
+  it(`runs on the paths available here: ${paths.map((path) => path.name).join(', ')}`, () => {
+    assert.ok(paths.length >= 1);
+  });
+
+  for (const path of paths) {
+    it(`${path.name}: rows, late records, dead letters and state equal the per-event path`, () => {
+      fc.assert(
+        fc.property(tumblingConfig, batches, (config, input) => {
+          const spec = frameSpecFor(config, 'ts');
+          assert.ok(spec !== null);
+          const frames = input.map((events) => encodeFrame(events));
+          const expected = runReference(config, frames, 'ts');
+          const actual = runFast(config, spec, frames, 'ts', path.aggregate);
+          assert.deepEqual(actual.lines, expected.lines);
+          assert.deepEqual(actual.state, expected.state);
+          assert.deepEqual(actual.fallbacks, [], 'every batch took the fast path');
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+
+  it('the native addon and the twin return identical pre-aggregated batches', (t) => {
+    if (nativeAddon === null) return t.skip('native addon not built');
+    fc.assert(
+      fc.property(tumblingConfig, batches, fc.integer({ min: -50, max: 1_000 }), (config, input, mark) => {
+        const spec = frameSpecFor(config, 'ts');
+        assert.ok(spec !== null);
+        for (const watermark of [Number.NEGATIVE_INFINITY, mark]) {
+          for (const events of input) {
+            const frame = encodeFrame(events);
+            assert.deepEqual(
+              aggregateFrameNative(frame, spec, watermark),
+              aggregateFrameTwin(frame, spec, watermark),
+            );
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('hands ISO time strings, fractional times and non-integer watermarks back to the per-event path', () => {
+    const config = {
+      window: { type: 'tumbling' as const, sizeMs: 10 },
+      allowedLatenessMs: 0,
+      maxOutOfOrderMs: 0,
+      groupBy: ['k'],
+      aggregates: [{ name: 'n', fn: 'count' as const }],
+    };
+    const spec = frameSpecFor(config, 'ts');
+    assert.ok(spec !== null);
+    for (const path of paths) {
+      const iso = encodeFrame([{ ts: '2024-05-01T00:00:00Z', k: 'a' }]);
+      assert.equal(path.aggregate(iso, spec, 0).fallback, 'UNSUPPORTED_TIME_STRING');
+      const fractional = encodeFrame([{ ts: 1.5, k: 'a' }]);
+      assert.equal(path.aggregate(fractional, spec, 0).fallback, 'UNSUPPORTED_FRACTIONAL_TIME');
+    }
+    assert.equal(
+      aggregateFrame(encodeFrame([{ ts: 1, k: 'a' }]), spec, 0.5).fallback,
+      'UNSUPPORTED_WATERMARK',
+    );
+  });
+
+  it('leaves hopping and session windows and count_distinct to the per-event path', () => {
+    const base = { allowedLatenessMs: 0, maxOutOfOrderMs: 0, groupBy: [] };
+    const count = [{ name: 'n', fn: 'count' as const }];
+    assert.equal(
+      frameSpecFor({ ...base, window: { type: 'hopping', sizeMs: 10, slideMs: 5 }, aggregates: count }, 'ts'),
+      null,
+    );
+    assert.equal(
+      frameSpecFor({ ...base, window: { type: 'session', gapMs: 10 }, aggregates: count }, 'ts'),
+      null,
+    );
+    const distinct = [{ name: 'd', fn: 'count_distinct' as const, field: 'x' }];
+    assert.equal(
+      frameSpecFor({ ...base, window: { type: 'tumbling', sizeMs: 10 }, aggregates: distinct }, 'ts'),
+      null,
+    );
+  });
+});
