@@ -129,7 +129,7 @@ export class Job {
         metrics,
         log,
       };
-      const { factory, config } = sinkActorSpec(name, spec);
+      const { factory, config } = sinkActorSpec(name, spec, this.#topology);
       const ref = await spawnLocal<unknown, SinkWrite>({
         ...common,
         factory: factory as ActorFactory<unknown, SinkWrite>,

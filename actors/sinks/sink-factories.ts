@@ -3,10 +3,14 @@
  * A new sink type adds its schema to the topology's sink union and one entry here.
  */
 import type { ActorFactory } from '../../runtime/actor.ts';
-import type { SinkConfig } from '../../runtime/topology/topology-schema.ts';
+import type { SinkConfig, Topology } from '../../runtime/topology/topology-schema.ts';
 import type { SinkWrite } from '../partition/partition-plan.ts';
+import { requireWindowRowShape, windowRowShape } from './batching-row-shape.ts';
+import { createBigQuerySink } from './bigquery-sink.ts';
+import { createClickHouseSink } from './clickhouse-sink.ts';
 import { createConsoleSink } from './console-sink.ts';
 import { createFileSink } from './file-sink.ts';
+import { createKafkaSink } from './kafka-sink.ts';
 import { createNullSink } from './null-sink.ts';
 
 export interface SinkActorSpec {
@@ -15,17 +19,52 @@ export interface SinkActorSpec {
 }
 
 type SinkSpecs = {
-  [Type in SinkConfig['type']]: (name: string, spec: Extract<SinkConfig, { type: Type }>) => SinkActorSpec;
+  [Type in SinkConfig['type']]: (
+    name: string,
+    spec: Extract<SinkConfig, { type: Type }>,
+    topology: Topology,
+  ) => SinkActorSpec;
 };
 
 const sinkSpecs: SinkSpecs = {
   file: (name, spec) => ({ factory: createFileSink, config: { name, path: spec.path } }),
   console: (name) => ({ factory: createConsoleSink, config: { name } }),
   null: (name) => ({ factory: createNullSink, config: { name } }),
+  clickhouse: (name, { type: _, ...spec }, topology) => ({
+    factory: createClickHouseSink,
+    config: {
+      ...spec,
+      name,
+      deadLetter: topology.deadLetter ?? null,
+      shape: requireWindowRowShape(name, topology),
+    },
+  }),
+  bigquery: (name, { type: _, ...spec }, topology) => ({
+    factory: createBigQuerySink,
+    config: {
+      ...spec,
+      name,
+      deadLetter: topology.deadLetter ?? null,
+      shape: requireWindowRowShape(name, topology),
+    },
+  }),
+  kafka: (name, { type: _, key, ...spec }, topology) => ({
+    factory: createKafkaSink,
+    config: {
+      ...spec,
+      name,
+      deadLetter: topology.deadLetter ?? null,
+      keyFields: key ?? windowRowShape(name, topology)?.groupBy ?? [],
+    },
+  }),
 };
 
-/** The actor factory and configuration for the sink `name` configured as `spec`. */
-export function sinkActorSpec(name: string, spec: SinkConfig): SinkActorSpec {
-  const make = sinkSpecs[spec.type] as (name: string, spec: SinkConfig) => SinkActorSpec;
-  return make(name, spec);
+/**
+ * The actor factory and configuration for the sink `name` configured as `spec`. The
+ * topology supplies what a sink derives from the rest of the file: the dead-letter sink
+ * for rows it rejects, and the row shape of the windows writing to it.
+ */
+export function sinkActorSpec(name: string, spec: SinkConfig, topology: Topology): SinkActorSpec {
+  const make = sinkSpecs[spec.type] as (name: string, spec: SinkConfig, topology: Topology) => SinkActorSpec;
+  return make(name, spec, topology);
 }

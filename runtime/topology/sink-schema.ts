@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { filePath } from './schema-primitives.ts';
+import { bigquerySinkSchema } from './sinks/bigquery-sink-schema.ts';
+import { clickhouseSinkSchema } from './sinks/clickhouse-sink-schema.ts';
+import { kafkaSinkSchema } from './sinks/kafka-sink-schema.ts';
 
 /**
  * The `sinks:` section. One strict object per sink `type`, joined in a
@@ -23,10 +26,21 @@ export const nullSinkSchema = z
   })
   .describe('A sink that discards everything.');
 
-export const SINK_TYPES = ['file', 'console', 'null'] as const;
+export const SINK_TYPES = ['file', 'console', 'null', 'clickhouse', 'bigquery', 'kafka'] as const;
 
 export const sinkSchema = z
-  .discriminatedUnion('type', [fileSinkSchema, consoleSinkSchema, nullSinkSchema], {
-    error: `a sink with type one of: ${SINK_TYPES.join(', ')}`,
-  })
+  .discriminatedUnion(
+    'type',
+    [
+      fileSinkSchema,
+      consoleSinkSchema,
+      nullSinkSchema,
+      clickhouseSinkSchema,
+      bigquerySinkSchema,
+      kafkaSinkSchema,
+    ],
+    {
+      error: `a sink with type one of: ${SINK_TYPES.join(', ')}`,
+    },
+  )
   .describe('Where rows go, chosen by `type`.');

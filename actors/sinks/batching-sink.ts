@@ -1,0 +1,178 @@
+/**
+ * The batching sink actor shared by the ClickHouse, BigQuery and Kafka sinks: it buffers
+ * rows, flushes by rows, bytes and time, retries retriable failures with backoff, sends
+ * rows the target refuses to the dead-letter output, and answers the pre-checkpoint
+ * `sync` only once every row it was handed is durable in the target.
+ *
+ * Back-pressure: while a flush is in progress or retrying (target down), `receive` does
+ * not return, so this actor's bounded mailbox fills, the partitions' emits wait, and the
+ * sources pause. Memory stays bounded by the batch limits plus the mailbox.
+ *
+ * Threading model: a main-thread actor; its cell runs one hook at a time, so the buffer
+ * and the target are touched by one hook at a time only.
+ * Life cycle: `start` opens the target (table checks, connections; retried while the
+ * target is unavailable); `stop` flushes and closes it. A restarted incarnation may have
+ * lost rows its predecessor held, so it refuses every `sync`: the checkpoint then fails,
+ * the job stops, and a restart replays from the last checkpoint — nothing is lost.
+ */
+import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
+import type { SinkWrite } from '../partition/partition-plan.ts';
+import { BatchBuffer, type BatchLimits } from './batching-buffer.ts';
+import { sinkError } from './batching-errors.ts';
+import { defaultRetryPolicy, type RetryPolicy, withRetries } from './batching-retry.ts';
+
+/** A row the target refused, with the target's reason and a stable code. */
+export interface RejectedRow {
+  line: string;
+  code: string;
+  reason: string;
+}
+
+/**
+ * What a concrete sink provides: how to write one batch durably. `write` throws a
+ * retriable error to be retried, any other error to fail the actor, and returns the rows
+ * it refused (they go to the dead-letter output).
+ */
+export interface BatchTarget {
+  open?(ctx: ActorContext): Promise<void>;
+  write(lines: readonly string[], ctx: ActorContext): Promise<RejectedRow[]>;
+  close?(): Promise<void>;
+}
+
+export interface BatchingSinkConfig {
+  name: string;
+  /** The topology's dead-letter sink, or null: rejected rows are then counted and logged only. */
+  deadLetter: string | null;
+  batch: BatchLimits;
+  retry?: RetryPolicy;
+}
+
+const FLUSH_TIMER = 'flush';
+
+/** Wraps a target factory into an actor factory with the shared batching behaviour. */
+export function batchingSinkFactory<Config extends BatchingSinkConfig>(
+  makeTarget: (config: Config) => BatchTarget,
+): ActorFactory<Config, SinkWrite> {
+  return (config, info) => new BatchingSink(config, makeTarget(config), info.restarts);
+}
+
+export class BatchingSink implements Actor<SinkWrite> {
+  readonly #config: BatchingSinkConfig;
+  readonly #target: BatchTarget;
+  readonly #buffer: BatchBuffer;
+  readonly #restarts: number;
+  #timerSet = false;
+
+  constructor(config: BatchingSinkConfig, target: BatchTarget, restarts = 0) {
+    this.#config = config;
+    this.#target = target;
+    this.#buffer = new BatchBuffer(config.batch);
+    this.#restarts = restarts;
+  }
+
+  async start(ctx: ActorContext): Promise<void> {
+    const open = this.#target.open;
+    if (open) await this.#retrying(ctx, 'open', () => open.call(this.#target, ctx));
+  }
+
+  async receive(write: SinkWrite, ctx: ActorContext): Promise<void> {
+    this.#buffer.add(write.data, write.outputs);
+    if (this.#buffer.full) await this.#flush(ctx);
+    else if (!this.#timerSet && this.#buffer.rows > 0) {
+      ctx.setTimer(FLUSH_TIMER, this.#config.batch.intervalMs);
+      this.#timerSet = true;
+    }
+  }
+
+  async timer(tag: string, ctx: ActorContext): Promise<void> {
+    if (tag !== FLUSH_TIMER) return;
+    this.#timerSet = false;
+    await this.#flush(ctx);
+  }
+
+  /** `sync`: flushes, so everything handed over before it is durable when it resolves. */
+  async request(kind: string, _payload: unknown, ctx: ActorContext): Promise<void> {
+    if (kind !== 'sync') throw new Error(`sink ${this.#config.name}: unknown request ${kind}`);
+    if (this.#restarts > 0) {
+      throw sinkError('SLUICE_ERR_SINK_WRITE_FAILED', [
+        this.#config.name,
+        'an earlier incarnation failed and may have lost buffered rows; restart from the last checkpoint',
+      ]);
+    }
+    await this.#flush(ctx);
+  }
+
+  async stop(ctx: ActorContext): Promise<void> {
+    await this.#flush(ctx);
+    await this.#target.close?.();
+  }
+
+  async #flush(ctx: ActorContext): Promise<void> {
+    if (this.#timerSet) {
+      ctx.cancelTimer(FLUSH_TIMER);
+      this.#timerSet = false;
+    }
+    if (this.#buffer.rows === 0) return;
+    const batch = this.#buffer.take();
+    const rejected = await this.#retrying(ctx, 'write', () => this.#target.write(batch.lines, ctx));
+    for (const [output, rows] of Object.entries(batch.outputs)) {
+      ctx.metrics.inc('sluice_events_out_total', { output, sink: this.#config.name }, rows);
+    }
+    if (rejected.length > 0) await this.#deadLetter(rejected, ctx);
+  }
+
+  #retrying<T>(ctx: ActorContext, what: string, operation: () => Promise<T>): Promise<T> {
+    return withRetries(
+      `sink ${this.#config.name} ${what}`,
+      operation,
+      this.#config.retry ?? defaultRetryPolicy,
+      {
+        onRetry: (error, attempt, delayMs) =>
+          ctx.log.warn('sink retrying', {
+            sink: this.#config.name,
+            operation: what,
+            attempt,
+            delayMs,
+            error: (error as Error).message,
+          }),
+      },
+    );
+  }
+
+  async #deadLetter(rejected: readonly RejectedRow[], ctx: ActorContext): Promise<void> {
+    const byCode = new Map<string, number>();
+    for (const row of rejected) byCode.set(row.code, (byCode.get(row.code) ?? 0) + 1);
+    for (const [code, count] of byCode) {
+      ctx.metrics.inc('sluice_dead_letters_total', { source: this.#config.name, reason: code }, count);
+    }
+    const deadLetter = this.#config.deadLetter;
+    if (deadLetter === null) {
+      ctx.log.warn('sink rejected rows; no deadLetter sink configured', {
+        sink: this.#config.name,
+        rows: rejected.length,
+        reason: rejected[0]?.reason,
+      });
+      return;
+    }
+    let data = '';
+    for (const row of rejected) {
+      data += `${JSON.stringify({ reason: row.reason, code: row.code, sink: this.#config.name, row: parseLine(row.line) })}\n`;
+    }
+    await ctx.emit('sink', {
+      sink: deadLetter,
+      file: null,
+      data,
+      rows: rejected.length,
+      outputs: { [this.#config.name]: rejected.length },
+    } satisfies SinkWrite);
+  }
+}
+
+/** The rejected row as JSON when it parses, else its text, so a dead letter always shows it. */
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return line;
+  }
+}
