@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import type { FrameSpec, NativeBatch } from './native-batch.ts';
 import { fallbackBatch } from './twin/aggregate-events.ts';
 import { aggregateFrameTwin } from './twin/aggregate-frame.ts';
@@ -31,7 +32,9 @@ export class NativeAddonError extends Error {
   readonly retriable = false;
 }
 
-const addonPath = new URL('./sluice-native.node', import.meta.url);
+/** `SLUICE_NATIVE_ADDON` points elsewhere (tests of a missing addon). */
+const addonPath =
+  process.env.SLUICE_NATIVE_ADDON ?? fileURLToPath(new URL('./sluice-native.node', import.meta.url));
 
 function loadAddon(): NativeAddon | null {
   const wanted = process.env.SLUICE_NATIVE;
@@ -39,7 +42,7 @@ function loadAddon(): NativeAddon | null {
   let failure = 'not built (run `node native/build.mjs`; it needs cargo)';
   if (existsSync(addonPath)) {
     try {
-      return createRequire(import.meta.url)(addonPath.pathname) as NativeAddon;
+      return createRequire(import.meta.url)(addonPath) as NativeAddon;
     } catch (error) {
       failure = (error as Error).message;
     }
