@@ -128,6 +128,8 @@ export class WorkerPool {
     });
     return new Promise((resolve, reject) => {
       slot.spawns.set(actorId, { ref: ref as RemoteActorRef, resolve: () => resolve(ref), reject });
+      // Registered at once: an actor may emit (and be answered) while its start hook runs.
+      slot.refs.set(actorId, ref as RemoteActorRef);
       this.post(slot, {
         type: 'spawn',
         actorId,
@@ -173,10 +175,11 @@ export class WorkerPool {
       const spawn = slot.spawns.get(message.actorId);
       slot.spawns.delete(message.actorId);
       if (!spawn) return;
-      if (message.type === 'spawned') {
-        slot.refs.set(message.actorId, spawn.ref);
-        spawn.resolve();
-      } else spawn.reject(new RemoteError(message.error));
+      if (message.type === 'spawned') spawn.resolve();
+      else {
+        slot.refs.delete(message.actorId);
+        spawn.reject(new RemoteError(message.error));
+      }
       return;
     }
     const ref = slot.refs.get(message.actorId);

@@ -37,8 +37,34 @@ const checkpointTag = 'checkpoint';
 /** Stores open in this worker, by partition directory. */
 const openStores = new Map<string, PartitionCheckpoints>();
 
+/**
+ * Per partition directory, the input messages received since the last checkpoint. It
+ * lives beside the actor, not in it, so that an incarnation restarted after a failure
+ * restores the last checkpoint and replays exactly what came after it: the source has
+ * already moved on and will not send those messages again.
+ */
+const replayLogs = new Map<string, ReplayLog>();
+
+interface ReplayLog {
+  messages: PartitionMessage[];
+  events: number;
+}
+
+/** Past this many events since the last checkpoint, the partition checkpoints at once (bounds the replay log). */
+const replayLimitEvents = 500_000;
+
+function messageEvents(message: PartitionMessage): number {
+  if (message.kind === 'records') return message.events.length;
+  if (message.kind === 'kafka') return message.batch.count;
+  return 0;
+}
+
 export const createPartitionActor: ActorFactory<PartitionPlan, PartitionMessage> = async (plan, info) => {
   const log = createLogger().child({ actor: info.name });
+  // A first incarnation starts from its checkpoint alone; a restarted one also replays.
+  if (info.restarts === 0 || !replayLogs.has(plan.checkpoint.dir)) {
+    replayLogs.set(plan.checkpoint.dir, { messages: [], events: 0 });
+  }
   const previous = openStores.get(plan.checkpoint.dir);
   if (previous !== undefined) {
     openStores.delete(plan.checkpoint.dir);
@@ -52,7 +78,7 @@ export const createPartitionActor: ActorFactory<PartitionPlan, PartitionMessage>
     if (restored.checkpointId > 0) {
       log.info('partition restored', { checkpoint: restored.checkpointId, position: restored.position });
     }
-    return new PartitionActor(plan, pipeline, checkpoints, restored);
+    return new PartitionActor(plan, pipeline, checkpoints, restored, replayLogs.get(plan.checkpoint.dir)!);
   } catch (error) {
     openStores.delete(plan.checkpoint.dir);
     await checkpoints.close().catch(() => {});
@@ -102,6 +128,9 @@ class PartitionActor implements Actor<PartitionMessage> {
   readonly #output: OutputBuffer;
   readonly #generator: GeneratorDriver | null;
   readonly #syncs: SinkSync[];
+  readonly #replay: ReplayLog;
+  /** File lengths of the checkpoint this incarnation restored; the files are cut back to them at start. */
+  readonly #restoredFiles: ReadonlyMap<string, number>;
   /** The next source position to read. */
   #position: SourcePosition | null;
   #ended = false;
@@ -112,8 +141,11 @@ class PartitionActor implements Actor<PartitionMessage> {
     pipeline: PartitionPipeline,
     checkpoints: PartitionCheckpoints,
     restored: RestoredPartition,
+    replay: ReplayLog,
   ) {
     this.#plan = plan;
+    this.#replay = replay;
+    this.#restoredFiles = restored.filePositions;
     this.#pipeline = pipeline;
     this.#checkpoints = checkpoints;
     this.#output = new OutputBuffer(restored.filePositions);
@@ -125,7 +157,21 @@ class PartitionActor implements Actor<PartitionMessage> {
     }
   }
 
-  start(ctx: ActorContext): void {
+  /**
+   * Cuts the files back to the restored checkpoint — after the sinks have written what a
+   * failed predecessor handed them, so nothing stale lands after the cut — then replays
+   * the messages that arrived since that checkpoint.
+   */
+  async start(ctx: ActorContext): Promise<void> {
+    for (const sync of this.#syncs) await ctx.emit('sync', sync);
+    await PartitionCheckpoints.truncateFiles(this.#restoredFiles);
+    if (this.#replay.messages.length > 0) {
+      ctx.log.warn('partition restarted; replaying input since its last checkpoint', {
+        messages: this.#replay.messages.length,
+        events: this.#replay.events,
+      });
+      for (const message of [...this.#replay.messages]) await this.#handle(message, ctx);
+    }
     ctx.log.debug('partition started', { source: this.#plan.source, partition: this.#plan.partition });
     if (this.#generator) ctx.setTimer(generateTag, 0);
     if (this.#plan.idleTimeoutMs !== null) ctx.setTimer(idleCheckTag, this.#idleCheckInterval());
@@ -133,6 +179,13 @@ class PartitionActor implements Actor<PartitionMessage> {
   }
 
   async receive(message: PartitionMessage, ctx: ActorContext): Promise<void> {
+    this.#replay.messages.push(message);
+    this.#replay.events += messageEvents(message);
+    await this.#handle(message, ctx);
+    if (this.#replay.events > replayLimitEvents) await this.#checkpoint(ctx);
+  }
+
+  async #handle(message: PartitionMessage, ctx: ActorContext): Promise<void> {
     if (this.#ended) return;
     if (message.kind === 'end') {
       await this.#end(ctx);
@@ -248,6 +301,8 @@ class PartitionActor implements Actor<PartitionMessage> {
       snapshot,
     );
     this.#dirty = false;
+    this.#replay.messages = [];
+    this.#replay.events = 0;
     const report: PartitionReport = {
       kind: 'checkpointed',
       source: this.#plan.source,

@@ -114,17 +114,14 @@ export class PartitionCheckpoints {
   }
 
   /**
-   * Reads the last checkpoint back and truncates the partition's files to it: files with
-   * no checkpoint yet are emptied, since everything in them is uncommitted.
+   * Reads the last checkpoint back: window state, source position, and the length each
+   * of the partition's files had (0 for a file with no checkpoint yet: everything in it
+   * is uncommitted). `truncateFiles` then cuts the files back to those lengths.
    */
   async restore(files: readonly string[]): Promise<RestoredPartition> {
     const record = this.#store.checkpoint;
     const filePositions = new Map<string, number>();
-    for (const file of files) {
-      const length = record?.sinkPositions[file] ?? 0;
-      await truncateTo(file, length);
-      filePositions.set(file, length);
-    }
+    for (const file of files) filePositions.set(file, record?.sinkPositions[file] ?? 0);
     if (record === null) {
       return { pipeline: null, position: null, filePositions, ended: false, checkpointId: 0 };
     }
@@ -141,6 +138,11 @@ export class PartitionCheckpoints {
       ended: meta.ended === true,
       checkpointId: record.id,
     };
+  }
+
+  /** Cuts every file back to the length the last checkpoint recorded. */
+  static async truncateFiles(filePositions: ReadonlyMap<string, number>): Promise<void> {
+    for (const [file, length] of filePositions) await truncateTo(file, length);
   }
 
   /** Commits one checkpoint; every `snapshotEvery` commits (or when `snapshot`), also a snapshot file. */
