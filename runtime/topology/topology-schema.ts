@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import {
-  byteSize,
   duration,
   filePath,
   IDENTIFIER_EXPECTED,
@@ -62,7 +61,6 @@ const stateSchema = z
       .describe(
         'Folder of the partition state (LevelDB) and snapshot files. Absent: ./.sluice/<name> beside the topology file.',
       ),
-    memory: byteSize.prefault('512MiB').describe('Budget for open-window state held in memory per process.'),
   })
   .describe('Where partition state lives.');
 
@@ -130,7 +128,7 @@ export const topologySchema = z
 /** A loaded topology: durations in ms, paths absolute, aggregates parsed. */
 export type Topology = Omit<z.output<typeof topologySchema>, 'state'> & {
   /** `state.dir` is resolved at load time (default ./.sluice/<name> beside the topology file). */
-  state: { dir: string; memory: number };
+  state: { dir: string };
   /** Absolute path of the topology file this was loaded from. */
   sourceFile: string;
 };
