@@ -1,0 +1,108 @@
+/**
+ * Scenario `kafka-json`: the seed's job exactly — one JSON event per Kafka message,
+ * 1-minute tumbling windows, group by user_id, count; 8 partitions. One fresh topic is
+ * filled once and every system reads that same input: sluice (2 workers, null sink),
+ * naive-node, and Spark Structured Streaming with the seed's 30 s trigger and with a
+ * 1 s trigger capped per micro-batch. Before any speed is compared, each system's final
+ * count per (window, user) must equal sluice's.
+ */
+import { produceEvents } from '../../actors/kafka/produce-events.ts';
+import { createLogger } from '../../runtime/logger.ts';
+import { runNaiveNode } from '../baselines/naive-node/naive-node.ts';
+import { runSpark, sparkUnavailable } from '../baselines/spark/spark-baseline.ts';
+import { runContext } from '../lib/machine.ts';
+import type { ScenarioResult, SystemFigures } from '../lib/scenario-result.ts';
+import { sluiceKafkaCounts, timeSluiceKafka } from '../lib/sluice-kafka-job.ts';
+import { compareCounts, type WindowCounts } from '../lib/window-counts.ts';
+
+export interface KafkaJsonOptions {
+  quick: boolean;
+  command: string;
+  brokers?: string[];
+  /** Run the Spark baseline (default true unless quick). */
+  spark?: boolean;
+  events?: number;
+}
+
+const PARTITIONS = 8;
+
+function describeCheck(
+  system: string,
+  expected: WindowCounts,
+  actual: WindowCounts,
+): { agree: boolean; line: string } {
+  const result = compareCounts(expected, actual);
+  const what = `${result.windows.toLocaleString('en-US')} (window, user) counts over ${result.events.toLocaleString('en-US')} events`;
+  return {
+    agree: result.agree,
+    line: result.agree
+      ? `${system}: same ${what} as sluice`
+      : `${system}: DIFFERENT from sluice on ${what}: ${result.differences.join('; ')}`,
+  };
+}
+
+export async function runKafkaJson(options: KafkaJsonOptions): Promise<ScenarioResult> {
+  const context = runContext(options.command);
+  const brokers = options.brokers ?? (process.env.SLUICE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  const events = options.events ?? (options.quick ? 20_000 : 2_000_000);
+  const topic = `bench_json_${Date.now()}`;
+  // Unthrottled, the generator advances event time 1 ms per 1,000 events; starting half the
+  // input before 12:00 makes the input cross a window boundary, so one window fires mid-stream.
+  const produced = await produceEvents({
+    brokers,
+    topic,
+    format: 'json',
+    count: events,
+    keys: 10_000,
+    outOfOrder: 0,
+    createTopic: PARTITIONS,
+    startTime: Date.UTC(2024, 4, 1, 12) - Math.ceil(events / 2000),
+    log: createLogger({ level: 'warn' }),
+  });
+  const job = { brokers, topic, format: 'json' as const, workers: 2, events };
+  const systems: SystemFigures[] = [];
+  const skipped: string[] = [];
+  const lines: string[] = [];
+  let agree = true;
+
+  const expected = await sluiceKafkaCounts(job);
+  systems.push(await timeSluiceKafka(job));
+
+  const naive = await runNaiveNode({ brokers, topic, events });
+  const naiveCheck = describeCheck('naive-node', expected, naive.counts);
+  lines.push(naiveCheck.line);
+  agree &&= naiveCheck.agree;
+  systems.push(naive.figures);
+
+  if (options.spark ?? !options.quick) {
+    const unavailable = sparkUnavailable();
+    if (unavailable) skipped.push(`spark: skipped — ${unavailable}`);
+    else {
+      const runs = [
+        { trigger: '30 seconds' },
+        { trigger: '1 second', maxOffsetsPerTrigger: Math.max(1000, Math.round(events / 20)) },
+      ];
+      for (const run of runs) {
+        try {
+          const spark = await runSpark({ brokers, topic, events, ...run });
+          const check = describeCheck(spark.figures.system, expected, spark.counts);
+          lines.push(check.line);
+          agree &&= check.agree;
+          systems.push(spark.figures);
+        } catch (error) {
+          skipped.push(`spark (trigger ${run.trigger}): failed — ${(error as Error).message}`);
+        }
+      }
+    }
+  } else skipped.push('spark: not run (--quick runs sluice and naive-node only)');
+
+  return {
+    scenario: 'kafka-json',
+    context,
+    quick: options.quick,
+    input: `${events.toLocaleString('en-US')} JSON events (10,000 users, in order) in ${produced.messages.toLocaleString('en-US')} messages on ${PARTITIONS} partitions, produced at ${Math.round(produced.eventsPerSecond).toLocaleString('en-US')} events/s`,
+    check: { agree, lines },
+    systems,
+    skipped,
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * Runs sluice on a pre-filled Kafka topic as a `bounded: latest` job (read to the end
+ * offsets seen at start, fire every window, stop): timed with a null sink, or with a
+ * file sink to read back the window counts for the result-equality check.
+ *
+ * Throughput counts from the first processed batch to the end, so the consumer-group
+ * join (seconds, the same for every Kafka consumer) is reported apart as startup.
+ */
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Job } from '../../actors/job/job.ts';
+import { createLogger } from '../../runtime/logger.ts';
+import { type MetricLabels, Metrics } from '../../runtime/metrics.ts';
+import { parseTopology } from '../../runtime/topology/load-topology.ts';
+import { LatencyRecorder, measureProcess } from './figures.ts';
+import type { SystemFigures } from './scenario-result.ts';
+import { countsFromRows, type WindowCounts } from './window-counts.ts';
+
+export interface SluiceKafkaJob {
+  brokers: string[];
+  topic: string;
+  format: 'json' | 'frame';
+  workers: number;
+  /** Events in the topic (for events/s). */
+  events: number;
+}
+
+/** Metrics that feed per-batch latencies into an HdrHistogram and note the first batch. */
+class RecordingMetrics extends Metrics {
+  readonly latency = new LatencyRecorder();
+  firstBatchAt: number | null = null;
+
+  override observe(name: string, labels: MetricLabels, value: number): void {
+    super.observe(name, labels, value);
+    if (name !== 'sluice_processing_latency_seconds') return;
+    this.latency.record(value * 1e6);
+    this.firstBatchAt ??= performance.now() - value * 1000;
+  }
+}
+
+function topologyText(job: SluiceKafkaJob, group: string, sink: string): string {
+  return `name: bench-${job.format}
+workers: ${job.workers}
+sources:
+  events:
+    type: kafka
+    brokers: [${job.brokers.join(', ')}]
+    topic: ${job.topic}
+    group: ${group}
+    format: ${job.format}
+    key: user_id
+    bounded: latest
+    time: { field: ts, maxOutOfOrder: 2s }
+windows:
+  per_user:
+    from: events
+    window: { type: tumbling, size: 1m }
+    groupBy: [user_id]
+    aggregate: { events: count() }
+    to: [out]
+sinks:
+  out: ${sink}
+`;
+}
+
+async function runJob(job: SluiceKafkaJob, dir: string, sink: string, metrics: Metrics): Promise<void> {
+  const group = `bench-sluice-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
+  const topology = parseTopology(topologyText(job, group, sink), join(dir, 'bench.yaml'));
+  const running = await Job.start(topology, { metrics, log: createLogger({ level: 'warn' }) });
+  try {
+    await running.finished;
+  } finally {
+    await running.stop();
+  }
+}
+
+/** Times sluice reading the whole topic into a null sink. */
+export async function timeSluiceKafka(job: SluiceKafkaJob, label = 'sluice'): Promise<SystemFigures> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+  try {
+    const metrics = new RecordingMetrics();
+    const began = performance.now();
+    const measure = measureProcess();
+    await runJob(job, dir, '{ type: null }', metrics);
+    const usage = measure.stop();
+    const firstBatchAt = metrics.firstBatchAt ?? began;
+    const processingMs = Math.max(1, began + usage.wallMs - firstBatchAt);
+    return {
+      system: label,
+      scenario: label,
+      events: job.events,
+      ...usage,
+      eventsPerSecond: job.events / (processingMs / 1000),
+      latencyUs: metrics.latency.percentiles(),
+      latencyOf: 'per batch: dequeue → rows emitted',
+      extra: { startupMs: Math.round(firstBatchAt - began), processingMs: Math.round(processingMs) },
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The final count per (window, user) sluice writes for the whole topic. */
+export async function sluiceKafkaCounts(job: SluiceKafkaJob): Promise<WindowCounts> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+  try {
+    await runJob(job, dir, `{ type: file, path: ${join(dir, 'out', 'rows.jsonl')} }`, new Metrics());
+    const files = (await readdir(join(dir, 'out'))).filter((file) => file.endsWith('.jsonl'));
+    const lines: string[] = [];
+    for (const file of files) lines.push(...(await readFile(join(dir, 'out', file), 'utf8')).split('\n'));
+    return countsFromRows(lines, 'user_id', 'events');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
