@@ -39,7 +39,9 @@ function writersBySink(topology: Topology): Map<string, Set<string>> {
 }
 
 function inputOf(source: SourceConfig): PartitionInput {
-  if (source.type === 'file' || source.type === 'gateway') return { kind: 'pushed', format: 'json' };
+  if (source.type === 'file' || source.type === 'gateway' || source.type === 'cdc') {
+    return { kind: 'pushed', format: 'json' };
+  }
   if (source.type === 'kafka') return { kind: 'kafka', topic: source.topic, format: source.format };
   return {
     kind: 'generator',

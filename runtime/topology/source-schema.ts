@@ -8,6 +8,7 @@ import {
   fraction,
   integerAtLeast,
 } from './schema-primitives.ts';
+import { cdcSourceSchema } from './sources/cdc-schema.ts';
 import { gatewaySourceSchema } from './sources/gateway-schema.ts';
 
 /**
@@ -146,12 +147,12 @@ export const kafkaSourceSchema = z
   .transform(({ brokerTimeout, ...rest }) => ({ ...rest, brokerTimeoutMs: brokerTimeout }))
   .describe('A Kafka source.');
 
-export const SOURCE_TYPES = ['file', 'generator', 'kafka', 'gateway'] as const;
+export const SOURCE_TYPES = ['file', 'generator', 'kafka', 'gateway', 'cdc'] as const;
 
 export const sourceSchema = z
   .discriminatedUnion(
     'type',
-    [fileSourceSchema, generatorSourceSchema, kafkaSourceSchema, gatewaySourceSchema],
+    [fileSourceSchema, generatorSourceSchema, kafkaSourceSchema, gatewaySourceSchema, cdcSourceSchema],
     {
       error: `a source with type one of: ${SOURCE_TYPES.join(', ')}`,
     },

@@ -141,6 +141,7 @@ export type FileSourceConfig = Extract<SourceConfig, { type: 'file' }>;
 export type GeneratorSourceConfig = Extract<SourceConfig, { type: 'generator' }>;
 export type KafkaSourceConfig = Extract<SourceConfig, { type: 'kafka' }>;
 export type GatewaySourceConfig = Extract<SourceConfig, { type: 'gateway' }>;
+export type CdcSourceConfig = Extract<SourceConfig, { type: 'cdc' }>;
 export type WindowConfig = Topology['windows'][string];
 export type WindowShape = WindowConfig['window'];
 export type StreamConfig = Topology['streams'][string];
