@@ -1,0 +1,155 @@
+import type { Logger } from '../../runtime/logger.ts';
+import type { Metrics } from '../../runtime/metrics.ts';
+import type { GatewaySourceConfig } from '../../runtime/topology/topology-schema.ts';
+import type { PartitionMessage } from '../partition/partition-plan.ts';
+import { AccessControl, loadTokens } from './access-control.ts';
+import { BatchIngester } from './batch-ingester.ts';
+import { GatewayLog } from './gateway-log.ts';
+import { GatewayServer } from './gateway-server.ts';
+import { LogFeeder } from './log-feeder.ts';
+
+/**
+ * The gateway source: its log, one feeder per partition and the server, started
+ * together. The job hands it `deliver` (tell the partition actor), `resumeFrom` (ask
+ * the actor its checkpointed position: the last log record it processed) and reports
+ * each checkpoint back through `onCheckpointed`, which deletes the segments the
+ * checkpoint covers.
+ *
+ * Life cycle: `startGatewaySource` (open log → resume positions → feeders → listen)
+ * → running → `stop()`: stop listening and refuse, wait until appended batches are
+ * durable (their acks go out), stop the feeders, close the log.
+ */
+export interface GatewaySourceOptions {
+  name: string;
+  config: GatewaySourceConfig;
+  log: Logger;
+  metrics?: Metrics;
+  deliver(partition: number, message: PartitionMessage): Promise<void>;
+  /** The partition actor's checkpointed position (last processed record), or null. */
+  resumeFrom(partition: number): Promise<number | null>;
+  onFatal(error: Error): void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface GatewaySource {
+  readonly port: number;
+  /** A checkpoint of `partition` covers every record up to `position`. */
+  onCheckpointed(partition: number, position: number): void;
+  stop(): Promise<void>;
+}
+
+const READ_BYTES = 1024 * 1024;
+
+export async function startGatewaySource(options: GatewaySourceOptions): Promise<GatewaySource> {
+  const { config, name, log, metrics } = options;
+  const tokens = config.auth ? loadTokens(config.auth.tokens, options.env) : null;
+  const gatewayLog = GatewayLog.open({
+    dir: config.log.dir,
+    partitions: config.partitions,
+    fsync: config.log.fsync,
+    groupCommitMs: config.log.groupCommitMs,
+    maxBytes: config.log.maxBytes,
+    segmentBytes: config.log.segmentBytes,
+  });
+  const feeders: LogFeeder[] = [];
+  try {
+    for (let partition = 0; partition < config.partitions; partition++) {
+      const partitionLog = gatewayLog.partition(partition);
+      if (partitionLog.truncatedBytes > 0)
+        log.warn('gateway log: cut a torn tail', {
+          source: name,
+          partition,
+          bytes: partitionLog.truncatedBytes,
+        });
+      const position = await options.resumeFrom(partition);
+      if (position !== null && position + 1 > partitionLog.end) {
+        throw new Error(
+          `gateway ${name}: partition ${partition} is checkpointed at log record ${position} but its log ends at ` +
+            `${partitionLog.end}; the log under ${config.log.dir} was removed or belongs to another topology`,
+        );
+      }
+      if (position !== null) gatewayLog.checkpointed(partition, position);
+      feeders.push(
+        new LogFeeder({
+          log: partitionLog,
+          from: Math.max(position === null ? 0 : position + 1, partitionLog.start),
+          readBytes: READ_BYTES,
+          deliver: (message) => options.deliver(partition, message),
+          onError: options.onFatal,
+        }),
+      );
+    }
+  } catch (error) {
+    await gatewayLog.close();
+    throw error;
+  }
+  const unsubscribe = gatewayLog.onDurable((partition) => feeders[partition].wake());
+  for (const feeder of feeders) feeder.start();
+  const counters = gatewayCounters(metrics);
+  const ingester = new BatchIngester({
+    log: gatewayLog,
+    keyField: config.key,
+    timeField: config.time.field,
+    onAccepted: (events) => counters?.inc('sluice_gateway_events_total', { source: name }, events),
+    onRefusal: (reply) => counters?.inc('sluice_gateway_refusals_total', { source: name, code: reply.error }),
+    onFatal: options.onFatal,
+  });
+  const server = new GatewayServer({
+    host: config.host,
+    port: config.port,
+    ingester,
+    access: new AccessControl({ tokens, allowedOrigins: config.allowedOrigins }),
+    maxPayload: config.limits.maxPayload,
+    inflightBatches: config.limits.inflightBatches,
+    idleTimeoutMs: config.limits.idleTimeoutMs,
+    eventsPerSecond: config.limits.eventsPerSecond,
+    health: () => ({ source: name, partitions: config.partitions, logBytes: gatewayLog.bytes }),
+  });
+  let port: number;
+  try {
+    port = await server.listen();
+  } catch (error) {
+    unsubscribe();
+    await Promise.all(feeders.map((feeder) => feeder.stop()));
+    await gatewayLog.close();
+    throw error;
+  }
+  log.info('gateway listening', { source: name, port, partitions: config.partitions });
+  let stopping: Promise<void> | null = null;
+  return {
+    port,
+    onCheckpointed: (partition, position) => {
+      if (stopping === null) gatewayLog.checkpointed(partition, position);
+    },
+    stop: () => {
+      stopping ??= (async () => {
+        server.stopListening();
+        await ingester.close();
+        server.close();
+        unsubscribe();
+        await Promise.all(feeders.map((feeder) => feeder.stop()));
+        await gatewayLog.close();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function gatewayCounters(metrics: Metrics | undefined): Metrics | undefined {
+  if (metrics === undefined) return undefined;
+  for (const [metric, help, labels] of [
+    ['sluice_gateway_events_total', 'Events the gateway acknowledged (durable in its log).', ['source']],
+    [
+      'sluice_gateway_refusals_total',
+      'Client batches the gateway refused, by error code.',
+      ['source', 'code'],
+    ],
+  ] as const) {
+    try {
+      metrics.registerCounter(metric, help, labels);
+    } catch {
+      // Registered already by another gateway source of the same job.
+    }
+  }
+  return metrics;
+}
