@@ -16,7 +16,8 @@ import type { ActorFactory, ActorRef, EmitHandler, SupervisionPolicy } from '../
 import { spawnLocal } from '../../runtime/local-host.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
-import type { KafkaSourceConfig, Topology } from '../../runtime/topology/topology-schema.ts';
+import type { CdcSourceConfig, KafkaSourceConfig, Topology } from '../../runtime/topology/topology-schema.ts';
+import { type CdcSource, startCdcSource } from '../cdc/cdc-source.ts';
 import { WorkerPool } from '../../runtime/worker-pool.ts';
 import { kafkaBatchTransfer } from '../kafka/kafka-batch.ts';
 import { createKafkaClient } from '../kafka/kafka-client.ts';
@@ -65,6 +66,7 @@ export class Job {
   /** Live partition actors, by source and partition. */
   readonly #partitions = new Map<string, Map<number, ActorRef<PartitionMessage>>>();
   readonly #kafka = new Map<string, KafkaSource>();
+  readonly #cdc = new Map<string, CdcSource>();
   readonly #finished = deferred();
   readonly #readers = new AbortController();
   readonly #running: Promise<void>[] = [];
@@ -157,6 +159,8 @@ export class Job {
         this.#running.push(reading);
       } else if (source.type === 'kafka') {
         await this.#startKafka(name, source);
+      } else if (source.type === 'cdc') {
+        await this.#startCdc(name, source);
       }
     }
     log.info('job started', {
@@ -227,6 +231,26 @@ export class Job {
     this.#kafka.set(name, kafka);
   }
 
+  /** A CDC source: one partition per table, positions `<commit LSN>#<n>` (see actors/cdc). */
+  async #startCdc(name: string, source: CdcSourceConfig): Promise<void> {
+    const refOf = (partition: number) => {
+      const ref = this.#partitions.get(name)?.get(partition);
+      if (ref === undefined) throw new Error(`source ${name}: no actor for partition ${partition}`);
+      return ref;
+    };
+    const cdc = await startCdcSource({
+      config: source,
+      log: this.#options.log.child({ source: name }),
+      deliver: (partition, message) => refOf(partition).tell(message),
+      resumeFrom: async (partition) => {
+        const position = await refOf(partition).ask<SourcePosition | null>('position');
+        return typeof position === 'string' ? position : null;
+      },
+      onFatal: (error) => this.#fail(error),
+    });
+    this.#cdc.set(name, cdc);
+  }
+
   async #topicPartitionCount(source: KafkaSourceConfig): Promise<number> {
     const client = createKafkaClient({
       brokers: source.brokers,
@@ -264,6 +288,10 @@ export class Job {
   async #report(report: PartitionReport): Promise<void> {
     if (report.kind === 'checkpointed') {
       // Group offsets follow checkpoints, for lag monitoring; the checkpoint is the truth.
+      const cdc = this.#cdc.get(report.source);
+      if (cdc !== undefined && typeof report.position === 'string') {
+        cdc.onCheckpointed(report.partition, report.position);
+      }
       const kafka = this.#kafka.get(report.source);
       if (kafka !== undefined && typeof report.position === 'string') {
         await kafka.commitOffsets(new Map([[report.partition, report.position]]));
@@ -293,6 +321,7 @@ export class Job {
     this.#readers.abort();
     await Promise.allSettled(this.#running);
     for (const kafka of this.#kafka.values()) await kafka.stop();
+    for (const cdc of this.#cdc.values()) await cdc.stop();
     await this.#pool.stop();
     for (const sink of this.#sinks.values()) await sink.stop();
   }
@@ -301,6 +330,7 @@ export class Job {
   async terminate(): Promise<void> {
     this.#readers.abort();
     await Promise.allSettled([...this.#kafka.values()].map((kafka) => kafka.stop()));
+    await Promise.allSettled([...this.#cdc.values()].map((cdc) => cdc.stop()));
     await this.#pool.terminate();
   }
 }

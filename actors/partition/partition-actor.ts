@@ -222,7 +222,8 @@ class PartitionActor implements Actor<PartitionMessage> {
     for (let index = 0; index < events.length; index++) {
       const event = events[index];
       if (event === null) continue;
-      const time = parseEventTime(event[timeField]);
+      // A dotted time field (`source.ts_ms` of a CDC envelope) reads a nested value.
+      const time = parseEventTime(timeField.includes('.') ? readPath(event, timeField) : event[timeField]);
       if (time === undefined) {
         const reason = `field ${timeField}: missing or not a time (ms since the epoch or ISO-8601)`;
         failures.set(index, { code: 'TIME_INVALID', reason, raw: JSON.stringify(event) });
@@ -333,4 +334,14 @@ class PartitionActor implements Actor<PartitionMessage> {
   #idleCheckInterval(): number {
     return Math.max(50, Math.min(1000, Math.floor((this.#plan.idleTimeoutMs ?? 1000) / 4)));
   }
+}
+
+/** The value at a dotted path (`source.ts_ms`), undefined when a step is missing. */
+function readPath(event: SluiceEvent, path: string): unknown {
+  let value: unknown = event;
+  for (const step of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[step];
+  }
+  return value;
 }
