@@ -1,29 +1,118 @@
 /**
- * `npm run bench [scenario…] [--quick]`: runs benchmark scenarios one after another and
- * prints their figures. Each scenario checks that what it compares agrees before timing.
+ * `npm run bench [scenario…] [--quick] [--no-spark] [--out DIR]` and `sluice bench`: runs
+ * scenarios one after another; each checks that what it compares agrees before timing,
+ * then its figures are printed and saved (`results/<date>-<scenario>.json`, charts, and
+ * RESULTS.md rebuilt) under DIR, by default this folder.
  */
+import { fileURLToPath } from 'node:url';
 import { formatFigures } from './lib/figures.ts';
+import { saveResult } from './lib/report.ts';
+import type { ScenarioResult } from './lib/scenario-result.ts';
 
-const scenarios: Record<string, (quick: boolean) => Promise<void>> = {
-  async core(quick) {
-    const { checkCoreAgreement, runCore } = await import('./core/core.ts');
-    const agree = await checkCoreAgreement();
-    console.log(`core — result check: 1 and 2 workers give ${agree ? 'identical' : 'DIFFERENT'} rows`);
-    if (!agree) throw new Error('core: worker counts disagree; not timing');
-    const events = quick ? 500_000 : 20_000_000;
-    for (const workers of [1, 2]) console.log(formatFigures(await runCore({ events, workers })));
+export interface BenchOptions {
+  quick: boolean;
+  spark: boolean;
+  outDir: string;
+  command: string;
+}
+
+type Scenario = (options: BenchOptions) => Promise<ScenarioResult | string>;
+
+/** Scenario name → runner; a string result is a skip line. */
+export const SCENARIOS: Record<string, Scenario> = {
+  async core(options) {
+    const { runCoreScenario } = await import('./core/core.ts');
+    return runCoreScenario(options);
+  },
+  async 'kafka-frame'(options) {
+    const { runKafkaFrame } = await import('./kafka-frame/kafka-frame.ts');
+    return runKafkaFrame(options);
+  },
+  async 'kafka-json'(options) {
+    const { runKafkaJson } = await import('./kafka-json/kafka-json.ts');
+    return runKafkaJson({ ...options, spark: options.spark && !options.quick });
+  },
+  async 'e2e-clickhouse'() {
+    const { existsSync } = await import('node:fs');
+    const sink = fileURLToPath(new URL('../actors/sinks/clickhouse-sink.ts', import.meta.url));
+    if (!existsSync(sink))
+      return 'e2e-clickhouse: skipped — no ClickHouse sink in this build yet (actors/sinks/clickhouse-sink.ts)';
+    return 'e2e-clickhouse: skipped — the ClickHouse sink exists but this suite does not drive it yet';
+  },
+  async checkpoint(options) {
+    const { runCheckpoint } = await import('./checkpoint-scenario/checkpoint-scenario.ts');
+    return runCheckpoint(options);
   },
 };
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const chosen = args.filter((arg) => !arg.startsWith('--'));
-const names = chosen.length > 0 ? chosen : Object.keys(scenarios);
-for (const name of names) {
-  const scenario = scenarios[name];
-  if (!scenario) {
-    console.error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(', ')}`);
-    process.exit(2);
+export const BENCH_USAGE = `Usage: sluice bench [scenario…] [--quick] [--no-spark] [--out DIR]
+
+Runs benchmark scenarios (default: all) with their baselines on the same input,
+checks that every system gives the same window counts before timing, and writes
+RESULTS.md, charts/ and results/<date>-<scenario>.json under DIR (default bench/).
+
+Scenarios: ${Object.keys(SCENARIOS).join(', ')}
+  --quick     tiny sizes, sluice and naive-node only (a smoke run)
+  --no-spark  leave out the Spark baseline
+Baselines install with bench/baselines/install.sh; one that is missing is reported as skipped.`;
+
+export function printResult(result: ScenarioResult): void {
+  console.log(`\n== ${result.scenario}${result.quick ? ' (--quick)' : ''}: ${result.input}`);
+  if (result.check.agree !== null)
+    console.log(
+      `result check: ${result.check.agree ? 'all systems agree' : 'SYSTEMS DISAGREE — figures not comparable'}`,
+    );
+  for (const line of result.check.lines) console.log(`  ${line}`);
+  for (const system of result.systems) console.log(formatFigures({ ...system, scenario: system.system }));
+  if (result.table) {
+    console.log(result.table.header.join(' | '));
+    for (const row of result.table.rows) console.log(row.join(' | '));
   }
-  await scenario(quick);
+  for (const line of result.skipped) console.log(line);
+}
+
+/** Runs the suite; resolves to an exit code (1 when a check disagrees, 2 for bad arguments). */
+export async function runBench(
+  argv: string[],
+  command = `npm run bench -- ${argv.join(' ')}`.trim(),
+): Promise<number> {
+  const outFlag = argv.indexOf('--out');
+  const outDir = outFlag >= 0 ? argv[outFlag + 1] : fileURLToPath(new URL('.', import.meta.url));
+  const rest = argv.filter((_arg, index) => outFlag < 0 || (index !== outFlag && index !== outFlag + 1));
+  const unknownFlag = rest.find((arg) => arg.startsWith('--') && arg !== '--quick' && arg !== '--no-spark');
+  if (unknownFlag || outDir === undefined) {
+    console.error(unknownFlag ? `unknown option ${unknownFlag}\n\n${BENCH_USAGE}` : '--out needs a folder');
+    return 2;
+  }
+  const options: BenchOptions = {
+    quick: rest.includes('--quick'),
+    spark: !rest.includes('--no-spark'),
+    outDir,
+    command,
+  };
+  const chosen = rest.filter((arg) => !arg.startsWith('--'));
+  const names = chosen.length > 0 ? chosen : Object.keys(SCENARIOS);
+  const unknown = names.find((name) => !(name in SCENARIOS));
+  if (unknown) {
+    console.error(`unknown scenario ${unknown}; known: ${Object.keys(SCENARIOS).join(', ')}`);
+    return 2;
+  }
+  let agreed = true;
+  for (const name of names) {
+    const result = await SCENARIOS[name](options);
+    if (typeof result === 'string') {
+      console.log(`\n${result}`);
+      continue;
+    }
+    printResult(result);
+    if (result.check.agree === false) agreed = false;
+    console.log(`saved ${await saveResult(outDir, result)}`);
+  }
+  return agreed ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await runBench(process.argv.slice(2));
+  // Kafka clients and worker pools may keep handles; the results are written.
+  process.exit();
 }

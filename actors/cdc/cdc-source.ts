@@ -38,6 +38,7 @@ import {
 } from './pg-catalog.ts';
 import { createRawPgoutputPlugin } from './raw-pgoutput-plugin.ts';
 import { readSnapshot } from './table-snapshot.ts';
+import { unwrapEnvelope } from './unwrap-envelope.ts';
 
 /** The topology fields the source reads (`CdcSourceConfig` has them all). */
 export interface CdcConnectorConfig {
@@ -52,6 +53,8 @@ export interface CdcConnectorConfig {
   batchSize: number;
   /** How long a lost connection is retried before onFatal. */
   reconnectTimeoutMs: number;
+  /** 'debezium': the full envelope; 'unwrap': the row plus `__op`, `__table`, … (`unwrap-envelope.ts`). */
+  envelope?: 'debezium' | 'unwrap';
 }
 
 export interface CdcSourceOptions {
@@ -81,6 +84,7 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
   const { config, log } = options;
   const connection: pg.ClientConfig = { connectionString: config.connection };
   const db = new URL(config.connection).pathname.slice(1);
+  const shapeEvent = config.envelope === 'unwrap' ? unwrapEnvelope : (event: Envelope) => event;
   const admin = new pg.Client(connection);
   admin.on('error', (error) => log.warn('cdc admin connection error', { error }));
   await admin.connect();
@@ -149,7 +153,7 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
           deliver: async ({ partition, events, positions }) => {
             snapshotTracker.delivered(partition, positions[positions.length - 1]);
             delivered[partition] = parsePosition(positions[positions.length - 1]);
-            await options.deliver(partition, records(events, positions));
+            await options.deliver(partition, records(events.map(shapeEvent), positions));
           },
         });
         log.info('cdc initial snapshot done', { slot: config.slot });
@@ -199,7 +203,7 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
         const seen = delivered[partition];
         if (seen !== null && comparePositions(parsePosition(position), seen) <= 0) return;
         const buffer = buffers[partition];
-        buffer.events.push(event);
+        buffer.events.push(shapeEvent(event));
         buffer.positions.push(position);
         if (buffer.events.length >= config.batchSize) await flush(partition);
       } else if (output.kind === 'commit') {

@@ -11,6 +11,8 @@ import { createLogger } from '../../runtime/logger.ts';
 import { type MetricLabels, Metrics } from '../../runtime/metrics.ts';
 import { parseTopology } from '../../runtime/topology/load-topology.ts';
 import { type BenchFigures, formatFigures, LatencyRecorder, measureProcess } from '../lib/figures.ts';
+import { runContext } from '../lib/machine.ts';
+import type { ScenarioResult } from '../lib/scenario-result.ts';
 
 /** Metrics that also feed per-batch latencies into an HdrHistogram. */
 class RecordingMetrics extends Metrics {
@@ -54,14 +56,20 @@ export async function runCore(options: { events: number; workers: number }): Pro
   const metrics = new RecordingMetrics();
   const log = createLogger({ level: 'warn' });
   const partitions = options.workers;
+  // A fresh state folder: a leftover checkpoint would resume the generator and skip events.
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-core-'));
   const measure = measureProcess();
-  const job = await Job.start(topology(options.events, options.workers, partitions, 'null'), {
+  const job = await Job.start(topology(options.events, options.workers, partitions, 'null', dir), {
     metrics,
     log,
   });
   await job.finished;
   await job.stop();
   const usage = measure.stop();
+  await rm(dir, { recursive: true, force: true });
   return {
     scenario: `core, ${options.workers} worker${options.workers > 1 ? 's' : ''}`,
     events: options.events,
@@ -94,6 +102,32 @@ async function rowsOf(workers: number): Promise<string> {
 
 export async function checkCoreAgreement(): Promise<boolean> {
   return (await rowsOf(1)) === (await rowsOf(2));
+}
+
+/** The `core` scenario for the suite: the agreement check, then 1 and 2 workers timed. */
+export async function runCoreScenario(options: { quick: boolean; command: string }): Promise<ScenarioResult> {
+  const context = runContext(options.command);
+  const agree = await checkCoreAgreement();
+  const events = options.quick ? 200_000 : 20_000_000;
+  const systems = [];
+  if (agree) {
+    for (const workers of [2, 1]) {
+      const figures = await runCore({ events, workers });
+      systems.push({ ...figures, system: figures.scenario.replace('core, ', 'sluice, ') });
+    }
+  }
+  return {
+    scenario: 'core',
+    context,
+    quick: options.quick,
+    input: `${events.toLocaleString('en-US')} generated events, 100,000 keys, 5% out of order, in-process (no Kafka)`,
+    check: {
+      agree,
+      lines: [`1 and 2 workers: ${agree ? 'identical' : 'DIFFERENT'} output rows on 200,000 events`],
+    },
+    systems,
+    skipped: ['no baseline: the in-process generator has no Kafka; see kafka-json for naive-node and Spark'],
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
