@@ -52,10 +52,10 @@ describe('ClickHouse schema evolution', { timeout: 90_000 }, () => {
       'amount',
     ]);
     const [totals] = await clickhouseQuery<{
-      rows: string;
+      row_count: string;
       unfilled: string;
-      events: string;
-      amount: number;
+      total_events: string;
+      total_amount: number;
     }>(
       `SELECT count() AS row_count, countIf(amount IS NULL) AS unfilled, sum(events) AS total_events, sum(amount) AS total_amount FROM default.${table} FINAL`,
     );
