@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { duration, EVENT_TIME_FIELD_DOC, eventTime, fieldPath, integerAtLeast } from '../schema-primitives.ts';
+import {
+  duration,
+  EVENT_TIME_FIELD_DOC,
+  eventTime,
+  fieldPath,
+  integerAtLeast,
+} from '../schema-primitives.ts';
 
 /**
  * The `cdc` source: PostgreSQL change data capture through a logical replication slot
@@ -22,9 +28,15 @@ export const cdcSourceSchema = z
     connection: z
       .string({ error: 'a postgres:// connection URL' })
       .regex(/^postgres(ql)?:\/\//, { error: 'a postgres:// connection URL' })
-      .describe('Connection URL; the role needs REPLICATION (and CREATE on the database for the publication).'),
-    slot: identifier('replication slot').describe('Logical replication slot; created (with a snapshot) when missing.'),
-    publication: identifier('publication').describe('Publication; created for the listed tables when missing.'),
+      .describe(
+        'Connection URL; the role needs REPLICATION (and CREATE on the database for the publication).',
+      ),
+    slot: identifier('replication slot').describe(
+      'Logical replication slot; created (with a snapshot) when missing.',
+    ),
+    publication: identifier('publication').describe(
+      'Publication; created for the listed tables when missing.',
+    ),
     tables: z
       .array(z.string().regex(/^[A-Za-z_][\w$]*(\.[A-Za-z_][\w$]*)?$/, { error: 'schema.table' }), {
         error: 'a list of tables, e.g. [public.users]',
@@ -34,19 +46,25 @@ export const cdcSourceSchema = z
     snapshot: z
       .enum(['initial', 'never'], { error: "'initial' or 'never'" })
       .default('initial')
-      .describe('initial: read every table (op r) in the slot\'s exported snapshot before streaming; never: stream only.'),
+      .describe(
+        "initial: read every table (op r) in the slot's exported snapshot before streaming; never: stream only.",
+      ),
     topicPrefix: z
       .string({ error: 'a topic prefix' })
       .min(1)
       .optional()
-      .describe('Logical server name: `source.name` in events and the Kafka topic prefix. Default: the slot name.'),
+      .describe(
+        'Logical server name: `source.name` in events and the Kafka topic prefix. Default: the slot name.',
+      ),
     envelope: z
       .enum(['debezium', 'unwrap'], { error: "'debezium' or 'unwrap'" })
       .default('debezium')
       .describe(
         "debezium: Debezium's full change envelope; unwrap: the row itself plus __op, __table, __lsn, __source_ts_ms, __deleted (Debezium's ExtractNewRecordState).",
       ),
-    key: fieldPath.default('_key').describe('Field holding the record key (the primary key object by default).'),
+    key: fieldPath
+      .default('_key')
+      .describe('Field holding the record key (the primary key object by default).'),
     time: eventTime(fieldPath.default('source.ts_ms').describe(EVENT_TIME_FIELD_DOC))
       .prefault({})
       .describe(
