@@ -28,7 +28,7 @@ export interface Command {
 }
 
 /** Command names in the order `--help` lists them. */
-export const COMMAND_NAMES = ['start', 'validate', 'schema', 'produce', 'checkpoints'] as const;
+export const COMMAND_NAMES = ['start', 'validate', 'schema', 'produce', 'checkpoints', 'bench'] as const;
 
 function commandUrl(name: string): URL {
   return new URL(`./commands/${name}.ts`, import.meta.url);

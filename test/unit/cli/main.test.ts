@@ -110,7 +110,7 @@ describe('sluice CLI', () => {
     assert.equal(run.code, 2);
     assert.equal(
       run.stderr,
-      "sluice: unknown command 'strat'; commands are start, validate, schema, produce, checkpoints (see 'sluice --help')\n",
+      "sluice: unknown command 'strat'; commands are start, validate, schema, produce, checkpoints, bench (see 'sluice --help')\n",
     );
   });
 
