@@ -81,13 +81,13 @@ export async function runCore(options: { events: number; workers: number }): Pro
 }
 
 /** The rows of a small run, per partition file, to check that worker counts agree. */
-async function rowsOf(workers: number): Promise<string> {
+async function rowsOf(workers: number, events: number): Promise<string> {
   const { mkdtemp, readFile, readdir, rm } = await import('node:fs/promises');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = await mkdtemp(join(tmpdir(), 'sluice-core-'));
   try {
-    const job = await Job.start(topology(200_000, workers, 2, 'file', dir), {
+    const job = await Job.start(topology(events, workers, 2, 'file', dir), {
       metrics: new Metrics(),
       log: createLogger({ level: 'warn' }),
     });
@@ -100,15 +100,16 @@ async function rowsOf(workers: number): Promise<string> {
   }
 }
 
-export async function checkCoreAgreement(): Promise<boolean> {
-  return (await rowsOf(1)) === (await rowsOf(2));
+export async function checkCoreAgreement(events = 200_000): Promise<boolean> {
+  return (await rowsOf(1, events)) === (await rowsOf(2, events));
 }
 
 /** The `core` scenario for the suite: the agreement check, then 1 and 2 workers timed. */
 export async function runCoreScenario(options: { quick: boolean; command: string }): Promise<ScenarioResult> {
   const context = runContext(options.command);
-  const agree = await checkCoreAgreement();
-  const events = options.quick ? 200_000 : 20_000_000;
+  const checked = options.quick ? 50_000 : 200_000;
+  const agree = await checkCoreAgreement(checked);
+  const events = options.quick ? 100_000 : 20_000_000;
   const systems = [];
   if (agree) {
     for (const workers of [2, 1]) {
@@ -123,7 +124,9 @@ export async function runCoreScenario(options: { quick: boolean; command: string
     input: `${events.toLocaleString('en-US')} generated events, 100,000 keys, 5% out of order, in-process (no Kafka)`,
     check: {
       agree,
-      lines: [`1 and 2 workers: ${agree ? 'identical' : 'DIFFERENT'} output rows on 200,000 events`],
+      lines: [
+        `1 and 2 workers: ${agree ? 'identical' : 'DIFFERENT'} output rows on ${checked.toLocaleString('en-US')} events`,
+      ],
     },
     systems,
     skipped: ['no baseline: the in-process generator has no Kafka; see kafka-json for naive-node and Spark'],
