@@ -19,9 +19,19 @@ export { runBatch, type SlowStep } from './run-batch.ts';
 export { aggregateEvents } from './twin/aggregate-events.ts';
 export { aggregateFrameTwin } from './twin/aggregate-frame.ts';
 
+/** What the addon returns: a `NativeBatch` whose key values travel compact. */
+interface RawNativeBatch extends Omit<NativeBatch, 'keyValues' | 'fallback'> {
+  fallback?: string | null;
+  /** Per key value: 0 null, 1 false, 2 true, 3 number, 4 string. */
+  keyKinds: Uint8Array;
+  /** The number, or for a string the UTF-16 offset where it ends in `keyText`. */
+  keyNumbers: Float64Array;
+  keyText: string;
+}
+
 /** The addon's exports (see `src/lib.rs`). */
 export interface NativeAddon {
-  aggregateFrame(frame: Buffer, spec: FrameSpec, watermark: number): NativeBatch;
+  aggregateFrame(frame: Buffer, spec: FrameSpec, watermark: number): RawNativeBatch;
   /** The frame failure code, or null for a frame whose payload is an array of `count` maps. */
   checkFrame(frame: Buffer): string | null;
 }
@@ -57,16 +67,28 @@ export const nativeAddon: NativeAddon | null = loadAddon();
 
 export const nativePath: 'native' | 'ts' = nativeAddon === null ? 'ts' : 'native';
 
-function normalise(batch: NativeBatch): NativeBatch {
-  // napi hands back undefined for an absent Option; the twin's null is the contract.
-  batch.fallback ??= null;
-  const keyValues = batch.keyValues as unknown[];
-  for (let i = 0; i < keyValues.length; i++) keyValues[i] ??= null;
-  for (const column of batch.columns) {
+/**
+ * The twin's shape from the addon's: key values rebuilt from their compact form (one
+ * string for all key text: one boundary crossing instead of one per key), and null
+ * where napi hands back undefined for an absent Option.
+ */
+function normalise(raw: RawNativeBatch): NativeBatch {
+  const { keyKinds, keyNumbers, keyText, ...rest } = raw;
+  const keyValues = new Array<unknown>(keyKinds.length);
+  let textAt = 0;
+  for (let i = 0; i < keyKinds.length; i++) {
+    const kind = keyKinds[i];
+    if (kind === 4) {
+      const end = keyNumbers[i];
+      keyValues[i] = keyText.slice(textAt, end);
+      textAt = end;
+    } else keyValues[i] = kind === 3 ? keyNumbers[i] : kind === 0 ? null : kind === 2;
+  }
+  for (const column of raw.columns) {
     const scalars = column.scalars as unknown[];
     for (let i = 0; i < scalars.length; i++) scalars[i] ??= null;
   }
-  return batch;
+  return { ...rest, fallback: raw.fallback ?? null, keyValues };
 }
 
 /** The addon's `aggregateFrame`, with the twin's conventions; throws when no addon loaded. */

@@ -3,242 +3,252 @@
 //! partial aggregates, crossing the JS boundary once per batch. The TS twin in
 //! `native/twin/` computes the same result; `native/index.ts` picks one.
 
-mod batch;
-mod frame;
-mod msgpack;
-
-use batch::{Aggregator, Batch, Fn, Scalar, Spec};
-use msgpack::{ReadError, Reader, Value};
-use napi::bindgen_prelude::{Buffer, Either3, Float64Array, Int32Array, Uint32Array};
+use napi::bindgen_prelude::{Buffer, Either3, Float64Array, Int32Array, Uint32Array, Uint8Array};
 use napi_derive::napi;
+use sluice_native_core::batch::{Aggregator, Batch, Fn, Scalar, Spec};
+use sluice_native_core::msgpack::Reader;
+use sluice_native_core::{frame, read_events};
 
 /// Which aggregate reads which of `fields`.
 #[napi(object)]
 pub struct AggregateRef {
-  /// count, sum, min, max, first or last (avg is a sum).
-  pub kind: String,
-  /// Index into `fields`; absent for count().
-  pub field: Option<u32>,
+    /// count, sum, min, max, first or last (avg is a sum).
+    pub kind: String,
+    /// Index into `fields`; absent for count().
+    pub field: Option<u32>,
 }
 
 #[napi(object)]
 pub struct FrameSpec {
-  /// Field names read from each event: the time field, then the groupBy fields, then the rest.
-  pub fields: Vec<String>,
-  pub group_by: u32,
-  pub aggregates: Vec<AggregateRef>,
-  pub size_ms: f64,
-  pub allowed_lateness_ms: f64,
-  pub max_out_of_order_ms: f64,
+    /// Field names read from each event: the time field, then the groupBy fields, then the rest.
+    pub fields: Vec<String>,
+    pub group_by: u32,
+    pub aggregates: Vec<AggregateRef>,
+    pub size_ms: f64,
+    pub allowed_lateness_ms: f64,
+    pub max_out_of_order_ms: f64,
 }
 
 type JsScalar = Option<Either3<String, f64, bool>>;
 
 #[napi(object)]
 pub struct NativeColumn {
-  pub counts: Float64Array,
-  pub numbers: Float64Array,
-  pub scalars: Vec<JsScalar>,
-  pub values: Float64Array,
-  pub offsets: Uint32Array,
+    pub counts: Float64Array,
+    pub numbers: Float64Array,
+    pub scalars: Vec<JsScalar>,
+    pub values: Float64Array,
+    pub offsets: Uint32Array,
 }
 
 #[napi(object)]
 pub struct NativeBatch {
-  /// Null when the batch was aggregated; else why the TS path must take it.
-  pub fallback: Option<String>,
-  pub count: u32,
-  pub steps: Int32Array,
-  pub marks: Float64Array,
-  pub times: Float64Array,
-  pub window_starts: Float64Array,
-  pub key_ids: Uint32Array,
-  pub key_values: Vec<JsScalar>,
-  pub columns: Vec<NativeColumn>,
+    /// Null when the batch was aggregated; else why the TS path must take it.
+    pub fallback: Option<String>,
+    pub count: u32,
+    pub steps: Int32Array,
+    pub marks: Float64Array,
+    pub times: Float64Array,
+    pub window_starts: Float64Array,
+    pub key_ids: Uint32Array,
+    /// Key values, compact: per value a kind (0 null, 1 false, 2 true, 3 number, 4 string)
+    /// and a number (the value, or for a string the UTF-16 offset where it ends in `key_text`).
+    pub key_kinds: Uint8Array,
+    pub key_numbers: Float64Array,
+    pub key_text: String,
+    pub columns: Vec<NativeColumn>,
 }
 
 fn to_js(scalar: &Scalar) -> JsScalar {
-  match *scalar {
-    Scalar::Nil => None,
-    Scalar::Bool(b) => Some(Either3::C(b)),
-    Scalar::Num(n) => Some(Either3::B(n)),
-    Scalar::Str(s) => Some(Either3::A(s.to_owned())),
-  }
+    match *scalar {
+        Scalar::Nil => None,
+        Scalar::Bool(b) => Some(Either3::C(b)),
+        Scalar::Num(n) => Some(Either3::B(n)),
+        Scalar::Str(s) => Some(Either3::A(s.to_owned())),
+    }
 }
 
 fn fallback(code: &str) -> NativeBatch {
-  NativeBatch {
-    fallback: Some(code.to_owned()),
-    count: 0,
-    steps: Int32Array::new(Vec::new()),
-    marks: Float64Array::new(Vec::new()),
-    times: Float64Array::new(Vec::new()),
-    window_starts: Float64Array::new(Vec::new()),
-    key_ids: Uint32Array::new(Vec::new()),
-    key_values: Vec::new(),
-    columns: Vec::new(),
-  }
+    NativeBatch {
+        fallback: Some(code.to_owned()),
+        count: 0,
+        steps: Int32Array::new(Vec::new()),
+        marks: Float64Array::new(Vec::new()),
+        times: Float64Array::new(Vec::new()),
+        window_starts: Float64Array::new(Vec::new()),
+        key_ids: Uint32Array::new(Vec::new()),
+        key_kinds: Uint8Array::new(Vec::new()),
+        key_numbers: Float64Array::new(Vec::new()),
+        key_text: String::new(),
+        columns: Vec::new(),
+    }
 }
 
 fn parse_spec(spec: &FrameSpec) -> Result<Spec, &'static str> {
-  let integral = |x: f64| x.is_finite() && x.fract() == 0.0 && x.abs() < 9.0e15;
-  if !integral(spec.size_ms) || spec.size_ms <= 0.0 || !integral(spec.allowed_lateness_ms) || !integral(spec.max_out_of_order_ms) {
-    return Err("UNSUPPORTED_SPEC");
-  }
-  let mut aggregates = Vec::new();
-  for aggregate in &spec.aggregates {
-    let function = match aggregate.kind.as_str() {
-      "count" => Fn::Count,
-      "sum" => Fn::Sum,
-      "min" => Fn::Min,
-      "max" => Fn::Max,
-      "first" => Fn::First,
-      "last" => Fn::Last,
-      _ => return Err("UNSUPPORTED_SPEC"),
-    };
-    let field = aggregate.field.map(|f| f as usize);
-    if field.is_some_and(|f| f >= spec.fields.len()) || (field.is_none() && function != Fn::Count) {
-      return Err("UNSUPPORTED_SPEC");
+    let integral = |x: f64| x.is_finite() && x.fract() == 0.0 && x.abs() < 9.0e15;
+    if !integral(spec.size_ms)
+        || spec.size_ms <= 0.0
+        || !integral(spec.allowed_lateness_ms)
+        || !integral(spec.max_out_of_order_ms)
+    {
+        return Err("UNSUPPORTED_SPEC");
     }
-    aggregates.push((function, field));
-  }
-  if spec.fields.is_empty() || spec.group_by as usize >= spec.fields.len() {
-    return Err("UNSUPPORTED_SPEC");
-  }
-  Ok(Spec {
-    size: spec.size_ms as i64,
-    lateness: spec.allowed_lateness_ms as i64,
-    out_of_order: spec.max_out_of_order_ms as i64,
-    group_by: spec.group_by as usize,
-    aggregates,
-  })
-}
-
-/// Reads every event of the payload into the aggregator.
-fn read_events<'a>(
-  packed: &'a [u8],
-  count: usize,
-  names: &[String],
-  aggregator: &mut Aggregator<'a>,
-) -> Result<(), &'static str> {
-  let invalid = |e: ReadError| match e {
-    ReadError::Invalid => "FRAME_PAYLOAD_INVALID",
-    ReadError::Unsupported => "UNSUPPORTED_MSGPACK",
-  };
-  let mut reader = Reader::new(packed);
-  let length = reader.array_header().map_err(invalid)?.ok_or("FRAME_PAYLOAD_INVALID")?;
-  if length != count {
-    return Err("FRAME_COUNT_MISMATCH");
-  }
-  let mut fields = vec![Value::Missing; names.len()];
-  for index in 0..length {
-    fields.iter_mut().for_each(|f| *f = Value::Missing);
-    let entries = reader.map_header().map_err(invalid)?.ok_or("FRAME_PAYLOAD_INVALID")?;
-    for _ in 0..entries {
-      let key = reader.key().map_err(invalid)?;
-      let value = reader.value(1).map_err(invalid)?;
-      for (slot, name) in names.iter().enumerate() {
-        if name == key {
-          fields[slot] = value;
+    let mut aggregates = Vec::new();
+    for aggregate in &spec.aggregates {
+        let function = match aggregate.kind.as_str() {
+            "count" => Fn::Count,
+            "sum" => Fn::Sum,
+            "min" => Fn::Min,
+            "max" => Fn::Max,
+            "first" => Fn::First,
+            "last" => Fn::Last,
+            _ => return Err("UNSUPPORTED_SPEC"),
+        };
+        let field = aggregate.field.map(|f| f as usize);
+        if field.is_some_and(|f| f >= spec.fields.len())
+            || (field.is_none() && function != Fn::Count)
+        {
+            return Err("UNSUPPORTED_SPEC");
         }
-      }
+        aggregates.push((function, field));
     }
-    aggregator.push(index, &fields)?;
-  }
-  if !reader.at_end() {
-    return Err("FRAME_PAYLOAD_INVALID");
-  }
-  Ok(())
+    if spec.fields.is_empty() || spec.group_by as usize >= spec.fields.len() {
+        return Err("UNSUPPORTED_SPEC");
+    }
+    Ok(Spec {
+        size: spec.size_ms as i64,
+        lateness: spec.allowed_lateness_ms as i64,
+        out_of_order: spec.max_out_of_order_ms as i64,
+        group_by: spec.group_by as usize,
+        aggregates,
+    })
 }
 
-fn to_native(batch: Batch, count: usize) -> NativeBatch {
-  let partials = batch.window_starts.len();
-  let columns = batch
-    .columns
-    .into_iter()
-    .map(|column| {
-      let mut offsets = vec![0u32; partials + 1];
-      for &(p, _) in &column.values {
-        offsets[p as usize + 1] += 1;
-      }
-      for p in 0..partials {
-        offsets[p + 1] += offsets[p];
-      }
-      let mut fill = offsets.clone();
-      let mut values = vec![0.0; column.values.len()];
-      for &(p, v) in &column.values {
-        values[fill[p as usize] as usize] = v;
-        fill[p as usize] += 1;
-      }
-      NativeColumn {
-        counts: Float64Array::new(column.counts),
-        numbers: Float64Array::new(column.numbers),
-        scalars: column.scalars.iter().map(to_js).collect(),
-        values: Float64Array::new(values),
-        offsets: Uint32Array::new(offsets),
-      }
-    })
-    .collect();
-  NativeBatch {
-    fallback: None,
-    count: count as u32,
-    steps: Int32Array::new(batch.steps),
-    marks: Float64Array::new(batch.marks),
-    times: Float64Array::new(batch.times),
-    window_starts: Float64Array::new(batch.window_starts),
-    key_ids: Uint32Array::new(batch.key_ids),
-    key_values: batch.key_values.iter().map(to_js).collect(),
-    columns,
-  }
+fn to_native(batch: Batch, spec: &Spec, count: usize) -> NativeBatch {
+    let partials = batch.window_starts.len();
+    let mut key_kinds = Vec::with_capacity(batch.key_values.len());
+    let mut key_numbers = Vec::with_capacity(batch.key_values.len());
+    let mut key_text = String::new();
+    let mut text_units = 0usize;
+    for value in &batch.key_values {
+        let (kind, number) = match *value {
+            Scalar::Nil => (0, 0.0),
+            Scalar::Bool(b) => (1 + u8::from(b), 0.0),
+            Scalar::Num(n) => (3, n),
+            Scalar::Str(s) => {
+                key_text.push_str(s);
+                text_units += if s.is_ascii() {
+                    s.len()
+                } else {
+                    s.encode_utf16().count()
+                };
+                (4, text_units as f64)
+            }
+        };
+        key_kinds.push(kind);
+        key_numbers.push(number);
+    }
+    let columns = batch
+        .columns
+        .into_iter()
+        .zip(spec.aggregates.iter())
+        .map(|(column, (function, _))| {
+            let holds_values = matches!(function, Fn::First | Fn::Last);
+            let mut offsets = vec![0u32; partials + 1];
+            for &(p, _) in &column.values {
+                offsets[p as usize + 1] += 1;
+            }
+            for p in 0..partials {
+                offsets[p + 1] += offsets[p];
+            }
+            let mut fill = offsets.clone();
+            let mut values = vec![0.0; column.values.len()];
+            for &(p, v) in &column.values {
+                values[fill[p as usize] as usize] = v;
+                fill[p as usize] += 1;
+            }
+            NativeColumn {
+                counts: Float64Array::new(column.counts),
+                numbers: Float64Array::new(column.numbers),
+                scalars: if holds_values {
+                    column.scalars.iter().map(to_js).collect()
+                } else {
+                    Vec::new()
+                },
+                values: Float64Array::new(values),
+                offsets: Uint32Array::new(offsets),
+            }
+        })
+        .collect();
+    NativeBatch {
+        fallback: None,
+        count: count as u32,
+        steps: Int32Array::new(batch.steps),
+        marks: Float64Array::new(batch.marks),
+        times: Float64Array::new(batch.times),
+        window_starts: Float64Array::new(batch.window_starts),
+        key_ids: Uint32Array::new(batch.key_ids),
+        key_kinds: Uint8Array::new(key_kinds),
+        key_numbers: Float64Array::new(key_numbers),
+        key_text,
+        columns,
+    }
 }
 
 /// Decodes a sluice frame and pre-aggregates it against the operator's `watermark`.
 #[napi]
 pub fn aggregate_frame(frame: Buffer, spec: FrameSpec, watermark: f64) -> NativeBatch {
-  let parsed = match parse_spec(&spec) {
-    Ok(parsed) => parsed,
-    Err(code) => return fallback(code),
-  };
-  let payload = match frame::open_frame(&frame) {
-    Ok(payload) => payload,
-    Err(code) => return fallback(code),
-  };
-  let mut aggregator = Aggregator::new(&parsed, watermark);
-  match read_events(&payload.packed, payload.count, &spec.fields, &mut aggregator) {
-    Ok(()) => to_native(aggregator.finish(), payload.count),
-    Err(code) => fallback(code),
-  }
+    let parsed = match parse_spec(&spec) {
+        Ok(parsed) => parsed,
+        Err(code) => return fallback(code),
+    };
+    let payload = match frame::open_frame(&frame) {
+        Ok(payload) => payload,
+        Err(code) => return fallback(code),
+    };
+    let mut aggregator = Aggregator::new(&parsed, watermark, payload.count.min(1 << 20));
+    match read_events(
+        &payload.packed,
+        payload.count,
+        &spec.fields,
+        &mut aggregator,
+    ) {
+        Ok(()) => to_native(aggregator.finish(), &parsed, payload.count),
+        Err(code) => fallback(code),
+    }
 }
 
 /// Only the frame checks: the failure code, or null for a frame whose payload reads.
 #[napi]
 pub fn check_frame(frame: Buffer) -> Option<String> {
-  match frame::open_frame(&frame) {
-    Err(code) => Some(code.to_owned()),
-    Ok(payload) => {
-      let mut reader = Reader::new(&payload.packed);
-      let read = (|| -> Result<(), &'static str> {
-        let bad = |_| "FRAME_PAYLOAD_INVALID";
-        let length = reader.array_header().map_err(bad)?.ok_or("FRAME_PAYLOAD_INVALID")?;
-        let mut all_maps = true;
-        for _ in 0..length {
-          let at = reader.pos;
-          all_maps &= reader.map_header().map_err(bad)?.is_some();
-          reader.pos = at;
-          reader.value(1).map_err(bad)?;
+    match frame::open_frame(&frame) {
+        Err(code) => Some(code.to_owned()),
+        Ok(payload) => {
+            let mut reader = Reader::new(&payload.packed);
+            let read = (|| -> Result<(), &'static str> {
+                let bad = |_| "FRAME_PAYLOAD_INVALID";
+                let length = reader
+                    .array_header()
+                    .map_err(bad)?
+                    .ok_or("FRAME_PAYLOAD_INVALID")?;
+                let mut all_maps = true;
+                for _ in 0..length {
+                    let at = reader.pos;
+                    all_maps &= reader.map_header().map_err(bad)?.is_some();
+                    reader.pos = at;
+                    reader.value(1).map_err(bad)?;
+                }
+                if !reader.at_end() {
+                    return Err("FRAME_PAYLOAD_INVALID");
+                }
+                if length != payload.count {
+                    return Err("FRAME_COUNT_MISMATCH");
+                }
+                if !all_maps {
+                    return Err("FRAME_PAYLOAD_INVALID");
+                }
+                Ok(())
+            })();
+            read.err().map(str::to_owned)
         }
-        if !reader.at_end() {
-          return Err("FRAME_PAYLOAD_INVALID");
-        }
-        if length != payload.count {
-          return Err("FRAME_COUNT_MISMATCH");
-        }
-        if !all_maps {
-          return Err("FRAME_PAYLOAD_INVALID");
-        }
-        Ok(())
-      })();
-      read.err().map(str::to_owned)
     }
-  }
 }

@@ -153,11 +153,11 @@ export function aggregateEvents(
         segment.set(partialKey, partial);
         windowStarts.push(start);
         keyIds.push(keyId);
-        for (const column of columns) {
-          column.counts.push(0);
-          column.numbers.push(0);
-          column.scalars.push(null);
-        }
+        spec.aggregates.forEach(({ kind }, c) => {
+          columns[c].counts.push(0);
+          columns[c].numbers.push(0);
+          if (kind === 'first' || kind === 'last') columns[c].scalars.push(null);
+        });
       }
       spec.aggregates.forEach(({ kind, field }, c) => {
         const column = columns[c];

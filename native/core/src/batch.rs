@@ -17,287 +17,337 @@ pub const STEP_SLOW: i32 = 2;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Fn {
-  Count,
-  Sum,
-  Min,
-  Max,
-  First,
-  Last,
+    Count,
+    Sum,
+    Min,
+    Max,
+    First,
+    Last,
 }
 
 pub struct Spec {
-  pub size: i64,
-  pub lateness: i64,
-  pub out_of_order: i64,
-  pub group_by: usize,
-  /// (function, index of the field among the event fields read, if any)
-  pub aggregates: Vec<(Fn, Option<usize>)>,
+    pub size: i64,
+    pub lateness: i64,
+    pub out_of_order: i64,
+    pub group_by: usize,
+    /// (function, index of the field among the event fields read, if any)
+    pub aggregates: Vec<(Fn, Option<usize>)>,
 }
 
 /// One scalar held for output: a key value or a first/last value.
 #[derive(Clone, Copy)]
 pub enum Scalar<'a> {
-  Nil,
-  Bool(bool),
-  Num(f64),
-  Str(&'a str),
+    Nil,
+    Bool(bool),
+    Num(f64),
+    Str(&'a str),
 }
 
 pub struct Column<'a> {
-  pub counts: Vec<f64>,
-  /// sum, extreme value, or first/last time.
-  pub numbers: Vec<f64>,
-  pub scalars: Vec<Scalar<'a>>,
-  /// Sum columns: (partial, value) in arrival order.
-  pub values: Vec<(u32, f64)>,
+    pub counts: Vec<f64>,
+    /// sum, extreme value, or first/last time.
+    pub numbers: Vec<f64>,
+    pub scalars: Vec<Scalar<'a>>,
+    /// Sum columns: (partial, value) in arrival order.
+    pub values: Vec<(u32, f64)>,
 }
 
 pub struct Batch<'a> {
-  pub steps: Vec<i32>,
-  pub marks: Vec<f64>,
-  pub times: Vec<f64>,
-  pub window_starts: Vec<f64>,
-  pub key_ids: Vec<u32>,
-  pub key_values: Vec<Scalar<'a>>,
-  pub columns: Vec<Column<'a>>,
+    pub steps: Vec<i32>,
+    pub marks: Vec<f64>,
+    pub times: Vec<f64>,
+    pub window_starts: Vec<f64>,
+    pub key_ids: Vec<u32>,
+    pub key_values: Vec<Scalar<'a>>,
+    pub columns: Vec<Column<'a>>,
 }
 
 fn finite_number(value: &Value) -> bool {
-  matches!(value, Value::Num(n) if n.is_finite())
+    matches!(value, Value::Num(n) if n.is_finite())
 }
 
 fn scalar_fits(value: &Value) -> bool {
-  match value {
-    Value::Missing | Value::Nil | Value::Bool(_) | Value::Str(_) => true,
-    Value::Num(n) => n.is_finite(),
-    Value::Compound => false,
-  }
+    match value {
+        Value::Missing | Value::Nil | Value::Bool(_) | Value::Str(_) => true,
+        Value::Num(n) => n.is_finite(),
+        Value::Compound => false,
+    }
 }
 
 fn as_scalar<'a>(value: &Value<'a>) -> Scalar<'a> {
-  match *value {
-    Value::Bool(b) => Scalar::Bool(b),
-    Value::Num(n) => Scalar::Num(n),
-    Value::Str(s) => Scalar::Str(s),
-    _ => Scalar::Nil,
-  }
+    match *value {
+        Value::Bool(b) => Scalar::Bool(b),
+        Value::Num(n) => Scalar::Num(n),
+        Value::Str(s) => Scalar::Str(s),
+        _ => Scalar::Nil,
+    }
 }
 
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
 /// Folds events (each a slice of field values: time first, then the spec's fields) into a batch.
 pub struct Aggregator<'a> {
-  spec: &'a Spec,
-  batch: Batch<'a>,
-  watermark: f64,
-  marked: f64,
-  keys: FxHashMap<Vec<u8>, u32>,
-  segment: FxHashMap<(i64, u32), u32>,
-  key_buf: Vec<u8>,
-  /// Events since the last closed segment.
-  open_events: usize,
+    spec: &'a Spec,
+    batch: Batch<'a>,
+    watermark: f64,
+    marked: f64,
+    keys: FxHashMap<Vec<u8>, u32>,
+    /// One groupBy field (the common case): keyed by the value itself, no allocation.
+    single_keys: FxHashMap<SingleKey<'a>, u32>,
+    segment: FxHashMap<(i64, u32), u32>,
+    key_buf: Vec<u8>,
+    /// Events since the last closed segment.
+    open_events: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum SingleKey<'a> {
+    Nil,
+    Bool(bool),
+    Num(u64),
+    Str(&'a str),
 }
 
 /// Floor division of a − offset by size: which boundary period `a` lies in.
 fn period(a: i64, offset: i64, size: i64) -> i64 {
-  (a - offset).div_euclid(size)
+    (a - offset).div_euclid(size)
 }
 
 impl<'a> Aggregator<'a> {
-  pub fn new(spec: &'a Spec, watermark: f64) -> Self {
-    let columns = spec
-      .aggregates
-      .iter()
-      .map(|_| Column { counts: Vec::new(), numbers: Vec::new(), scalars: Vec::new(), values: Vec::new() })
-      .collect();
-    Aggregator {
-      spec,
-      batch: Batch {
-        steps: Vec::new(),
-        marks: Vec::new(),
-        times: Vec::new(),
-        window_starts: Vec::new(),
-        key_ids: Vec::new(),
-        key_values: Vec::new(),
-        columns,
-      },
-      watermark,
-      marked: watermark,
-      keys: FxHashMap::default(),
-      segment: FxHashMap::default(),
-      key_buf: Vec::new(),
-      open_events: 0,
-    }
-  }
-
-  fn close_segment(&mut self) {
-    if self.open_events > 0 {
-      self.batch.steps.push(STEP_APPLY);
-      self.batch.steps.push(self.batch.window_starts.len() as i32);
-      self.segment.clear();
-      self.open_events = 0;
-    }
-  }
-
-  fn sync_watermark(&mut self) {
-    if self.watermark != self.marked {
-      self.batch.steps.push(STEP_ADVANCE);
-      self.batch.steps.push(self.batch.marks.len() as i32);
-      self.batch.marks.push(self.watermark);
-      self.marked = self.watermark;
-    }
-  }
-
-  fn slow(&mut self, index: usize) {
-    self.close_segment();
-    self.sync_watermark();
-    self.batch.steps.push(STEP_SLOW);
-    self.batch.steps.push(index as i32);
-  }
-
-  /// Whether moving the watermark from `from` to `to` passes a window end or purge time.
-  fn crosses(&self, from: f64, to: i64) -> bool {
-    if from == f64::NEG_INFINITY {
-      return true;
-    }
-    let from = from as i64;
-    let size = self.spec.size;
-    period(to, 0, size) > period(from, 0, size)
-      || period(to, self.spec.lateness, size) > period(from, self.spec.lateness, size)
-  }
-
-  /// Adds one event; `fields[0]` is its time value. Err: the batch needs the TS path.
-  pub fn push(&mut self, index: usize, fields: &[Value<'a>]) -> Result<(), &'static str> {
-    let time = match fields[0] {
-      Value::Num(t) if t.is_finite() => t,
-      Value::Str(_) => return Err("UNSUPPORTED_TIME_STRING"),
-      _ => {
-        self.batch.times.push(f64::NAN);
-        self.slow(index);
-        return Ok(());
-      }
-    };
-    if time.fract() != 0.0 || time.abs() > MAX_SAFE {
-      return Err("UNSUPPORTED_FRACTIONAL_TIME");
-    }
-    self.batch.times.push(time);
-    let time_ms = time as i64;
-    let spec = self.spec;
-    let fits = fields[1..=spec.group_by].iter().all(scalar_fits)
-      && spec.aggregates.iter().all(|(function, field)| match (function, field) {
-        (Fn::Sum | Fn::Min | Fn::Max, Some(f)) => {
-          matches!(fields[*f], Value::Missing | Value::Nil) || finite_number(&fields[*f])
+    pub fn new(spec: &'a Spec, watermark: f64, events: usize) -> Self {
+        let columns = spec
+            .aggregates
+            .iter()
+            .map(|_| Column {
+                counts: Vec::new(),
+                numbers: Vec::new(),
+                scalars: Vec::new(),
+                values: Vec::new(),
+            })
+            .collect();
+        Aggregator {
+            spec,
+            batch: Batch {
+                steps: Vec::new(),
+                marks: Vec::new(),
+                times: Vec::new(),
+                window_starts: Vec::new(),
+                key_ids: Vec::new(),
+                key_values: Vec::new(),
+                columns,
+            },
+            watermark,
+            marked: watermark,
+            keys: FxHashMap::default(),
+            single_keys: FxHashMap::with_capacity_and_hasher(
+                if spec.group_by == 1 { events } else { 0 },
+                Default::default(),
+            ),
+            segment: FxHashMap::with_capacity_and_hasher(events, Default::default()),
+            key_buf: Vec::new(),
+            open_events: 0,
         }
-        (Fn::First | Fn::Last, Some(f)) => scalar_fits(&fields[*f]),
-        _ => true,
-      });
-    let start = time_ms - time_ms.rem_euclid(spec.size);
-    let end = start + spec.size;
-    if !fits || (end as f64) <= self.watermark {
-      self.slow(index);
-    } else {
-      self.fold(start, time, fields);
     }
-    let candidate = time_ms - spec.out_of_order;
-    if (candidate as f64) > self.watermark {
-      if self.crosses(self.watermark, candidate) {
+
+    fn close_segment(&mut self) {
+        if self.open_events > 0 {
+            self.batch.steps.push(STEP_APPLY);
+            self.batch.steps.push(self.batch.window_starts.len() as i32);
+            self.segment.clear();
+            self.open_events = 0;
+        }
+    }
+
+    fn sync_watermark(&mut self) {
+        if self.watermark != self.marked {
+            self.batch.steps.push(STEP_ADVANCE);
+            self.batch.steps.push(self.batch.marks.len() as i32);
+            self.batch.marks.push(self.watermark);
+            self.marked = self.watermark;
+        }
+    }
+
+    fn slow(&mut self, index: usize) {
         self.close_segment();
-        self.watermark = candidate as f64;
         self.sync_watermark();
-      } else {
-        self.watermark = candidate as f64;
-      }
+        self.batch.steps.push(STEP_SLOW);
+        self.batch.steps.push(index as i32);
     }
-    Ok(())
-  }
 
-  fn key_id(&mut self, fields: &[Value<'a>]) -> u32 {
-    let buf = &mut self.key_buf;
-    buf.clear();
-    for value in &fields[1..=self.spec.group_by] {
-      match value {
-        Value::Missing | Value::Nil | Value::Compound => buf.push(0),
-        Value::Bool(b) => buf.push(1 + u8::from(*b)),
-        Value::Num(n) => {
-          buf.push(3);
-          let n = if *n == 0.0 { 0.0 } else { *n };
-          buf.extend_from_slice(&n.to_bits().to_le_bytes());
+    /// Whether moving the watermark from `from` to `to` passes a window end or purge time.
+    fn crosses(&self, from: f64, to: i64) -> bool {
+        if from == f64::NEG_INFINITY {
+            return true;
         }
-        Value::Str(s) => {
-          buf.push(4);
-          buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
-          buf.extend_from_slice(s.as_bytes());
-        }
-      }
+        let from = from as i64;
+        let size = self.spec.size;
+        period(to, 0, size) > period(from, 0, size)
+            || period(to, self.spec.lateness, size) > period(from, self.spec.lateness, size)
     }
-    if let Some(&id) = self.keys.get(buf.as_slice()) {
-      return id;
-    }
-    let id = self.keys.len() as u32;
-    self.keys.insert(buf.clone(), id);
-    for value in &fields[1..=self.spec.group_by] {
-      self.batch.key_values.push(as_scalar(value));
-    }
-    id
-  }
 
-  fn fold(&mut self, start: i64, time: f64, fields: &[Value<'a>]) {
-    let key = self.key_id(fields);
-    self.open_events += 1;
-    let batch = &mut self.batch;
-    let partial = *self.segment.entry((start, key)).or_insert_with(|| {
-      batch.window_starts.push(start as f64);
-      batch.key_ids.push(key);
-      for column in batch.columns.iter_mut() {
-        column.counts.push(0.0);
-        column.numbers.push(0.0);
-        column.scalars.push(Scalar::Nil);
-      }
-      (batch.window_starts.len() - 1) as u32
-    });
-    let p = partial as usize;
-    for (column, (function, field)) in batch.columns.iter_mut().zip(self.spec.aggregates.iter()) {
-      let value = field.map_or(Value::Missing, |f| fields[f]);
-      match function {
-        Fn::Count => {
-          if field.is_none() || !matches!(value, Value::Missing | Value::Nil) {
-            column.counts[p] += 1.0;
-          }
-        }
-        Fn::Sum => {
-          if let Value::Num(n) = value {
-            column.numbers[p] += n;
-            column.counts[p] += 1.0;
-            column.values.push((partial, n));
-          }
-        }
-        Fn::Min | Fn::Max => {
-          if let Value::Num(n) = value {
-            let better = if *function == Fn::Max { n > column.numbers[p] } else { n < column.numbers[p] };
-            if column.counts[p] == 0.0 || better {
-              column.numbers[p] = n;
+    /// Adds one event; `fields[0]` is its time value. Err: the batch needs the TS path.
+    pub fn push(&mut self, index: usize, fields: &[Value<'a>]) -> Result<(), &'static str> {
+        let time = match fields[0] {
+            Value::Num(t) if t.is_finite() => t,
+            Value::Str(_) => return Err("UNSUPPORTED_TIME_STRING"),
+            _ => {
+                self.batch.times.push(f64::NAN);
+                self.slow(index);
+                return Ok(());
             }
-            column.counts[p] += 1.0;
-          }
+        };
+        if time.fract() != 0.0 || time.abs() > MAX_SAFE {
+            return Err("UNSUPPORTED_FRACTIONAL_TIME");
         }
-        Fn::First | Fn::Last => {
-          if matches!(value, Value::Bool(_) | Value::Num(_) | Value::Str(_)) {
-            let held = column.counts[p] > 0.0;
-            let replace = if *function == Fn::Last { time >= column.numbers[p] } else { time < column.numbers[p] };
-            if !held || replace {
-              column.numbers[p] = time;
-              column.scalars[p] = as_scalar(&value);
-              column.counts[p] = 1.0;
+        self.batch.times.push(time);
+        let time_ms = time as i64;
+        let spec = self.spec;
+        let fits = fields[1..=spec.group_by].iter().all(scalar_fits)
+            && spec
+                .aggregates
+                .iter()
+                .all(|(function, field)| match (function, field) {
+                    (Fn::Sum | Fn::Min | Fn::Max, Some(f)) => {
+                        matches!(fields[*f], Value::Missing | Value::Nil)
+                            || finite_number(&fields[*f])
+                    }
+                    (Fn::First | Fn::Last, Some(f)) => scalar_fits(&fields[*f]),
+                    _ => true,
+                });
+        let start = time_ms - time_ms.rem_euclid(spec.size);
+        let end = start + spec.size;
+        if !fits || (end as f64) <= self.watermark {
+            self.slow(index);
+        } else {
+            self.fold(start, time, fields);
+        }
+        let candidate = time_ms - spec.out_of_order;
+        if (candidate as f64) > self.watermark {
+            if self.crosses(self.watermark, candidate) {
+                self.close_segment();
+                self.watermark = candidate as f64;
+                self.sync_watermark();
+            } else {
+                self.watermark = candidate as f64;
             }
-          }
         }
-      }
+        Ok(())
     }
-  }
 
-  pub fn finish(mut self) -> Batch<'a> {
-    self.close_segment();
-    self.sync_watermark();
-    self.batch
-  }
+    fn key_id(&mut self, fields: &[Value<'a>]) -> u32 {
+        if self.spec.group_by == 1 {
+            let key = match fields[1] {
+                Value::Bool(b) => SingleKey::Bool(b),
+                Value::Num(n) => SingleKey::Num(if n == 0.0 { 0 } else { n.to_bits() }),
+                Value::Str(s) => SingleKey::Str(s),
+                _ => SingleKey::Nil,
+            };
+            let next = self.single_keys.len() as u32;
+            let id = *self.single_keys.entry(key).or_insert(next);
+            if id == next {
+                self.batch.key_values.push(as_scalar(&fields[1]));
+            }
+            return id;
+        }
+        let buf = &mut self.key_buf;
+        buf.clear();
+        for value in &fields[1..=self.spec.group_by] {
+            match value {
+                Value::Missing | Value::Nil | Value::Compound => buf.push(0),
+                Value::Bool(b) => buf.push(1 + u8::from(*b)),
+                Value::Num(n) => {
+                    buf.push(3);
+                    let n = if *n == 0.0 { 0.0 } else { *n };
+                    buf.extend_from_slice(&n.to_bits().to_le_bytes());
+                }
+                Value::Str(s) => {
+                    buf.push(4);
+                    buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                    buf.extend_from_slice(s.as_bytes());
+                }
+            }
+        }
+        if let Some(&id) = self.keys.get(buf.as_slice()) {
+            return id;
+        }
+        let id = self.keys.len() as u32;
+        self.keys.insert(buf.clone(), id);
+        for value in &fields[1..=self.spec.group_by] {
+            self.batch.key_values.push(as_scalar(value));
+        }
+        id
+    }
+
+    fn fold(&mut self, start: i64, time: f64, fields: &[Value<'a>]) {
+        let key = self.key_id(fields);
+        self.open_events += 1;
+        let batch = &mut self.batch;
+        let spec_aggregates = &self.spec.aggregates;
+        let partial = *self.segment.entry((start, key)).or_insert_with(|| {
+            batch.window_starts.push(start as f64);
+            batch.key_ids.push(key);
+            for (column, (function, _)) in batch.columns.iter_mut().zip(spec_aggregates.iter()) {
+                let holds_values = matches!(function, Fn::First | Fn::Last);
+                column.counts.push(0.0);
+                column.numbers.push(0.0);
+                if holds_values {
+                    column.scalars.push(Scalar::Nil);
+                }
+            }
+            (batch.window_starts.len() - 1) as u32
+        });
+        let p = partial as usize;
+        for (column, (function, field)) in batch.columns.iter_mut().zip(self.spec.aggregates.iter())
+        {
+            let value = field.map_or(Value::Missing, |f| fields[f]);
+            match function {
+                Fn::Count => {
+                    if field.is_none() || !matches!(value, Value::Missing | Value::Nil) {
+                        column.counts[p] += 1.0;
+                    }
+                }
+                Fn::Sum => {
+                    if let Value::Num(n) = value {
+                        column.numbers[p] += n;
+                        column.counts[p] += 1.0;
+                        column.values.push((partial, n));
+                    }
+                }
+                Fn::Min | Fn::Max => {
+                    if let Value::Num(n) = value {
+                        let better = if *function == Fn::Max {
+                            n > column.numbers[p]
+                        } else {
+                            n < column.numbers[p]
+                        };
+                        if column.counts[p] == 0.0 || better {
+                            column.numbers[p] = n;
+                        }
+                        column.counts[p] += 1.0;
+                    }
+                }
+                Fn::First | Fn::Last => {
+                    if matches!(value, Value::Bool(_) | Value::Num(_) | Value::Str(_)) {
+                        let held = column.counts[p] > 0.0;
+                        let replace = if *function == Fn::Last {
+                            time >= column.numbers[p]
+                        } else {
+                            time < column.numbers[p]
+                        };
+                        if !held || replace {
+                            column.numbers[p] = time;
+                            column.scalars[p] = as_scalar(&value);
+                            column.counts[p] = 1.0;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> Batch<'a> {
+        self.close_segment();
+        self.sync_watermark();
+        self.batch
+    }
 }

@@ -7,169 +7,169 @@
 /// msgpack this reader leaves to the TS decoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReadError {
-  Invalid,
-  Unsupported,
+    Invalid,
+    Unsupported,
 }
 
 /// A field value as the window operator sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value<'a> {
-  Missing,
-  Nil,
-  Bool(bool),
-  Num(f64),
-  Str(&'a str),
-  /// An array, a map or binary data.
-  Compound,
+    Missing,
+    Nil,
+    Bool(bool),
+    Num(f64),
+    Str(&'a str),
+    /// An array, a map or binary data.
+    Compound,
 }
 
 const MAX_DEPTH: u32 = 64;
 
 pub struct Reader<'a> {
-  buf: &'a [u8],
-  pub pos: usize,
+    buf: &'a [u8],
+    pub pos: usize,
 }
 
 impl<'a> Reader<'a> {
-  pub fn new(buf: &'a [u8]) -> Self {
-    Reader { buf, pos: 0 }
-  }
-
-  pub fn at_end(&self) -> bool {
-    self.pos == self.buf.len()
-  }
-
-  fn byte(&mut self) -> Result<u8, ReadError> {
-    let b = *self.buf.get(self.pos).ok_or(ReadError::Invalid)?;
-    self.pos += 1;
-    Ok(b)
-  }
-
-  fn bytes(&mut self, n: usize) -> Result<&'a [u8], ReadError> {
-    let end = self.pos.checked_add(n).ok_or(ReadError::Invalid)?;
-    let slice = self.buf.get(self.pos..end).ok_or(ReadError::Invalid)?;
-    self.pos = end;
-    Ok(slice)
-  }
-
-  fn uint(&mut self, n: usize) -> Result<u64, ReadError> {
-    let mut value = 0u64;
-    for &b in self.bytes(n)? {
-      value = (value << 8) | u64::from(b);
+    pub fn new(buf: &'a [u8]) -> Self {
+        Reader { buf, pos: 0 }
     }
-    Ok(value)
-  }
 
-  fn str_of(&mut self, n: usize) -> Result<&'a str, ReadError> {
-    let raw = self.bytes(n)?;
-    std::str::from_utf8(raw).map_err(|_| ReadError::Unsupported)
-  }
-
-  /// The length of an array header, or None if the next value is not an array.
-  pub fn array_header(&mut self) -> Result<Option<usize>, ReadError> {
-    let b = self.byte()?;
-    Ok(match b {
-      0x90..=0x9f => Some(usize::from(b & 0x0f)),
-      0xdc => Some(self.uint(2)? as usize),
-      0xdd => Some(self.uint(4)? as usize),
-      _ => {
-        self.pos -= 1;
-        None
-      }
-    })
-  }
-
-  pub fn map_header(&mut self) -> Result<Option<usize>, ReadError> {
-    let b = self.byte()?;
-    Ok(match b {
-      0x80..=0x8f => Some(usize::from(b & 0x0f)),
-      0xde => Some(self.uint(2)? as usize),
-      0xdf => Some(self.uint(4)? as usize),
-      _ => {
-        self.pos -= 1;
-        None
-      }
-    })
-  }
-
-  /// A map key at the top level of an event: must be a string.
-  pub fn key(&mut self) -> Result<&'a str, ReadError> {
-    let b = self.byte()?;
-    let n = match b {
-      0xa0..=0xbf => usize::from(b & 0x1f),
-      0xd9 => self.uint(1)? as usize,
-      0xda => self.uint(2)? as usize,
-      0xdb => self.uint(4)? as usize,
-      0xc1 => return Err(ReadError::Invalid),
-      _ => return Err(ReadError::Unsupported),
-    };
-    let key = self.str_of(n)?;
-    if key == "__proto__" {
-      return Err(ReadError::Unsupported);
+    pub fn at_end(&self) -> bool {
+        self.pos == self.buf.len()
     }
-    Ok(key)
-  }
 
-  /// Reads one value; compound values are skipped (their content is still checked).
-  pub fn value(&mut self, depth: u32) -> Result<Value<'a>, ReadError> {
-    if depth > MAX_DEPTH {
-      return Err(ReadError::Unsupported);
+    fn byte(&mut self) -> Result<u8, ReadError> {
+        let b = *self.buf.get(self.pos).ok_or(ReadError::Invalid)?;
+        self.pos += 1;
+        Ok(b)
     }
-    let b = self.byte()?;
-    Ok(match b {
-      0x00..=0x7f => Value::Num(f64::from(b)),
-      0xe0..=0xff => Value::Num(f64::from(b as i8)),
-      0xc0 => Value::Nil,
-      0xc2 => Value::Bool(false),
-      0xc3 => Value::Bool(true),
-      0xca => Value::Num(f64::from(f32::from_bits(self.uint(4)? as u32))),
-      0xcb => Value::Num(f64::from_bits(self.uint(8)?)),
-      0xcc => Value::Num(self.uint(1)? as f64),
-      0xcd => Value::Num(self.uint(2)? as f64),
-      0xce => Value::Num(self.uint(4)? as f64),
-      0xcf => Value::Num(self.uint(8)? as f64),
-      0xd0 => Value::Num(f64::from(self.uint(1)? as u8 as i8)),
-      0xd1 => Value::Num(f64::from(self.uint(2)? as u16 as i16)),
-      0xd2 => Value::Num(f64::from(self.uint(4)? as u32 as i32)),
-      0xd3 => Value::Num(self.uint(8)? as i64 as f64),
-      0xa0..=0xbf => Value::Str(self.str_of(usize::from(b & 0x1f))?),
-      0xd9 => {
-        let n = self.uint(1)? as usize;
-        Value::Str(self.str_of(n)?)
-      }
-      0xda => {
-        let n = self.uint(2)? as usize;
-        Value::Str(self.str_of(n)?)
-      }
-      0xdb => {
-        let n = self.uint(4)? as usize;
-        Value::Str(self.str_of(n)?)
-      }
-      0xc4..=0xc6 => {
-        let n = self.uint(1 << (b - 0xc4))? as usize;
-        self.bytes(n)?;
-        Value::Compound
-      }
-      0x90..=0x9f | 0xdc | 0xdd => {
-        self.pos -= 1;
-        let n = self.array_header()?.unwrap_or(0);
-        for _ in 0..n {
-          self.value(depth + 1)?;
+
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], ReadError> {
+        let end = self.pos.checked_add(n).ok_or(ReadError::Invalid)?;
+        let slice = self.buf.get(self.pos..end).ok_or(ReadError::Invalid)?;
+        self.pos = end;
+        Ok(slice)
+    }
+
+    fn uint(&mut self, n: usize) -> Result<u64, ReadError> {
+        let mut value = 0u64;
+        for &b in self.bytes(n)? {
+            value = (value << 8) | u64::from(b);
         }
-        Value::Compound
-      }
-      0x80..=0x8f | 0xde | 0xdf => {
-        self.pos -= 1;
-        let n = self.map_header()?.unwrap_or(0);
-        for _ in 0..n {
-          self.value(depth + 1)?;
-          self.value(depth + 1)?;
+        Ok(value)
+    }
+
+    fn str_of(&mut self, n: usize) -> Result<&'a str, ReadError> {
+        let raw = self.bytes(n)?;
+        std::str::from_utf8(raw).map_err(|_| ReadError::Unsupported)
+    }
+
+    /// The length of an array header, or None if the next value is not an array.
+    pub fn array_header(&mut self) -> Result<Option<usize>, ReadError> {
+        let b = self.byte()?;
+        Ok(match b {
+            0x90..=0x9f => Some(usize::from(b & 0x0f)),
+            0xdc => Some(self.uint(2)? as usize),
+            0xdd => Some(self.uint(4)? as usize),
+            _ => {
+                self.pos -= 1;
+                None
+            }
+        })
+    }
+
+    pub fn map_header(&mut self) -> Result<Option<usize>, ReadError> {
+        let b = self.byte()?;
+        Ok(match b {
+            0x80..=0x8f => Some(usize::from(b & 0x0f)),
+            0xde => Some(self.uint(2)? as usize),
+            0xdf => Some(self.uint(4)? as usize),
+            _ => {
+                self.pos -= 1;
+                None
+            }
+        })
+    }
+
+    /// A map key at the top level of an event: must be a string.
+    pub fn key(&mut self) -> Result<&'a str, ReadError> {
+        let b = self.byte()?;
+        let n = match b {
+            0xa0..=0xbf => usize::from(b & 0x1f),
+            0xd9 => self.uint(1)? as usize,
+            0xda => self.uint(2)? as usize,
+            0xdb => self.uint(4)? as usize,
+            0xc1 => return Err(ReadError::Invalid),
+            _ => return Err(ReadError::Unsupported),
+        };
+        let key = self.str_of(n)?;
+        if key == "__proto__" {
+            return Err(ReadError::Unsupported);
         }
-        Value::Compound
-      }
-      0xc1 => return Err(ReadError::Invalid),
-      // ext and fixext: msgpackr may turn them into Dates or other objects.
-      _ => return Err(ReadError::Unsupported),
-    })
-  }
+        Ok(key)
+    }
+
+    /// Reads one value; compound values are skipped (their content is still checked).
+    pub fn value(&mut self, depth: u32) -> Result<Value<'a>, ReadError> {
+        if depth > MAX_DEPTH {
+            return Err(ReadError::Unsupported);
+        }
+        let b = self.byte()?;
+        Ok(match b {
+            0x00..=0x7f => Value::Num(f64::from(b)),
+            0xe0..=0xff => Value::Num(f64::from(b as i8)),
+            0xc0 => Value::Nil,
+            0xc2 => Value::Bool(false),
+            0xc3 => Value::Bool(true),
+            0xca => Value::Num(f64::from(f32::from_bits(self.uint(4)? as u32))),
+            0xcb => Value::Num(f64::from_bits(self.uint(8)?)),
+            0xcc => Value::Num(self.uint(1)? as f64),
+            0xcd => Value::Num(self.uint(2)? as f64),
+            0xce => Value::Num(self.uint(4)? as f64),
+            0xcf => Value::Num(self.uint(8)? as f64),
+            0xd0 => Value::Num(f64::from(self.uint(1)? as u8 as i8)),
+            0xd1 => Value::Num(f64::from(self.uint(2)? as u16 as i16)),
+            0xd2 => Value::Num(f64::from(self.uint(4)? as u32 as i32)),
+            0xd3 => Value::Num(self.uint(8)? as i64 as f64),
+            0xa0..=0xbf => Value::Str(self.str_of(usize::from(b & 0x1f))?),
+            0xd9 => {
+                let n = self.uint(1)? as usize;
+                Value::Str(self.str_of(n)?)
+            }
+            0xda => {
+                let n = self.uint(2)? as usize;
+                Value::Str(self.str_of(n)?)
+            }
+            0xdb => {
+                let n = self.uint(4)? as usize;
+                Value::Str(self.str_of(n)?)
+            }
+            0xc4..=0xc6 => {
+                let n = self.uint(1 << (b - 0xc4))? as usize;
+                self.bytes(n)?;
+                Value::Compound
+            }
+            0x90..=0x9f | 0xdc | 0xdd => {
+                self.pos -= 1;
+                let n = self.array_header()?.unwrap_or(0);
+                for _ in 0..n {
+                    self.value(depth + 1)?;
+                }
+                Value::Compound
+            }
+            0x80..=0x8f | 0xde | 0xdf => {
+                self.pos -= 1;
+                let n = self.map_header()?.unwrap_or(0);
+                for _ in 0..n {
+                    self.value(depth + 1)?;
+                    self.value(depth + 1)?;
+                }
+                Value::Compound
+            }
+            0xc1 => return Err(ReadError::Invalid),
+            // ext and fixext: msgpackr may turn them into Dates or other objects.
+            _ => return Err(ReadError::Unsupported),
+        })
+    }
 }

@@ -1,0 +1,54 @@
+#![deny(clippy::all)]
+//! sluice's hot path without the Node binding, so that tests and fuzz targets link it
+//! alone: frame checks (`frame`), a msgpack event reader (`msgpack`) and the batch
+//! pre-aggregation of a tumbling window (`batch`).
+
+pub mod batch;
+pub mod frame;
+pub mod msgpack;
+
+use batch::Aggregator;
+use msgpack::{ReadError, Reader, Value};
+
+/// Reads every event of the payload into the aggregator.
+pub fn read_events<'a>(
+    packed: &'a [u8],
+    count: usize,
+    names: &[String],
+    aggregator: &mut Aggregator<'a>,
+) -> Result<(), &'static str> {
+    let invalid = |e: ReadError| match e {
+        ReadError::Invalid => "FRAME_PAYLOAD_INVALID",
+        ReadError::Unsupported => "UNSUPPORTED_MSGPACK",
+    };
+    let mut reader = Reader::new(packed);
+    let length = reader
+        .array_header()
+        .map_err(invalid)?
+        .ok_or("FRAME_PAYLOAD_INVALID")?;
+    if length != count {
+        return Err("FRAME_COUNT_MISMATCH");
+    }
+    let mut fields = vec![Value::Missing; names.len()];
+    for index in 0..length {
+        fields.iter_mut().for_each(|f| *f = Value::Missing);
+        let entries = reader
+            .map_header()
+            .map_err(invalid)?
+            .ok_or("FRAME_PAYLOAD_INVALID")?;
+        for _ in 0..entries {
+            let key = reader.key().map_err(invalid)?;
+            let value = reader.value(1).map_err(invalid)?;
+            for (slot, name) in names.iter().enumerate() {
+                if name == key {
+                    fields[slot] = value;
+                }
+            }
+        }
+        aggregator.push(index, &fields)?;
+    }
+    if !reader.at_end() {
+        return Err("FRAME_PAYLOAD_INVALID");
+    }
+    Ok(())
+}
