@@ -16,9 +16,15 @@ import type { ActorFactory, ActorRef, EmitHandler, SupervisionPolicy } from '../
 import { spawnLocal } from '../../runtime/local-host.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
-import type { CdcSourceConfig, KafkaSourceConfig, Topology } from '../../runtime/topology/topology-schema.ts';
+import type {
+  CdcSourceConfig,
+  GatewaySourceConfig,
+  KafkaSourceConfig,
+  Topology,
+} from '../../runtime/topology/topology-schema.ts';
 import { type CdcSource, startCdcSource } from '../cdc/cdc-source.ts';
 import { WorkerPool } from '../../runtime/worker-pool.ts';
+import { type GatewaySource, startGatewaySource } from '../gateway/gateway-source.ts';
 import { kafkaBatchTransfer } from '../kafka/kafka-batch.ts';
 import { createKafkaClient } from '../kafka/kafka-client.ts';
 import { type KafkaSource, startKafkaSource } from '../kafka/kafka-source.ts';
@@ -66,6 +72,7 @@ export class Job {
   /** Live partition actors, by source and partition. */
   readonly #partitions = new Map<string, Map<number, ActorRef<PartitionMessage>>>();
   readonly #kafka = new Map<string, KafkaSource>();
+  readonly #gateways = new Map<string, GatewaySource>();
   readonly #cdc = new Map<string, CdcSource>();
   readonly #finished = deferred();
   readonly #readers = new AbortController();
@@ -159,6 +166,8 @@ export class Job {
         this.#running.push(reading);
       } else if (source.type === 'kafka') {
         await this.#startKafka(name, source);
+      } else if (source.type === 'gateway') {
+        await this.#startGateway(name, source);
       } else if (source.type === 'cdc') {
         await this.#startCdc(name, source);
       }
@@ -251,6 +260,28 @@ export class Job {
     this.#cdc.set(name, cdc);
   }
 
+  /** A gateway source feeds the partition actors spawned up front from its log (`actors/gateway`). */
+  async #startGateway(name: string, source: GatewaySourceConfig): Promise<void> {
+    const refOf = (partition: number) => {
+      const ref = this.#partitions.get(name)?.get(partition);
+      if (ref === undefined) throw new Error(`source ${name}: no actor for partition ${partition}`);
+      return ref;
+    };
+    const gateway = await startGatewaySource({
+      name,
+      config: source,
+      log: this.#options.log.child({ source: name }),
+      metrics: this.#options.metrics,
+      deliver: (partition, message) => refOf(partition).tell(message),
+      resumeFrom: async (partition) => {
+        const position = await refOf(partition).ask<SourcePosition | null>('position');
+        return typeof position === 'number' ? position : null;
+      },
+      onFatal: (error) => this.#fail(error),
+    });
+    this.#gateways.set(name, gateway);
+  }
+
   async #topicPartitionCount(source: KafkaSourceConfig): Promise<number> {
     const client = createKafkaClient({
       brokers: source.brokers,
@@ -296,6 +327,10 @@ export class Job {
       if (kafka !== undefined && typeof report.position === 'string') {
         await kafka.commitOffsets(new Map([[report.partition, report.position]]));
       }
+      const gateway = this.#gateways.get(report.source);
+      if (gateway !== undefined && typeof report.position === 'number') {
+        gateway.onCheckpointed(report.partition, report.position);
+      }
       return;
     }
     this.#ended.add(`${report.source}/${report.partition}`);
@@ -321,6 +356,7 @@ export class Job {
     this.#readers.abort();
     await Promise.allSettled(this.#running);
     for (const kafka of this.#kafka.values()) await kafka.stop();
+    for (const gateway of this.#gateways.values()) await gateway.stop();
     for (const cdc of this.#cdc.values()) await cdc.stop();
     await this.#pool.stop();
     for (const sink of this.#sinks.values()) await sink.stop();
@@ -330,6 +366,7 @@ export class Job {
   async terminate(): Promise<void> {
     this.#readers.abort();
     await Promise.allSettled([...this.#kafka.values()].map((kafka) => kafka.stop()));
+    await Promise.allSettled([...this.#gateways.values()].map((gateway) => gateway.stop()));
     await Promise.allSettled([...this.#cdc.values()].map((cdc) => cdc.stop()));
     await this.#pool.terminate();
   }
