@@ -22,8 +22,8 @@ import type {
   KafkaSourceConfig,
   Topology,
 } from '../../runtime/topology/topology-schema.ts';
-import { type CdcSource, startCdcSource } from '../cdc/cdc-source.ts';
 import { WorkerPool } from '../../runtime/worker-pool.ts';
+import { type CdcSource, startCdcSource } from '../cdc/cdc-source.ts';
 import { type GatewaySource, startGatewaySource } from '../gateway/gateway-source.ts';
 import { kafkaBatchTransfer } from '../kafka/kafka-batch.ts';
 import { createKafkaClient } from '../kafka/kafka-client.ts';
@@ -211,6 +211,8 @@ export class Job {
       clientId: `sluice-${this.#topology.name}`,
       bounded: source.bounded ?? null,
       brokerTimeoutMs: source.brokerTimeoutMs,
+      sessionTimeoutMs: source.sessionTimeoutMs,
+      heartbeatIntervalMs: Math.max(100, Math.min(3000, Math.floor(source.sessionTimeoutMs / 3))),
       fromBeginning: source.startFrom === 'earliest',
       log: log.child({ source: name }),
       onAssign: async (partitions) => {

@@ -7,6 +7,7 @@ import {
   filePath,
   fraction,
   integerAtLeast,
+  positiveDuration,
 } from './schema-primitives.ts';
 import { cdcSourceSchema } from './sources/cdc-schema.ts';
 import { gatewaySourceSchema } from './sources/gateway-schema.ts';
@@ -138,13 +139,22 @@ export const kafkaSourceSchema = z
       .enum(['earliest', 'latest'], { error: "'earliest' or 'latest'" })
       .default('earliest')
       .describe('Where a partition with no checkpoint and no committed group offset starts.'),
+    sessionTimeout: positiveDuration
+      .prefault('30s')
+      .describe(
+        'Consumer-group session timeout: how long the group waits for a silent member before giving its partitions to others.',
+      ),
     brokerTimeout: duration
       .prefault('60s')
       .describe(
         'A broker unreachable for longer than this stops the process with an error instead of waiting forever.',
       ),
   })
-  .transform(({ brokerTimeout, ...rest }) => ({ ...rest, brokerTimeoutMs: brokerTimeout }))
+  .transform(({ brokerTimeout, sessionTimeout, ...rest }) => ({
+    ...rest,
+    brokerTimeoutMs: brokerTimeout,
+    sessionTimeoutMs: sessionTimeout,
+  }))
   .describe('A Kafka source.');
 
 export const SOURCE_TYPES = ['file', 'generator', 'kafka', 'gateway', 'cdc'] as const;
