@@ -3,9 +3,8 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createGenerator } from '../../actors/generator/index.ts';
-import { runSluice, startSluice } from './sluice-process.ts';
+import { outputFiles, runSluice, runWithKills } from './sluice-process.ts';
 
 /** A deterministic input: 1 in 500 lines is broken, 2% of events are late. */
 async function writeEvents(file: string, count: number): Promise<void> {
@@ -62,13 +61,6 @@ deadLetter: dlq
 `;
 }
 
-async function outputs(dir: string): Promise<Array<[string, string]>> {
-  const files = (await readdir(join(dir, 'out'))).sort();
-  return Promise.all(
-    files.map(async (file) => [file, await readFile(join(dir, 'out', file), 'utf8')] as [string, string]),
-  );
-}
-
 describe('exactly-once restore after kill -9', () => {
   it('gives byte-identical output to a clean run however often the process is killed', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-crash-'));
@@ -86,26 +78,14 @@ describe('exactly-once restore after kill -9', () => {
     const clean = await runSluice(['start', 'job.yaml'], { cwd: cleanDir, timeoutMs: 120_000 });
     assert.equal(clean.code, 0, clean.stderr);
 
-    let kills = 0;
-    for (let attempt = 0; attempt < 12; attempt++) {
-      const running = startSluice(['start', 'job.yaml'], { cwd: crashDir });
-      if (kills < 5) {
-        await sleep(900 + Math.floor(Math.random() * 1500));
-        if (running.child.exitCode === null) {
-          running.child.kill('SIGKILL');
-          kills++;
-        }
-        const result = await running.finished;
-        if (result.code === 0) break;
-        assert.ok(result.signal === 'SIGKILL', `a run failed by itself: ${result.stderr}`);
-        continue;
-      }
-      const result = await running.finished;
-      assert.equal(result.code, 0, result.stderr);
-      break;
-    }
+    const { kills } = await runWithKills(['start', 'job.yaml'], {
+      cwd: crashDir,
+      kills: 5,
+      minDelayMs: 900,
+      maxDelayMs: 2400,
+    });
     assert.ok(kills >= 3, `the process was killed ${kills} times`);
-    const expected = await outputs(cleanDir);
+    const expected = await outputFiles(cleanDir);
     assert.deepEqual(
       expected.map(([file]) => file),
       // Undecodable lines cannot be routed by key: partition 0 writes their dead letters.
@@ -121,7 +101,7 @@ describe('exactly-once restore after kill -9', () => {
         'rows.p3.jsonl',
       ],
     );
-    assert.deepEqual(await outputs(crashDir), expected);
+    assert.deepEqual(await outputFiles(crashDir), expected);
   });
 
   it('restores from an older snapshot when the database and the newest snapshot are damaged', async (t) => {
@@ -131,7 +111,7 @@ describe('exactly-once restore after kill -9', () => {
     await writeFile(join(dir, 'job.yaml'), topology('snap', '100ms'));
     const reference = await runSluice(['start', 'job.yaml'], { cwd: dir, timeoutMs: 120_000 });
     assert.equal(reference.code, 0, reference.stderr);
-    const expected = await outputs(dir);
+    const expected = await outputFiles(dir);
 
     // Lose partition 0's database and corrupt its newest snapshot: it must fall back to
     // the older snapshot, replay from there, and still write exactly the same output.
@@ -153,6 +133,6 @@ describe('exactly-once restore after kill -9', () => {
     });
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.match(rerun.stderr, /snapshot unusable/);
-    assert.deepEqual(await outputs(dir), expected);
+    assert.deepEqual(await outputFiles(dir), expected);
   });
 });

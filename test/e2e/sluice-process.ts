@@ -68,3 +68,44 @@ export async function residentBytes(pid: number): Promise<number> {
   const match = /VmRSS:\s+(\d+) kB/.exec(status);
   return match ? Number(match[1]) * 1024 : 0;
 }
+
+/**
+ * Runs `sluice <args>` again and again, killing it with SIGKILL at a random instant
+ * between `minDelayMs` and `maxDelayMs` after each start, `kills` times; the run after
+ * the last kill is let finish. A run that ends by itself before its kill ends the loop;
+ * a run that fails by itself is an error. Returns the finishing run and the kill count.
+ */
+export async function runWithKills(
+  args: string[],
+  options: { cwd: string; kills: number; minDelayMs: number; maxDelayMs: number; timeoutMs?: number },
+): Promise<{ result: Finished; kills: number }> {
+  let kills = 0;
+  for (;;) {
+    if (kills >= options.kills) {
+      return { result: await runSluice(args, { cwd: options.cwd, timeoutMs: options.timeoutMs }), kills };
+    }
+    const running = startSluice(args, { cwd: options.cwd });
+    const delay = options.minDelayMs + Math.floor(Math.random() * (options.maxDelayMs - options.minDelayMs));
+    const timer = setTimeout(() => {
+      if (running.child.exitCode === null) running.child.kill('SIGKILL');
+    }, delay);
+    const result = await running.finished;
+    clearTimeout(timer);
+    if (result.signal === 'SIGKILL') {
+      kills++;
+      continue;
+    }
+    if (result.code !== 0) throw new Error(`a run failed by itself (exit ${result.code}): ${result.stderr}`);
+    return { result, kills };
+  }
+}
+
+/** Every file of `dir/out`, sorted by name, with its content: what a job wrote. */
+export async function outputFiles(dir: string): Promise<Array<[file: string, text: string]>> {
+  const { readdir, readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const files = (await readdir(join(dir, 'out'))).sort();
+  return Promise.all(
+    files.map(async (file) => [file, await readFile(join(dir, 'out', file), 'utf8')] as [string, string]),
+  );
+}

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import { encodeFrame } from '../../../actors/codecs/frame.ts';
 import { produceEvents } from '../../../actors/kafka/produce-events.ts';
-import { runSluice, startSluice } from '../../e2e/sluice-process.ts';
+import { outputFiles, runSluice, runWithKills } from '../../e2e/sluice-process.ts';
 import { kafkaBrokers, uniqueName } from '../helpers/services.ts';
 
 function topology(name: string, topic: string, group: string, format: string): string {
@@ -38,13 +37,6 @@ sinks:
   dlq: { type: file, path: ./out/dlq.jsonl }
 deadLetter: dlq
 `;
-}
-
-async function outputs(dir: string): Promise<Array<[string, string]>> {
-  const files = (await readdir(join(dir, 'out'))).sort();
-  return Promise.all(
-    files.map(async (file) => [file, await readFile(join(dir, 'out', file), 'utf8')] as [string, string]),
-  );
 }
 
 async function deleteTopic(topic: string): Promise<void> {
@@ -88,26 +80,15 @@ describe('Kafka → windows → files, exactly once across kill -9', { timeout: 
     const clean = await runSluice(['start', 'job.yaml'], { cwd: cleanDir, timeoutMs: 120_000 });
     assert.equal(clean.code, 0, clean.stderr);
 
-    let kills = 0;
-    for (let attempt = 0; attempt < 12; attempt++) {
-      const running = startSluice(['start', 'job.yaml'], { cwd: crashDir });
-      if (kills < 4) {
-        await sleep(2500 + Math.floor(Math.random() * 2000));
-        if (running.child.exitCode === null) {
-          running.child.kill('SIGKILL');
-          kills++;
-        }
-        const result = await running.finished;
-        if (result.code === 0) break;
-        assert.equal(result.signal, 'SIGKILL', `a run failed by itself: ${result.stderr}`);
-        continue;
-      }
-      const result = await running.finished;
-      assert.equal(result.code, 0, result.stderr);
-      break;
-    }
+    const { kills } = await runWithKills(['start', 'job.yaml'], {
+      cwd: crashDir,
+      kills: 4,
+      minDelayMs: 2500,
+      maxDelayMs: 4500,
+      timeoutMs: 120_000,
+    });
     assert.ok(kills >= 2, `killed ${kills} times`);
-    const expected = await outputs(cleanDir);
+    const expected = await outputFiles(cleanDir);
     assert.equal(expected.filter(([file]) => file.startsWith('rows.')).length, 8);
     const total = expected
       .filter(([file]) => file.startsWith('rows.'))
@@ -116,7 +97,7 @@ describe('Kafka → windows → files, exactly once across kill -9', { timeout: 
       .filter((row) => row.version === 1)
       .reduce((sum, row) => sum + row.events, 0);
     assert.ok(total > 0 && total <= 160_000);
-    assert.deepEqual(await outputs(crashDir), expected);
+    assert.deepEqual(await outputFiles(crashDir), expected);
   });
 
   it('sends each kind of bad message to the dead-letter file with topic, partition, offset and reason', async (t) => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
 import { produceEvents } from '../../../actors/kafka/produce-events.ts';
-import { runSluice, startSluice } from '../../e2e/sluice-process.ts';
+import { outputFiles, runSluice, startSluice } from '../../e2e/sluice-process.ts';
 import { kafkaBrokers, uniqueName } from '../helpers/services.ts';
 
 /** 60 µs of work per event: about 5 s of CPU for the whole input. */
@@ -54,13 +54,6 @@ windows:
 sinks:
   out: { type: file, path: ./out/rows.jsonl }
 `;
-}
-
-async function outputs(dir: string): Promise<Array<[string, string]>> {
-  const files = (await readdir(join(dir, 'out'))).sort();
-  return Promise.all(
-    files.map(async (file) => [file, await readFile(join(dir, 'out', file), 'utf8')] as [string, string]),
-  );
 }
 
 describe('Kafka consumer-group hand-off between two processes', { timeout: 180_000 }, () => {
@@ -114,6 +107,6 @@ describe('Kafka consumer-group hand-off between two processes', { timeout: 180_0
       /partition restored/,
       `the second process took over checkpointed partitions:\n${result.stderr}`,
     );
-    assert.deepEqual(await outputs(shared), await outputs(clean));
+    assert.deepEqual(await outputFiles(shared), await outputFiles(clean));
   });
 });
