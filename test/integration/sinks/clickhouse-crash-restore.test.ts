@@ -27,8 +27,8 @@ describe('Kafka → sluice → ClickHouse, exactly once across kill -9', { timeo
       brokers: kafkaBrokers,
       topic,
       format: 'json',
-      count: 120_000,
-      keys: 2000,
+      count: 60_000,
+      keys: 1000,
       createTopic: 4,
       startTime: Date.UTC(2026, 0, 1),
       rate: 0,
@@ -72,7 +72,7 @@ describe('Kafka → sluice → ClickHouse, exactly once across kill -9', { timeo
     }
     assert.ok(kills >= 2, `killed ${kills} times`);
     const expected = await finalRows(cleanTable, columns);
-    assert.ok(expected.length > 1000, `clean run wrote ${expected.length} rows`);
+    assert.ok(expected.length > 500, `clean run wrote ${expected.length} rows`);
     const actual = await finalRows(crashTable, columns);
     assert.equal(actual.length, expected.length);
     assert.deepEqual(actual, expected);

@@ -17,7 +17,7 @@ import {
 import { TcpProxy } from './tcp-proxy.ts';
 
 const columns = 'window_start, window_end, user_id, events, amount, pages, version';
-const outageMs = 8000;
+const outageMs = 6000;
 
 describe('ClickHouse sink while the server is away', { timeout: 150_000 }, () => {
   it('holds rows back while ClickHouse is unreachable mid-stream and loses or doubles none once it returns', async (t) => {
@@ -38,8 +38,8 @@ describe('ClickHouse sink while the server is away', { timeout: 150_000 }, () =>
       brokers: kafkaBrokers,
       topic,
       format: 'json',
-      count: 60_000,
-      keys: 2000,
+      count: 30_000,
+      keys: 1000,
       createTopic: 4,
       startTime: Date.UTC(2026, 0, 1),
       rate: 0,
@@ -105,7 +105,7 @@ describe('ClickHouse sink while the server is away', { timeout: 150_000 }, () =>
       `RSS grew by ${peak - settled} bytes while the server was away`,
     );
     const expected = await finalRows(cleanTable, columns);
-    assert.ok(expected.length > 500);
+    assert.ok(expected.length > 200);
     assert.deepEqual(await finalRows(outageTable, columns), expected);
   });
 });
