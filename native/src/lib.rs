@@ -194,6 +194,11 @@ fn to_native(batch: Batch, spec: &Spec, count: usize) -> NativeBatch {
     }
 }
 
+thread_local! {
+    /// Decompressed payloads, reused from frame to frame (each worker thread has its own).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Decodes a sluice frame and pre-aggregates it against the operator's `watermark`.
 #[napi]
 pub fn aggregate_frame(frame: Buffer, spec: FrameSpec, watermark: f64) -> NativeBatch {
@@ -201,29 +206,27 @@ pub fn aggregate_frame(frame: Buffer, spec: FrameSpec, watermark: f64) -> Native
         Ok(parsed) => parsed,
         Err(code) => return fallback(code),
     };
-    let payload = match frame::open_frame(&frame) {
-        Ok(payload) => payload,
-        Err(code) => return fallback(code),
-    };
-    let mut aggregator = Aggregator::new(&parsed, watermark, payload.count.min(1 << 20));
-    match read_events(
-        &payload.packed,
-        payload.count,
-        &spec.fields,
-        &mut aggregator,
-    ) {
-        Ok(()) => to_native(aggregator.finish(), &parsed, payload.count),
-        Err(code) => fallback(code),
-    }
+    SCRATCH.with_borrow_mut(|scratch| {
+        let payload = match frame::open_frame(&frame, scratch) {
+            Ok(payload) => payload,
+            Err(code) => return fallback(code),
+        };
+        let mut aggregator = Aggregator::new(&parsed, watermark, payload.count.min(1 << 20));
+        match read_events(payload.packed, payload.count, &spec.fields, &mut aggregator) {
+            Ok(()) => to_native(aggregator.finish(), &parsed, payload.count),
+            Err(code) => fallback(code),
+        }
+    })
 }
 
 /// Only the frame checks: the failure code, or null for a frame whose payload reads.
 #[napi]
 pub fn check_frame(frame: Buffer) -> Option<String> {
-    match frame::open_frame(&frame) {
+    let mut scratch = Vec::new();
+    match frame::open_frame(&frame, &mut scratch) {
         Err(code) => Some(code.to_owned()),
         Ok(payload) => {
-            let mut reader = Reader::new(&payload.packed);
+            let mut reader = Reader::new(payload.packed);
             let read = (|| -> Result<(), &'static str> {
                 let bad = |_| "FRAME_PAYLOAD_INVALID";
                 let length = reader
@@ -235,7 +238,7 @@ pub fn check_frame(frame: Buffer) -> Option<String> {
                     let at = reader.pos;
                     all_maps &= reader.map_header().map_err(bad)?.is_some();
                     reader.pos = at;
-                    reader.value(1).map_err(bad)?;
+                    reader.skip(1).map_err(bad)?;
                 }
                 if !reader.at_end() {
                     return Err("FRAME_PAYLOAD_INVALID");

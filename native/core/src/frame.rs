@@ -11,13 +11,17 @@ fn u32_at(buf: &[u8], at: usize) -> u32 {
 }
 
 /// A frame that passed every check up to the msgpack payload.
-pub struct Payload {
+pub struct Payload<'a> {
     pub count: usize,
-    pub packed: Vec<u8>,
+    pub packed: &'a [u8],
 }
 
 /// Checks a frame and returns its uncompressed msgpack payload, or the failure code.
-pub fn open_frame(buf: &[u8]) -> Result<Payload, &'static str> {
+/// An LZ4 payload is decompressed into `scratch`, which callers keep between frames.
+pub fn open_frame<'a>(
+    buf: &'a [u8],
+    scratch: &'a mut Vec<u8>,
+) -> Result<Payload<'a>, &'static str> {
     let magic = b"SLFR";
     for i in 0..buf.len().min(4) {
         if buf[i] != magic[i] {
@@ -85,13 +89,14 @@ pub fn open_frame(buf: &[u8]) -> Result<Payload, &'static str> {
         if payload.len() < 4 || u64::from(u32_at(payload, 0)) != uncompressed {
             return Err("FRAME_DECOMPRESSION_FAILED");
         }
-        let mut out = vec![0u8; uncompressed as usize];
-        match lz4_flex::block::decompress_into(&payload[4..], &mut out) {
-            Ok(n) if n as u64 == uncompressed => out,
+        scratch.clear();
+        scratch.resize(uncompressed as usize, 0);
+        match lz4_flex::block::decompress_into(&payload[4..], scratch) {
+            Ok(n) if n as u64 == uncompressed => &scratch[..],
             _ => return Err("FRAME_DECOMPRESSION_FAILED"),
         }
     } else {
-        payload.to_vec()
+        payload
     };
     Ok(Payload {
         count: count as usize,

@@ -38,6 +38,14 @@ pub fn read_events<'a>(
             .ok_or("FRAME_PAYLOAD_INVALID")?;
         for _ in 0..entries {
             let key = reader.key().map_err(invalid)?;
+            let mut wanted = false;
+            for name in names {
+                wanted |= name == key;
+            }
+            if !wanted {
+                reader.skip(1).map_err(invalid)?;
+                continue;
+            }
             let value = reader.value(1).map_err(invalid)?;
             for (slot, name) in names.iter().enumerate() {
                 if name == key {

@@ -60,6 +60,16 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
+    /// A string value: checked UTF-8 when `wanted`; a skipped one is only stepped over,
+    /// as msgpackr reads invalid UTF-8 without an error (replacement characters).
+    fn string_value(&mut self, n: usize, wanted: bool) -> Result<Value<'a>, ReadError> {
+        if !wanted {
+            self.bytes(n)?;
+            return Ok(Value::Compound);
+        }
+        Ok(Value::Str(self.str_of(n)?))
+    }
+
     fn str_of(&mut self, n: usize) -> Result<&'a str, ReadError> {
         let raw = self.bytes(n)?;
         std::str::from_utf8(raw).map_err(|_| ReadError::Unsupported)
@@ -112,6 +122,15 @@ impl<'a> Reader<'a> {
 
     /// Reads one value; compound values are skipped (their content is still checked).
     pub fn value(&mut self, depth: u32) -> Result<Value<'a>, ReadError> {
+        self.read(depth, true)
+    }
+
+    /// Steps over one value without decoding it (nor checking its strings' UTF-8).
+    pub fn skip(&mut self, depth: u32) -> Result<(), ReadError> {
+        self.read(depth, false).map(|_| ())
+    }
+
+    fn read(&mut self, depth: u32, wanted: bool) -> Result<Value<'a>, ReadError> {
         if depth > MAX_DEPTH {
             return Err(ReadError::Unsupported);
         }
@@ -132,18 +151,18 @@ impl<'a> Reader<'a> {
             0xd1 => Value::Num(f64::from(self.uint(2)? as u16 as i16)),
             0xd2 => Value::Num(f64::from(self.uint(4)? as u32 as i32)),
             0xd3 => Value::Num(self.uint(8)? as i64 as f64),
-            0xa0..=0xbf => Value::Str(self.str_of(usize::from(b & 0x1f))?),
+            0xa0..=0xbf => self.string_value(usize::from(b & 0x1f), wanted)?,
             0xd9 => {
                 let n = self.uint(1)? as usize;
-                Value::Str(self.str_of(n)?)
+                self.string_value(n, wanted)?
             }
             0xda => {
                 let n = self.uint(2)? as usize;
-                Value::Str(self.str_of(n)?)
+                self.string_value(n, wanted)?
             }
             0xdb => {
                 let n = self.uint(4)? as usize;
-                Value::Str(self.str_of(n)?)
+                self.string_value(n, wanted)?
             }
             0xc4..=0xc6 => {
                 let n = self.uint(1 << (b - 0xc4))? as usize;
@@ -154,7 +173,7 @@ impl<'a> Reader<'a> {
                 self.pos -= 1;
                 let n = self.array_header()?.unwrap_or(0);
                 for _ in 0..n {
-                    self.value(depth + 1)?;
+                    self.read(depth + 1, false)?;
                 }
                 Value::Compound
             }
@@ -162,8 +181,8 @@ impl<'a> Reader<'a> {
                 self.pos -= 1;
                 let n = self.map_header()?.unwrap_or(0);
                 for _ in 0..n {
-                    self.value(depth + 1)?;
-                    self.value(depth + 1)?;
+                    self.read(depth + 1, false)?;
+                    self.read(depth + 1, false)?;
                 }
                 Value::Compound
             }

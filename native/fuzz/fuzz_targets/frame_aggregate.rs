@@ -16,9 +16,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let names = ["ts".to_string(), "k".to_string(), "v".to_string()];
     // The raw bytes as a frame, and as an already-decompressed payload behind a valid header.
-    if let Ok(payload) = frame::open_frame(data) {
+    let mut scratch = Vec::new();
+    if let Ok(payload) = frame::open_frame(data, &mut scratch) {
         let mut aggregator = Aggregator::new(&spec, 0.0, payload.count.min(1 << 20));
-        let _ = read_events(&payload.packed, payload.count, &names, &mut aggregator);
+        let _ = read_events(payload.packed, payload.count, &names, &mut aggregator);
         let _ = aggregator.finish();
     }
     if let Some((&count, packed)) = data.split_first() {
