@@ -103,7 +103,14 @@ export async function startGatewaySource(options: GatewaySourceOptions): Promise
     inflightBatches: config.limits.inflightBatches,
     idleTimeoutMs: config.limits.idleTimeoutMs,
     eventsPerSecond: config.limits.eventsPerSecond,
-    health: () => ({ source: name, partitions: config.partitions, logBytes: gatewayLog.bytes }),
+    maxBackpressure: config.limits.maxBackpressure,
+    health: () => ({
+      source: name,
+      partitions: config.partitions,
+      logBytes: gatewayLog.bytes,
+      connections: server.connections,
+      pendingBatches: ingester.pending,
+    }),
   });
   let port: number;
   try {

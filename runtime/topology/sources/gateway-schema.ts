@@ -50,6 +50,11 @@ export const gatewaySourceSchema = z
           .default(64)
           .describe('Batches a connection may have awaiting their ack; more are refused.'),
         idleTimeout: duration.prefault('60s').describe('A WebSocket silent for this long is closed.'),
+        maxBackpressure: byteSize
+          .prefault('1MiB')
+          .describe(
+            'Unsent reply bytes a WebSocket may hold (a client not reading its acks) before it is closed.',
+          ),
         eventsPerSecond: integerAtLeast(0)
           .default(0)
           .describe('Events per second per connection before refusing (429); 0 = no limit.'),
