@@ -199,9 +199,12 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
     const handle = async (lsn: string, message: PgoutputMessage) => {
       const output = assembler.accept(message, lsn);
       if (output.kind === 'event') {
-        const { partition, position, event } = output.routed;
+        const { partition, position, commitLsn, event } = output.routed;
         const seen = delivered[partition];
-        if (seen !== null && comparePositions(parsePosition(position), seen) <= 0) return;
+        // Only a transaction at or before the partition's last position can repeat it.
+        if (seen !== null && commitLsn <= seen.lsn && comparePositions(parsePosition(position), seen) <= 0) {
+          return;
+        }
         const buffer = buffers[partition];
         buffer.events.push(shapeEvent(event));
         buffer.positions.push(position);

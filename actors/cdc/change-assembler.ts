@@ -43,6 +43,8 @@ export type PgoutputMessage =
 export interface RoutedEvent {
   partition: number;
   position: string;
+  /** The commit LSN inside `position`, for cheap comparisons. */
+  commitLsn: bigint;
   event: Envelope;
 }
 
@@ -53,6 +55,8 @@ export type AssemblerOutput =
 
 interface Transaction {
   commitLsn: bigint;
+  /** `<commit LSN>#`, the prefix of every position in the transaction. */
+  positionPrefix: string;
   commitTimeMs: number;
   xid: number;
   ordinal: number;
@@ -91,8 +95,10 @@ export class ChangeAssembler {
     switch (message.tag) {
       case 'begin': {
         const begin = message as Extract<PgoutputMessage, { tag: 'begin' }>;
+        const commitLsn = parseLsn(begin.commitLsn ?? '0/0');
         this.#transaction = {
-          commitLsn: parseLsn(begin.commitLsn ?? '0/0'),
+          commitLsn,
+          positionPrefix: streamPosition(commitLsn, 0).slice(0, -1),
           commitTimeMs: Number(begin.commitTime / 1000n),
           xid: begin.xid,
           ordinal: 0,
@@ -177,7 +183,12 @@ export class ChangeAssembler {
     });
     return {
       kind: 'event',
-      routed: { partition, position: streamPosition(transaction.commitLsn, ordinal), event },
+      routed: {
+        partition,
+        position: transaction.positionPrefix + ordinal,
+        commitLsn: transaction.commitLsn,
+        event,
+      },
     };
   }
 }

@@ -12,9 +12,14 @@
  */
 
 export function parseLsn(text: string): bigint {
-  const match = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text);
-  if (match === null) throw new TypeError(`not an LSN: ${text}`);
-  return (BigInt(`0x${match[1]}`) << 32n) | BigInt(`0x${match[2]}`);
+  const slash = text.indexOf('/');
+  const high = slash > 0 && slash <= 8 ? Number.parseInt(text.slice(0, slash), 16) : Number.NaN;
+  const lowText = text.slice(slash + 1);
+  const low = lowText.length > 0 && lowText.length <= 8 ? Number.parseInt(lowText, 16) : Number.NaN;
+  if (!/^[0-9A-Fa-f]+\/[0-9A-Fa-f]+$/.test(text) || Number.isNaN(high) || Number.isNaN(low)) {
+    throw new TypeError(`not an LSN: ${text}`);
+  }
+  return (BigInt(high) << 32n) | BigInt(low);
 }
 
 export function formatLsn(value: bigint): string {
