@@ -94,7 +94,7 @@ export async function startGatewaySource(options: GatewaySourceOptions): Promise
     onRefusal: (reply) => counters?.inc('sluice_gateway_refusals_total', { source: name, code: reply.error }),
     onFatal: options.onFatal,
   });
-  const server = new GatewayServer({
+  const server: GatewayServer = new GatewayServer({
     host: config.host,
     port: config.port,
     ingester,
@@ -104,7 +104,7 @@ export async function startGatewaySource(options: GatewaySourceOptions): Promise
     idleTimeoutMs: config.limits.idleTimeoutMs,
     eventsPerSecond: config.limits.eventsPerSecond,
     maxBackpressure: config.limits.maxBackpressure,
-    health: () => ({
+    health: (): Record<string, unknown> => ({
       source: name,
       partitions: config.partitions,
       logBytes: gatewayLog.bytes,
