@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { formatFigures } from './lib/figures.ts';
-import { saveResult } from './lib/report.ts';
+import { saveResult, writeResultsMarkdown } from './lib/report.ts';
 import type { ScenarioResult } from './lib/scenario-result.ts';
 
 export interface BenchOptions {
@@ -32,12 +32,13 @@ export const SCENARIOS: Record<string, Scenario> = {
     const { runKafkaJson } = await import('./kafka-json/kafka-json.ts');
     return runKafkaJson({ ...options, spark: options.spark && !options.quick });
   },
-  async 'e2e-clickhouse'() {
+  async 'e2e-clickhouse'(options) {
     const { existsSync } = await import('node:fs');
     const sink = fileURLToPath(new URL('../actors/sinks/clickhouse-sink.ts', import.meta.url));
     if (!existsSync(sink))
-      return 'e2e-clickhouse: skipped — no ClickHouse sink in this build yet (actors/sinks/clickhouse-sink.ts)';
-    return 'e2e-clickhouse: skipped — the ClickHouse sink exists but this suite does not drive it yet';
+      return 'e2e-clickhouse: skipped — no ClickHouse sink in this build (actors/sinks/clickhouse-sink.ts)';
+    const { runE2eClickHouse } = await import('./e2e-clickhouse/e2e-clickhouse.ts');
+    return runE2eClickHouse(options);
   },
   async checkpoint(options) {
     const { runCheckpoint } = await import('./checkpoint-scenario/checkpoint-scenario.ts');
@@ -54,6 +55,7 @@ RESULTS.md, charts/ and results/<date>-<scenario>.json under DIR (default bench/
 Scenarios: ${Object.keys(SCENARIOS).join(', ')}
   --quick     tiny sizes, sluice and naive-node only (a smoke run)
   --no-spark  leave out the Spark baseline
+  --rewrite-report  only rebuild RESULTS.md from results/ and results/notes/
 Baselines install with bench/baselines/install.sh; one that is missing is reported as skipped.`;
 
 export function printResult(result: ScenarioResult): void {
@@ -74,15 +76,21 @@ export function printResult(result: ScenarioResult): void {
 /** Runs the suite; resolves to an exit code (1 when a check disagrees, 2 for bad arguments). */
 export async function runBench(
   argv: string[],
-  command = `npm run bench -- ${argv.join(' ')}`.trim(),
+  command = argv.length > 0 ? `npm run bench -- ${argv.join(' ')}` : 'npm run bench',
 ): Promise<number> {
   const outFlag = argv.indexOf('--out');
   const outDir = outFlag >= 0 ? argv[outFlag + 1] : fileURLToPath(new URL('.', import.meta.url));
   const rest = argv.filter((_arg, index) => outFlag < 0 || (index !== outFlag && index !== outFlag + 1));
-  const unknownFlag = rest.find((arg) => arg.startsWith('--') && arg !== '--quick' && arg !== '--no-spark');
+  const unknownFlag = rest.find(
+    (arg) => arg.startsWith('--') && arg !== '--quick' && arg !== '--no-spark' && arg !== '--rewrite-report',
+  );
   if (unknownFlag || outDir === undefined) {
     console.error(unknownFlag ? `unknown option ${unknownFlag}\n\n${BENCH_USAGE}` : '--out needs a folder');
     return 2;
+  }
+  if (rest.includes('--rewrite-report')) {
+    await writeResultsMarkdown(outDir);
+    return 0;
   }
   const options: BenchOptions = {
     quick: rest.includes('--quick'),
