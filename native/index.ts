@@ -110,3 +110,10 @@ export function aggregateFrame(frame: Buffer, spec: FrameSpec, watermark: number
     ? aggregateFrameTwin(frame, spec, watermark)
     : aggregateFrameNative(frame, spec, watermark);
 }
+
+/** One line for the start-up log: which path serves, and why when it is the twin. */
+export function describeNativePath(): string {
+  if (nativeAddon !== null) return `native hot path: native (${addonPath})`;
+  const why = process.env.SLUICE_NATIVE === '0' ? 'SLUICE_NATIVE=0' : 'addon not built';
+  return `native hot path: ts twin (${why})`;
+}

@@ -13,7 +13,7 @@ const loader = fileURLToPath(new URL('../../../native/index.ts', import.meta.url
 const built = existsSync(fileURLToPath(new URL('../../../native/sluice-native.node', import.meta.url)));
 
 function load(env: Record<string, string>) {
-  const script = `const m = await import(${JSON.stringify(loader)}); console.log(m.nativePath);`;
+  const script = `const m = await import(${JSON.stringify(loader)}); console.log(m.nativePath); console.error(m.describeNativePath());`;
   const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -26,6 +26,7 @@ describe('native loader', () => {
     const loaded = load({ SLUICE_NATIVE: '0' });
     assert.equal(loaded.status, 0, loaded.stderr);
     assert.equal(loaded.path, 'ts');
+    assert.match(loaded.stderr, /native hot path: ts twin \(SLUICE_NATIVE=0\)/);
   });
 
   it('serves the addon when it is built and SLUICE_NATIVE=1', (t) => {
