@@ -110,16 +110,6 @@ export class Job {
     return this.#finished.promise;
   }
 
-  /** Whether every source ends by itself (file, generator with `count`, Kafka with `bounded`). */
-  get bounded(): boolean {
-    return Object.values(this.#topology.sources).every(
-      (source) =>
-        source.type === 'file' ||
-        (source.type === 'generator' && source.count !== undefined) ||
-        (source.type === 'kafka' && source.bounded === 'latest'),
-    );
-  }
-
   get #supervision(): SupervisionPolicy {
     return this.#topology.supervision;
   }
