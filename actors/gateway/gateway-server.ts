@@ -183,7 +183,7 @@ export class GatewayServer {
       .then((reply) => {
         state.inflight--;
         if (state.closed) return;
-        ws.send(JSON.stringify(reply));
+        ws.cork(() => ws.send(JSON.stringify(reply)));
         if (!('error' in reply)) {
           state.strikes = 0;
           return;
@@ -221,7 +221,9 @@ export class GatewayServer {
       received += chunk.byteLength;
       if (received > maxPayload) {
         aborted = true;
-        respond(res, refusal('PAYLOAD_TOO_LARGE', null, `body over ${maxPayload} bytes`), true);
+        res.cork(() =>
+          respond(res, refusal('PAYLOAD_TOO_LARGE', null, `body over ${maxPayload} bytes`), true),
+        );
         return;
       }
       chunks.push(Buffer.copyBytesFrom(new Uint8Array(chunk)));
