@@ -109,7 +109,7 @@ export async function runCoreScenario(options: { quick: boolean; command: string
   const context = runContext(options.command);
   const checked = options.quick ? 50_000 : 200_000;
   const agree = await checkCoreAgreement(checked);
-  const events = options.quick ? 100_000 : 20_000_000;
+  const events = options.quick ? 100_000 : 5_000_000;
   const systems = [];
   if (agree) {
     for (const workers of [2, 1]) {

@@ -19,7 +19,7 @@ export async function runKafkaFrame(options: {
 }): Promise<ScenarioResult> {
   const context = runContext(options.command);
   const brokers = options.brokers ?? (process.env.SLUICE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-  const events = options.quick ? 200_000 : 10_000_000;
+  const events = options.quick ? 200_000 : 3_000_000;
   const topic = `bench_frame_${Date.now()}`;
   const produced = await produceEvents({
     brokers,

@@ -44,7 +44,7 @@ function describeCheck(
 export async function runKafkaJson(options: KafkaJsonOptions): Promise<ScenarioResult> {
   const context = runContext(options.command);
   const brokers = options.brokers ?? (process.env.SLUICE_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-  const events = options.events ?? (options.quick ? 20_000 : 2_000_000);
+  const events = options.events ?? (options.quick ? 20_000 : 1_000_000);
   const topic = `bench_json_${Date.now()}`;
   // Unthrottled, the generator advances event time 1 ms per 1,000 events; starting half the
   // input before 12:00 makes the input cross a window boundary, so one window fires mid-stream.
