@@ -17,9 +17,7 @@ import { BigQuery } from '@google-cloud/bigquery';
 import * as hdr from 'hdr-histogram-js';
 import { BatchingSink } from '../../actors/sinks/batching-sink.ts';
 import { type BigQuerySinkConfig, BigQueryTarget } from '../../actors/sinks/bigquery-sink.ts';
-import type { ActorContext } from '../../runtime/actor.ts';
-import { createLogger } from '../../runtime/logger.ts';
-import { discardingRecorder } from '../../runtime/metrics-recorder.ts';
+import { benchContext, serialDriver } from './sink-driver.ts';
 
 const ROWS = Number(process.argv[2] ?? 20_000);
 const BATCH_ROWS = Number(process.argv[3] ?? 5000);
@@ -29,7 +27,6 @@ const dataset = process.env.SLUICE_BIGQUERY_DATASET ?? 'sluice';
 const apiEndpoint = process.env.SLUICE_BIGQUERY_ENDPOINT ?? 'http://127.0.0.1:9050';
 process.env.METADATA_SERVER_DETECTION ??= 'none';
 const client = new BigQuery({ projectId, apiEndpoint });
-const log = createLogger({ level: 'error' });
 const suffix = randomBytes(3).toString('hex');
 
 function config(table: string): BigQuerySinkConfig {
@@ -56,21 +53,10 @@ function line(index: number, windowStart: number): string {
   });
 }
 
-function context(): ActorContext {
-  return {
-    name: 'bench',
-    emit: async () => {},
-    setTimer() {},
-    cancelTimer() {},
-    metrics: discardingRecorder,
-    log,
-  };
-}
-
 async function throughput(): Promise<void> {
   const table = `bench_bq_${suffix}`;
   const target = new BigQueryTarget(config(table));
-  await target.open(context());
+  await target.open(benchContext());
   const start = Date.UTC(2026, 0, 1);
   const first = Array.from({ length: 100 }, (_, index) => line(index, start));
   assert.deepEqual(await target.write(first), []);
@@ -99,26 +85,7 @@ async function throughput(): Promise<void> {
 async function latency(): Promise<void> {
   const table = `bench_bq_latency_${suffix}`;
   const sink = new BatchingSink(config(table), new BigQueryTarget(config(table)));
-  let queue: Promise<unknown> = Promise.resolve();
-  const run = (hook: () => unknown) => {
-    queue = queue.then(hook);
-    return queue;
-  };
-  const timers = new Map<string, NodeJS.Timeout>();
-  const ctx: ActorContext = {
-    ...context(),
-    setTimer(tag, delayMs) {
-      clearTimeout(timers.get(tag));
-      timers.set(
-        tag,
-        setTimeout(() => void run(() => sink.timer(tag, ctx)), delayMs),
-      );
-    },
-    cancelTimer(tag) {
-      clearTimeout(timers.get(tag));
-      timers.delete(tag);
-    },
-  };
+  const { ctx, run } = serialDriver(sink as never);
   await run(() => sink.start(ctx));
   const firedAt = new Map<number, number>();
   const histogram = hdr.build({

@@ -21,9 +21,7 @@ import type { SinkWrite } from '../../actors/partition/partition-plan.ts';
 import { BatchingSink } from '../../actors/sinks/batching-sink.ts';
 import { type ClickHouseSinkConfig, ClickHouseTarget } from '../../actors/sinks/clickhouse-sink.ts';
 import type { RowShape } from '../../actors/sinks/clickhouse-table.ts';
-import type { ActorContext } from '../../runtime/actor.ts';
-import { createLogger } from '../../runtime/logger.ts';
-import { discardingRecorder } from '../../runtime/metrics-recorder.ts';
+import { benchContext, serialDriver } from './sink-driver.ts';
 
 const ROWS = Number(process.argv[2] ?? 400_000);
 const FIRINGS = Number(process.argv[3] ?? 100);
@@ -40,7 +38,6 @@ const shape: RowShape = {
   ],
 };
 const client = createClient({ url: URL, compression: { request: true, response: true } });
-const log = createLogger({ level: 'error' });
 const suffix = randomBytes(3).toString('hex');
 
 function line(index: number, windowStart: number): string {
@@ -72,17 +69,6 @@ function config(
   };
 }
 
-function context(): ActorContext {
-  return {
-    name: 'bench',
-    emit: async () => {},
-    setTimer() {},
-    cancelTimer() {},
-    metrics: discardingRecorder,
-    log,
-  };
-}
-
 function tsv(lines: readonly string[]): string {
   let text = '';
   for (const text_ of lines) {
@@ -111,8 +97,8 @@ async function throughput(): Promise<void> {
   const tsvTable = `bench_tsv_${suffix}`;
   const target = new ClickHouseTarget(config(jsonTable));
   const tsvTarget = new ClickHouseTarget(config(tsvTable));
-  await target.open(context());
-  await tsvTarget.open(context());
+  await target.open(benchContext());
+  await tsvTarget.open(benchContext());
   const formats = {
     JSONEachRow: async (batch: string[]) => {
       await target.write(batch);
@@ -146,26 +132,7 @@ async function throughput(): Promise<void> {
 async function latency(): Promise<void> {
   const table = `bench_latency_${suffix}`;
   const sink = new BatchingSink(config(table), new ClickHouseTarget(config(table)));
-  let queue: Promise<unknown> = Promise.resolve();
-  const run = (hook: () => unknown) => {
-    queue = queue.then(hook);
-    return queue;
-  };
-  const timers = new Map<string, NodeJS.Timeout>();
-  const ctx: ActorContext = {
-    ...context(),
-    setTimer(tag, delayMs) {
-      clearTimeout(timers.get(tag));
-      timers.set(
-        tag,
-        setTimeout(() => void run(() => sink.timer(tag, ctx)), delayMs),
-      );
-    },
-    cancelTimer(tag) {
-      clearTimeout(timers.get(tag));
-      timers.delete(tag);
-    },
-  };
+  const { ctx, run } = serialDriver(sink as never);
   await run(() => sink.start(ctx));
   const firedAt = new Map<number, number>();
   const histogram = hdr.build({
