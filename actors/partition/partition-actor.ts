@@ -265,10 +265,9 @@ class PartitionActor implements Actor<PartitionMessage> {
     }
   }
 
-  async request(kind: string, _payload: unknown, ctx: ActorContext): Promise<unknown> {
-    if (kind === 'stats') return this.#pipeline.stats();
+  /** `position`: the next source position to read (the source seeks or skips to it). */
+  request(kind: string): unknown {
     if (kind === 'position') return this.#position;
-    if (kind === 'checkpoint') return this.#checkpoint(ctx);
     throw new Error(`unknown request ${kind}`);
   }
 

@@ -109,10 +109,6 @@ export class PartitionCheckpoints {
     }
   }
 
-  get last(): CheckpointRecord | null {
-    return this.#store.checkpoint;
-  }
-
   /**
    * Reads the last checkpoint back: window state, source position, and the length each
    * of the partition's files had (0 for a file with no checkpoint yet: everything in it

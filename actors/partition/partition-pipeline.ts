@@ -62,17 +62,6 @@ interface StreamRun {
   transform: Transform | null;
 }
 
-export interface PartitionStats {
-  source: string;
-  partition: number;
-  events: number;
-  watermark: number | null;
-  rowsEmitted: number;
-  lateEvents: number;
-  deadLetters: number;
-  openWindows: number;
-}
-
 async function loadTransform(path: string | null): Promise<Transform | null> {
   if (path === null) return null;
   const loaded = (await import(pathToFileURL(path).href)) as { default?: unknown };
@@ -121,8 +110,6 @@ export class PartitionPipeline {
   #maxEventTime = Number.NEGATIVE_INFINITY;
   #lastEventWallTime = Date.now();
   #watermarkAtLastEvent = Number.NEGATIVE_INFINITY;
-  #events = 0;
-  #deadLetters = 0;
   #deadLettersByKind = new Map<DeadLetterKind, number>();
   #recordedRows = new Map<string, number>();
   #recordedLate = new Map<string, number>();
@@ -199,7 +186,6 @@ export class PartitionPipeline {
     const single = this.#windows.length === 1 && this.#streams.length === 0 ? this.#windows[0] : null;
     if (single !== null && single.transform === null && failures === null && this.#allFit(single, events)) {
       single.operator.processBatch(events as readonly SluiceEvent[], times, single.emitter);
-      this.#events += events.length;
       this.#noteEventTimes(times);
       return;
     }
@@ -213,7 +199,6 @@ export class PartitionPipeline {
       }
       const original = events[index] as SluiceEvent;
       const time = times[index];
-      this.#events++;
       if (time > this.#maxEventTime) this.#maxEventTime = time;
       for (const run of this.#windows) {
         const event = this.#transformed(run.transform, original, position, output);
@@ -280,7 +265,6 @@ export class PartitionPipeline {
     position: SourcePosition,
     raw: unknown,
   ): void {
-    this.#deadLetters++;
     this.#deadLettersByKind.set(kind, (this.#deadLettersByKind.get(kind) ?? 0) + 1);
     const target: OutputTarget | null = this.#plan.deadLetter;
     if (target === null) return;
@@ -349,19 +333,5 @@ export class PartitionPipeline {
       if (lateDelta > 0) metrics.inc('sluice_late_events_total', labels, lateDelta);
       this.#recordedLate.set(run.plan.name, run.emitter.lateCount);
     }
-  }
-
-  stats(): PartitionStats {
-    const watermark = this.watermark;
-    return {
-      source: this.#plan.source,
-      partition: this.#plan.partition,
-      events: this.#events,
-      watermark: Number.isFinite(watermark) ? watermark : null,
-      rowsEmitted: this.#windows.reduce((sum, run) => sum + run.emitter.rowCount, 0),
-      lateEvents: this.#windows.reduce((sum, run) => sum + run.emitter.lateCount, 0),
-      deadLetters: this.#deadLetters,
-      openWindows: this.#windows.reduce((sum, run) => sum + run.operator.openWindows, 0),
-    };
   }
 }
