@@ -17,6 +17,11 @@ export const latencyBucketsSeconds: readonly number[] = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+/** One sink write spans milliseconds (a healthy server) to minutes (retried through an outage). */
+export const sinkWriteBucketsSeconds: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
+];
+
 export const metricCatalogue: readonly MetricSpec[] = [
   {
     name: 'sluice_events_in_total',
@@ -84,5 +89,60 @@ export const metricCatalogue: readonly MetricSpec[] = [
     help: 'Supervised restarts of an actor after a failure.',
     type: 'counter',
     labelNames: ['actor'],
+  },
+  {
+    name: 'sluice_sink_rows_written_total',
+    help: 'Rows a batching sink (ClickHouse, BigQuery, Kafka) wrote durably to its target.',
+    type: 'counter',
+    labelNames: ['sink'],
+  },
+  {
+    name: 'sluice_sink_batches_total',
+    help: 'Batches a batching sink wrote durably to its target.',
+    type: 'counter',
+    labelNames: ['sink'],
+  },
+  {
+    name: 'sluice_sink_retries_total',
+    help: 'Retries of a sink operation (open, write) after a retriable failure.',
+    type: 'counter',
+    labelNames: ['sink', 'operation'],
+  },
+  {
+    name: 'sluice_sink_errors_total',
+    help: 'Failed attempts of a sink operation, by error code (retried ones included).',
+    type: 'counter',
+    labelNames: ['sink', 'operation', 'code'],
+  },
+  {
+    name: 'sluice_sink_rows_rejected_total',
+    help: 'Rows the target refused; they went to the dead-letter output.',
+    type: 'counter',
+    labelNames: ['sink', 'code'],
+  },
+  {
+    name: 'sluice_sink_buffered_rows',
+    help: 'Rows a batching sink holds that are not yet durable (buffered, or in a write being retried).',
+    type: 'gauge',
+    labelNames: ['sink'],
+  },
+  {
+    name: 'sluice_sink_buffered_bytes',
+    help: 'Bytes of JSON rows a batching sink holds that are not yet durable.',
+    type: 'gauge',
+    labelNames: ['sink'],
+  },
+  {
+    name: 'sluice_sink_write_seconds',
+    help: 'Time to write one batch durably, retries included.',
+    type: 'histogram',
+    labelNames: ['sink'],
+    buckets: sinkWriteBucketsSeconds,
+  },
+  {
+    name: 'sluice_cdc_retained_wal_bytes',
+    help: "WAL a CDC source's replication slot keeps on the PostgreSQL server (current WAL position minus the slot's restart LSN), refreshed every heartbeat.",
+    type: 'gauge',
+    labelNames: ['source', 'slot'],
   },
 ];

@@ -7,7 +7,7 @@
  * Threading model: owned by one partition actor, used on its worker thread only.
  */
 import type { ActorContext } from '../../runtime/actor.ts';
-import type { OutputTarget, SinkWrite } from './partition-plan.ts';
+import type { OutputTarget, SinkWrite, WriteOrigin } from './partition-plan.ts';
 
 interface Pending {
   target: OutputTarget;
@@ -21,9 +21,12 @@ export class OutputBuffer {
   #pending = new Map<string, Pending>();
   /** Bytes handed to the sinks per file, counted from the length the file had at restore. */
   readonly filePositions: Map<string, number>;
+  /** Stamped on every write; the owner moves `checkpoint` on after each commit. */
+  readonly origin: WriteOrigin | null;
 
-  constructor(filePositions: ReadonlyMap<string, number> = new Map()) {
+  constructor(filePositions: ReadonlyMap<string, number> = new Map(), origin: WriteOrigin | null = null) {
     this.filePositions = new Map(filePositions);
+    this.origin = origin;
   }
 
   /** Appends one line (no trailing newline) bound for `target`, produced by `output`. */
@@ -60,6 +63,7 @@ export class OutputBuffer {
         rows: pending.rows,
         outputs: pending.outputs,
       };
+      if (this.origin !== null) write.origin = { ...this.origin };
       await ctx.emit('sink', write);
     }
   }

@@ -148,7 +148,10 @@ class PartitionActor implements Actor<PartitionMessage> {
     this.#restoredFiles = restored.filePositions;
     this.#pipeline = pipeline;
     this.#checkpoints = checkpoints;
-    this.#output = new OutputBuffer(restored.filePositions);
+    this.#output = new OutputBuffer(restored.filePositions, {
+      partition: `${plan.source}/${plan.partition}`,
+      checkpoint: restored.checkpointId,
+    });
     this.#position = restored.position;
     this.#syncs = syncsOf(plan);
     this.#generator = plan.input.kind === 'generator' ? new GeneratorDriver(plan, plan.input) : null;
@@ -301,6 +304,7 @@ class PartitionActor implements Actor<PartitionMessage> {
       snapshot,
     );
     this.#dirty = false;
+    if (this.#output.origin !== null) this.#output.origin.checkpoint = record.id;
     this.#replay.messages = [];
     this.#replay.events = 0;
     const report: PartitionReport = {

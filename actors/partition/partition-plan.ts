@@ -114,6 +114,19 @@ export interface SinkWrite {
   rows: number;
   /** Rows per output (window, stream or dead-letter) they come from, for metrics. */
   outputs: Record<string, number>;
+  /**
+   * Which partition wrote the rows and the checkpoint they follow: after a crash the
+   * partition restores that checkpoint and writes the same rows again with the same
+   * origin, which lets a sink give a replayed insert the identity of the first one.
+   * Absent on rows a sink forwards itself (dead letters).
+   */
+  origin?: WriteOrigin;
+}
+
+/** A partition (`<source>/<partition>`) and the id of the last checkpoint it committed or restored. */
+export interface WriteOrigin {
+  partition: string;
+  checkpoint: number;
 }
 
 /**

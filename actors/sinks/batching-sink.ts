@@ -17,9 +17,10 @@
  */
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import type { SinkWrite } from '../partition/partition-plan.ts';
-import { BatchBuffer, type BatchLimits } from './batching-buffer.ts';
+import { BatchBuffer, type BatchLimits, type BatchPart } from './batching-buffer.ts';
 import { sinkError } from './batching-errors.ts';
 import { defaultRetryPolicy, type RetryPolicy, withRetries } from './batching-retry.ts';
+import { BatchingSinkMetrics, errorCode } from './sink-metrics.ts';
 
 /** A row the target refused, with the target's reason and a stable code. */
 export interface RejectedRow {
@@ -31,11 +32,12 @@ export interface RejectedRow {
 /**
  * What a concrete sink provides: how to write one batch durably. `write` throws a
  * retriable error to be retried, any other error to fail the actor, and returns the rows
- * it refused (they go to the dead-letter output).
+ * it refused (they go to the dead-letter output). `parts` are the same rows grouped by
+ * origin and numbered (see `BatchPart`); a retry passes the same parts again.
  */
 export interface BatchTarget {
   open?(ctx: ActorContext): Promise<void>;
-  write(lines: readonly string[], ctx: ActorContext): Promise<RejectedRow[]>;
+  write(lines: readonly string[], ctx: ActorContext, parts: readonly BatchPart[]): Promise<RejectedRow[]>;
   close?(): Promise<void>;
 }
 
@@ -61,13 +63,17 @@ export class BatchingSink implements Actor<SinkWrite> {
   readonly #target: BatchTarget;
   readonly #buffer: BatchBuffer;
   readonly #restarts: number;
+  readonly #metrics: BatchingSinkMetrics;
   #timerSet = false;
+  /** Rows and bytes of the batch being written (and retried), not yet durable. */
+  #writing = { rows: 0, bytes: 0 };
 
   constructor(config: BatchingSinkConfig, target: BatchTarget, restarts = 0) {
     this.#config = config;
     this.#target = target;
     this.#buffer = new BatchBuffer(config.batch);
     this.#restarts = restarts;
+    this.#metrics = new BatchingSinkMetrics(config.name);
   }
 
   async start(ctx: ActorContext): Promise<void> {
@@ -76,7 +82,8 @@ export class BatchingSink implements Actor<SinkWrite> {
   }
 
   async receive(write: SinkWrite, ctx: ActorContext): Promise<void> {
-    this.#buffer.add(write.data, write.outputs);
+    this.#buffer.add(write.data, write.outputs, write.origin ?? null);
+    this.#reportHolding(ctx);
     if (this.#buffer.full) await this.#flush(ctx);
     else if (!this.#timerSet && this.#buffer.rows > 0) {
       ctx.setTimer(FLUSH_TIMER, this.#config.batch.intervalMs);
@@ -114,27 +121,55 @@ export class BatchingSink implements Actor<SinkWrite> {
     }
     if (this.#buffer.rows === 0) return;
     const batch = this.#buffer.take();
-    const rejected = await this.#retrying(ctx, 'write', () => this.#target.write(batch.lines, ctx));
-    for (const [output, rows] of Object.entries(batch.outputs)) {
-      ctx.metrics.inc('sluice_events_out_total', { output, sink: this.#config.name }, rows);
-    }
+    this.#writing = { rows: batch.lines.length, bytes: batch.bytes };
+    this.#reportHolding(ctx);
+    const started = performance.now();
+    const rejected = await this.#retrying(ctx, 'write', () =>
+      this.#target.write(batch.lines, ctx, batch.parts),
+    );
+    this.#metrics.written(
+      ctx.metrics,
+      batch.lines.length - rejected.length,
+      batch.outputs,
+      (performance.now() - started) / 1000,
+    );
+    this.#writing = { rows: 0, bytes: 0 };
+    this.#reportHolding(ctx);
     if (rejected.length > 0) await this.#deadLetter(rejected, ctx);
   }
 
+  #reportHolding(ctx: ActorContext): void {
+    this.#metrics.holding(
+      ctx.metrics,
+      this.#buffer.rows + this.#writing.rows,
+      this.#buffer.bytes + this.#writing.bytes,
+    );
+  }
+
   #retrying<T>(ctx: ActorContext, what: string, operation: () => Promise<T>): Promise<T> {
+    const counted = async () => {
+      try {
+        return await operation();
+      } catch (error) {
+        this.#metrics.failed(ctx.metrics, what, errorCode(error));
+        throw error;
+      }
+    };
     return withRetries(
       `sink ${this.#config.name} ${what}`,
-      operation,
+      counted,
       this.#config.retry ?? defaultRetryPolicy,
       {
-        onRetry: (error, attempt, delayMs) =>
+        onRetry: (error, attempt, delayMs) => {
+          this.#metrics.retrying(ctx.metrics, what);
           ctx.log.warn('sink retrying', {
             sink: this.#config.name,
             operation: what,
             attempt,
             delayMs,
             error: (error as Error).message,
-          }),
+          });
+        },
       },
     );
   }
@@ -142,9 +177,7 @@ export class BatchingSink implements Actor<SinkWrite> {
   async #deadLetter(rejected: readonly RejectedRow[], ctx: ActorContext): Promise<void> {
     const byCode = new Map<string, number>();
     for (const row of rejected) byCode.set(row.code, (byCode.get(row.code) ?? 0) + 1);
-    for (const [code, count] of byCode) {
-      ctx.metrics.inc('sluice_dead_letters_total', { source: this.#config.name, reason: code }, count);
-    }
+    for (const [code, count] of byCode) this.#metrics.rejected(ctx.metrics, code, count);
     const deadLetter = this.#config.deadLetter;
     if (deadLetter === null) {
       ctx.log.warn('sink rejected rows; no deadLetter sink configured', {

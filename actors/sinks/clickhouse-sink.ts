@@ -7,8 +7,11 @@
  *
  * At start it checks the table: creates it (`create: true`), adds columns of new
  * aggregates (`schema: evolve`), or stops with the difference (`schema: strict`). On
- * servers that know `insert_deduplication_token` each insert carries a hash of its rows,
- * so a retried insert is dropped by the server even before merges.
+ * servers that know `insert_deduplication_token` (22.2 on, read from `SELECT version()`;
+ * see clickhouse-server.ts) the rows of each partition go in their own insert, whose token
+ * derives from (partition, checkpoint, part number, rows) — clickhouse-insert-token.ts —
+ * so a retried or replayed insert is dropped by the server even before merges. Older
+ * servers get no setting; ReplacingMergeTree(version) alone keeps results exact there.
  *
  * An insert the server refuses for its data is split in halves until the refused rows
  * are alone; those go to the dead-letter output with the server's message.
@@ -16,9 +19,9 @@
  * Threading model: a main-thread actor (see batching-sink.ts); the client is used by one
  * hook at a time.
  */
-import { createHash } from 'node:crypto';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ActorContext } from '../../runtime/actor.ts';
+import type { BatchPart } from './batching-buffer.ts';
 import { sinkError } from './batching-errors.ts';
 import {
   type BatchingSinkConfig,
@@ -32,6 +35,8 @@ import {
   clickHouseReason,
   toSinkError,
 } from './clickhouse-errors.ts';
+import { insertToken } from './clickhouse-insert-token.ts';
+import { type ClickHouseServer, deduplicationWindow, detectServer } from './clickhouse-server.ts';
 import {
   addColumnSql,
   type ColumnSpec,
@@ -56,11 +61,10 @@ export interface ClickHouseSinkConfig extends BatchingSinkConfig {
   shape: RowShape;
 }
 
-/** What the server supports, read once at start. */
-export interface ClickHouseServer {
-  version: string;
-  deduplicationToken: boolean;
-}
+export type { ClickHouseServer } from './clickhouse-server.ts';
+
+/** The part of `@clickhouse/client` the sink uses; tests hand in a fake server. */
+export type ClickHouseConnection = Pick<ClickHouseClient, 'query' | 'command' | 'insert' | 'close'>;
 
 export const createClickHouseSink = batchingSinkFactory<ClickHouseSinkConfig>(
   (config) => new ClickHouseTarget(config),
@@ -69,21 +73,23 @@ export const createClickHouseSink = batchingSinkFactory<ClickHouseSinkConfig>(
 export class ClickHouseTarget implements BatchTarget {
   readonly #config: ClickHouseSinkConfig;
   readonly #columns: ColumnSpec[];
-  readonly #client: ClickHouseClient;
+  readonly #client: ClickHouseConnection;
   #server: ClickHouseServer = { version: 'unknown', deduplicationToken: false };
 
-  constructor(config: ClickHouseSinkConfig) {
+  constructor(config: ClickHouseSinkConfig, client?: ClickHouseConnection) {
     this.#config = config;
     this.#columns = tableColumns(config.shape);
-    this.#client = createClient({
-      url: config.url,
-      username: config.username ?? 'default',
-      password: config.password ?? '',
-      database: config.database,
-      compression: { request: true, response: true },
-      request_timeout: 30_000,
-      log: { level: ClickHouseLogLevel.OFF },
-    });
+    this.#client =
+      client ??
+      createClient({
+        url: config.url,
+        username: config.username ?? 'default',
+        password: config.password ?? '',
+        database: config.database,
+        compression: { request: true, response: true },
+        request_timeout: 30_000,
+        log: { level: ClickHouseLogLevel.OFF },
+      });
   }
 
   get server(): ClickHouseServer {
@@ -95,11 +101,7 @@ export class ClickHouseTarget implements BatchTarget {
   }
 
   async open(ctx: ActorContext): Promise<void> {
-    const version = await this.#select<{ version: string }>('SELECT version() AS version');
-    const token = await this.#select<{ n: string | number }>(
-      "SELECT count() AS n FROM system.settings WHERE name = 'insert_deduplication_token'",
-    );
-    this.#server = { version: version[0]?.version ?? 'unknown', deduplicationToken: Number(token[0]?.n) > 0 };
+    this.#server = await detectServer((query) => this.#select(query));
     await this.#ensureTable(ctx);
     ctx.log.info('clickhouse sink ready', {
       sink: this.#config.name,
@@ -109,19 +111,22 @@ export class ClickHouseTarget implements BatchTarget {
     });
   }
 
-  async write(lines: readonly string[]): Promise<RejectedRow[]> {
+  /**
+   * Writes the batch: one insert in all on servers without the token; one insert per
+   * part (partition and checkpoint) where each carries its own token. Without `parts`
+   * (benchmarks), the lines are one part of no origin.
+   */
+  async write(
+    lines: readonly string[],
+    _ctx?: ActorContext,
+    parts: readonly BatchPart[] = [{ origin: null, sequence: 0, lines: [...lines] }],
+  ): Promise<RejectedRow[]> {
     const rejected: RejectedRow[] = [];
-    const rows: Array<Record<string, unknown>> = [];
-    const accepted: string[] = [];
-    for (const line of lines) {
-      try {
-        rows.push(toTableRow(this.#columns, JSON.parse(line)));
-        accepted.push(line);
-      } catch (error) {
-        rejected.push({ line, code: 'SINK_BAD_JSON', reason: (error as Error).message });
-      }
+    if (!this.#server.deduplicationToken) {
+      await this.#writePart({ origin: null, sequence: 0, lines: [...lines] }, rejected);
+      return rejected;
     }
-    if (rows.length > 0) await this.#insertOrSplit(accepted, rows, rejected);
+    for (const part of parts) await this.#writePart(part, rejected);
     return rejected;
   }
 
@@ -129,13 +134,29 @@ export class ClickHouseTarget implements BatchTarget {
     await this.#client.close();
   }
 
+  async #writePart(part: BatchPart, rejected: RejectedRow[]): Promise<void> {
+    const rows: Array<Record<string, unknown>> = [];
+    const accepted: string[] = [];
+    for (const line of part.lines) {
+      try {
+        rows.push(toTableRow(this.#columns, JSON.parse(line)));
+        accepted.push(line);
+      } catch (error) {
+        rejected.push({ line, code: 'SINK_BAD_JSON', reason: (error as Error).message });
+      }
+    }
+    if (rows.length > 0) await this.#insertOrSplit(part, accepted, rows, rejected);
+  }
+
+  /** Halves of a refused insert are inserts of their own, each with the token of its rows. */
   async #insertOrSplit(
+    part: BatchPart,
     lines: string[],
     rows: Array<Record<string, unknown>>,
     rejected: RejectedRow[],
   ): Promise<void> {
     try {
-      await this.#insert(lines, rows);
+      await this.#insert(part, lines, rows);
     } catch (error) {
       if (classifyClickHouseError(error) !== 'bad-rows') throw toSinkError(this.#config.name, error);
       if (rows.length === 1) {
@@ -147,17 +168,19 @@ export class ClickHouseTarget implements BatchTarget {
         return;
       }
       const half = Math.ceil(rows.length / 2);
-      await this.#insertOrSplit(lines.slice(0, half), rows.slice(0, half), rejected);
-      await this.#insertOrSplit(lines.slice(half), rows.slice(half), rejected);
+      await this.#insertOrSplit(part, lines.slice(0, half), rows.slice(0, half), rejected);
+      await this.#insertOrSplit(part, lines.slice(half), rows.slice(half), rejected);
     }
   }
 
-  async #insert(lines: readonly string[], rows: Array<Record<string, unknown>>): Promise<void> {
+  async #insert(
+    part: BatchPart,
+    lines: readonly string[],
+    rows: Array<Record<string, unknown>>,
+  ): Promise<void> {
     const settings: Record<string, string> = {};
     if (this.#server.deduplicationToken) {
-      const hash = createHash('sha256');
-      for (const line of lines) hash.update(line).update('\n');
-      settings.insert_deduplication_token = hash.digest('hex');
+      settings.insert_deduplication_token = insertToken(part.origin, part.sequence, lines);
     }
     await this.#client.insert({
       table: this.#qualifiedTable,
@@ -181,7 +204,8 @@ export class ClickHouseTarget implements BatchTarget {
           'it does not exist and create is false',
         ]);
       }
-      await this.#command(createTableSql(database, table, this.#config.shape));
+      const window = this.#server.deduplicationToken ? deduplicationWindow : 0;
+      await this.#command(createTableSql(database, table, this.#config.shape, window));
       return;
     }
     const difference = compareSchema(

@@ -76,7 +76,16 @@ export function quoteString(text: string): string {
   return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-export function createTableSql(database: string, table: string, shape: RowShape): string {
+/**
+ * `deduplicationWindow` > 0 keeps the ids of that many last inserts, so inserts that
+ * repeat an `insert_deduplication_token` are dropped (servers that have the setting only).
+ */
+export function createTableSql(
+  database: string,
+  table: string,
+  shape: RowShape,
+  deduplicationWindow = 0,
+): string {
   const columns = tableColumns(shape)
     .map((column) => `${quoteIdentifier(column.name)} ${column.type}`)
     .join(', ');
@@ -85,7 +94,8 @@ export function createTableSql(database: string, table: string, shape: RowShape)
     `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(database)}.${quoteIdentifier(table)} (${columns}) ` +
     'ENGINE = ReplacingMergeTree(version) ' +
     'PARTITION BY toYYYYMMDD(toDateTime(intDiv(window_start, 1000))) ' +
-    `ORDER BY (${orderBy})`
+    `ORDER BY (${orderBy})` +
+    (deduplicationWindow > 0 ? ` SETTINGS non_replicated_deduplication_window = ${deduplicationWindow}` : '')
   );
 }
 

@@ -65,17 +65,17 @@ describe('Metrics', () => {
 
   it('registers extra counters and gauges for later layers and refuses unknown names', async () => {
     const metrics = new Metrics();
-    metrics.registerCounter('sluice_sink_retries_total', 'Sink write retries.', ['sink']);
+    metrics.registerCounter('sluice_example_retries_total', 'Sink write retries.', ['sink']);
     let collected = 0;
     metrics.registerGauge('sluice_checkpoint_age_seconds', 'Age of the last checkpoint.', [], () => {
       collected++;
     });
-    metrics.inc('sluice_sink_retries_total', { sink: 'ch' }, 2);
+    metrics.inc('sluice_example_retries_total', { sink: 'ch' }, 2);
     const text = await metrics.text();
-    assert.match(text, /sluice_sink_retries_total\{sink="ch"\} 2/);
+    assert.match(text, /sluice_example_retries_total\{sink="ch"\} 2/);
     assert.equal(collected, 1);
     assert.throws(() => metrics.inc('sluice_no_such_metric', {}), MetricError);
-    assert.throws(() => metrics.registerCounter('sluice_sink_retries_total', 'again', []), MetricError);
+    assert.throws(() => metrics.registerCounter('sluice_example_retries_total', 'again', []), MetricError);
     assert.throws(() => metrics.set('sluice_events_in_total', { source: 's', partition: 0 }, 1), MetricError);
   });
 
@@ -87,12 +87,13 @@ describe('Metrics', () => {
     recorder.set('sluice_mailbox_depth', { actor: 'a' }, 9);
     recorder.set('sluice_mailbox_depth', { actor: 'a' }, 2);
     recorder.observe('sluice_processing_latency_seconds', { source: 's' }, 0.001);
+    assert.equal(batches.length, 1, "a histogram series' first observation flushes at once");
     recorder.observe('sluice_processing_latency_seconds', { source: 's' }, 0.003);
     recorder.flush();
     recorder.flush();
-    assert.equal(batches.length, 1, 'an empty flush sends nothing');
+    assert.equal(batches.length, 2, 'an empty flush sends nothing');
     const metrics = new Metrics();
-    metrics.apply(batches[0]!);
+    for (const batch of batches) metrics.apply(batch);
     metrics.apply({
       counters: [['sluice_events_in_total', { source: 's', partition: 0 }, 1]],
       gauges: [],
@@ -109,7 +110,9 @@ describe('Metrics', () => {
     const batches: MetricsBatch[] = [];
     const recorder = new BatchingRecorder((batch) => batches.push(batch), 3);
     for (let i = 0; i < 7; i++) recorder.observe('h', {}, i);
-    assert.equal(batches.length, 2);
-    assert.deepEqual(batches[1]!.histograms[0]![2], [3, 4, 5]);
+    // The first observation flushes alone; then every third one fills the series.
+    assert.equal(batches.length, 3);
+    assert.deepEqual(batches[0]!.histograms[0]![2], [0]);
+    assert.deepEqual(batches[2]!.histograms[0]![2], [4, 5, 6]);
   });
 });

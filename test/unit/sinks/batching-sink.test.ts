@@ -64,9 +64,10 @@ describe('batching sink', () => {
     assert.equal(timers.get('flush'), 250);
     await sink.timer('flush', ctx);
     assert.deepEqual(target.batches, [['{"n":1}', '{"n":2}']]);
-    assert.deepEqual(counters, [
-      { name: 'sluice_events_out_total', labels: { output: 'per_user', sink: 'analytics' }, value: 2 },
-    ]);
+    assert.deepEqual(
+      counters.filter((counter) => counter.name === 'sluice_events_out_total'),
+      [{ name: 'sluice_events_out_total', labels: { output: 'per_user', sink: 'analytics' }, value: 2 }],
+    );
   });
 
   it('writes a full batch before receive returns, so a slow target holds the mailbox back', async () => {
@@ -168,5 +169,39 @@ describe('batching sink', () => {
     await sink.stop(ctx);
     assert.deepEqual(target.batches, [['{"n":7}']]);
     assert.equal(target.closed, true);
+  });
+
+  it('records rows and batches written, retries, failed attempts, refused rows, what it holds and write time', async () => {
+    const target = new RecordingTarget();
+    target.failures = 2;
+    target.reject = (line) =>
+      line.includes('3') ? { line, code: 'CLICKHOUSE_27', reason: 'cannot parse' } : null;
+    const sink = new BatchingSink(config(), target);
+    const { ctx, counters, gauges, observations } = recordingContext();
+    await sink.receive(write([1, 2]), ctx);
+    assert.deepEqual(gauges.slice(-2), [
+      { name: 'sluice_sink_buffered_rows', labels: { sink: 'analytics' }, value: 2 },
+      { name: 'sluice_sink_buffered_bytes', labels: { sink: 'analytics' }, value: 16 },
+    ]);
+    await sink.receive(write([3]), ctx);
+    const total = (name: string) =>
+      counters.filter((counter) => counter.name === name).reduce((sum, counter) => sum + counter.value, 0);
+    assert.equal(total('sluice_sink_rows_written_total'), 2);
+    assert.equal(total('sluice_sink_batches_total'), 1);
+    assert.equal(total('sluice_sink_retries_total'), 2);
+    assert.deepEqual(counters.find((counter) => counter.name === 'sluice_sink_errors_total')?.labels, {
+      sink: 'analytics',
+      operation: 'write',
+      code: 'SLUICE_ERR_SINK_UNAVAILABLE',
+    });
+    assert.equal(total('sluice_sink_errors_total'), 2);
+    assert.equal(total('sluice_sink_rows_rejected_total'), 1);
+    const held = gauges
+      .filter((gauge) => gauge.name === 'sluice_sink_buffered_rows')
+      .map((gauge) => gauge.value);
+    assert.deepEqual(held, [2, 3, 3, 0], 'rows are held while the write is retried, released once durable');
+    assert.equal(observations.length, 1);
+    assert.equal(observations[0]?.name, 'sluice_sink_write_seconds');
+    assert.ok((observations[0]?.value ?? -1) >= 0);
   });
 });

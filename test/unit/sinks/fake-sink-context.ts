@@ -6,12 +6,22 @@ export interface RecordedContext {
   emits: Array<{ channel: string; payload: unknown }>;
   timers: Map<string, number>;
   counters: Array<{ name: string; labels: Record<string, string | number>; value: number }>;
+  /** Every gauge setting, in order. */
+  gauges: Array<{ name: string; labels: Record<string, string | number>; value: number }>;
+  observations: Array<{ name: string; labels: Record<string, string | number>; value: number }>;
   logs: string[];
 }
 
-/** An actor context that records emits, timers, counters and log lines, for sink unit tests. */
+/** An actor context that records emits, timers, metrics and log lines, for sink unit tests. */
 export function recordingContext(): RecordedContext {
-  const recorded: Omit<RecordedContext, 'ctx'> = { emits: [], timers: new Map(), counters: [], logs: [] };
+  const recorded: Omit<RecordedContext, 'ctx'> = {
+    emits: [],
+    timers: new Map(),
+    counters: [],
+    gauges: [],
+    observations: [],
+    logs: [],
+  };
   const ctx: ActorContext = {
     name: 'sink:test',
     async emit(channel, payload) {
@@ -27,8 +37,12 @@ export function recordingContext(): RecordedContext {
       inc(name, labels, value = 1) {
         recorded.counters.push({ name, labels: { ...labels }, value });
       },
-      set() {},
-      observe() {},
+      set(name, labels, value) {
+        recorded.gauges.push({ name, labels: { ...labels }, value });
+      },
+      observe(name, labels, value) {
+        recorded.observations.push({ name, labels: { ...labels }, value });
+      },
     },
     log: createLogger({ level: 'debug', write: (line) => recorded.logs.push(line) }),
   };
