@@ -1,0 +1,165 @@
+/**
+ * A whole `sluice start` job (Kafka source → windows → file sink) over a private broker
+ * that is killed and restarted mid-stream: the job reconnects on its own and its files
+ * equal a clean run's byte for byte; a broker that stays away past `brokerTimeout` ends
+ * the process with a non-zero exit and a message that says so. The shared broker on 9092
+ * is never touched.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { produceEvents } from '../../../actors/kafka/produce-events.ts';
+import { outputFiles, runSluice, startSluice } from '../../e2e/sluice-process.ts';
+import { quietLog, uniqueName } from '../kafka/kafka-fixture.ts';
+import { PrivateBroker } from '../kafka/private-broker.ts';
+
+const broker = new PrivateBroker();
+before(() => broker.start(), { timeout: 90_000 });
+after(() => broker.destroy());
+
+function topology(topic: string, group: string, bounded: boolean, brokerTimeout: string): string {
+  return `name: restart
+workers: 2
+checkpoint: { interval: 500ms }
+sources:
+  events:
+    type: kafka
+    brokers: [${broker.address}]
+    topic: ${topic}
+    group: ${group}
+    format: json
+    key: user_id
+${bounded ? '    bounded: latest\n' : ''}    brokerTimeout: ${brokerTimeout}
+    sessionTimeout: 10s
+    time: { field: ts, maxOutOfOrder: 3s }
+windows:
+  per_user:
+    from: events
+    window: { type: tumbling, size: 10s, allowedLateness: 5s }
+    groupBy: [user_id]
+    aggregate: { events: count(), amount: sum(amount), pages: count_distinct(page) }
+    to: [out]
+    late: late
+sinks:
+  out: { type: file, path: ./out/rows.jsonl }
+  late: { type: file, path: ./out/late.jsonl }
+  dlq: { type: file, path: ./out/dlq.jsonl }
+deadLetter: dlq
+`;
+}
+
+async function jobDir(root: string, name: string, yaml: string): Promise<string> {
+  const dir = join(root, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'job.yaml'), yaml);
+  return dir;
+}
+
+/** Bytes written to the row files so far. */
+async function rowBytes(dir: string): Promise<number> {
+  const files = (await readdir(join(dir, 'out')).catch(() => [] as string[])).filter((file) =>
+    file.startsWith('rows.'),
+  );
+  let bytes = 0;
+  for (const file of files) bytes += (await stat(join(dir, 'out', file))).size;
+  return bytes;
+}
+
+describe('a whole job over a broker that goes away', { timeout: 300_000 }, () => {
+  it('reconnects after the broker is killed and restarted mid-stream; output equals a clean run', async (t) => {
+    const topic = uniqueName('job-restart');
+    const root = await mkdtemp(join(tmpdir(), 'sluice-broker-restart-'));
+    t.after(() => rm(root, { recursive: true, force: true }));
+    await produceEvents({
+      brokers: [broker.address],
+      topic,
+      format: 'json',
+      count: 200_000,
+      keys: 2000,
+      createTopic: 4,
+      startTime: Date.UTC(2026, 0, 1),
+      outOfOrder: 0.1,
+      maxOutOfOrderMs: 3000,
+      late: 0.01,
+      lateByMs: 20_000,
+      log: quietLog,
+    });
+    const cleanDir = await jobDir(root, 'clean', topology(topic, `${topic}-clean`, true, '60s'));
+    const clean = await runSluice(['start', 'job.yaml'], { cwd: cleanDir, timeoutMs: 120_000 });
+    assert.equal(clean.code, 0, clean.stderr);
+    const expected = await outputFiles(cleanDir);
+    assert.equal(expected.filter(([file]) => file.startsWith('rows.')).length, 4);
+
+    const faultDir = await jobDir(root, 'fault', topology(topic, `${topic}-fault`, true, '60s'));
+    const running = startSluice(['start', 'job.yaml'], { cwd: faultDir });
+    t.after(() => running.child.kill('SIGKILL'));
+    // Mid-stream: the first windows have fired, the input is not done.
+    const deadline = Date.now() + 60_000;
+    while ((await rowBytes(faultDir)) === 0 && running.child.exitCode === null) {
+      assert.ok(Date.now() < deadline, 'the job wrote no rows within 60 s');
+      await sleep(20);
+    }
+    assert.equal(
+      running.child.exitCode,
+      null,
+      `the job ended before the broker was killed: ${running.stderr}`,
+    );
+    const beforeKill = await rowBytes(faultDir);
+    await broker.kill();
+    await sleep(4000);
+    assert.equal(running.child.exitCode, null, 'the job gave up while the broker was away for 4 s');
+    await broker.restart();
+    const finished = await Promise.race([
+      running.finished,
+      sleep(120_000).then(() => {
+        throw new Error('the job did not finish within 120 s of the broker restart');
+      }),
+    ]);
+    assert.equal(finished.code, 0, finished.stderr);
+    const total = expected
+      .filter(([file]) => file.startsWith('rows.'))
+      .reduce((sum, [, text]) => sum + text.length, 0);
+    assert.ok(beforeKill < total, `the broker was killed after all ${total} row bytes were written`);
+    assert.deepEqual(await outputFiles(faultDir), expected);
+  });
+
+  it('exits non-zero with a clear message when the broker stays away past brokerTimeout', async (t) => {
+    const topic = uniqueName('job-gone');
+    const root = await mkdtemp(join(tmpdir(), 'sluice-broker-gone-'));
+    t.after(() => rm(root, { recursive: true, force: true }));
+    await produceEvents({
+      brokers: [broker.address],
+      topic,
+      format: 'json',
+      count: 1000,
+      createTopic: 2,
+      startTime: Date.UTC(2026, 0, 1),
+      log: quietLog,
+    });
+    const dir = await jobDir(root, 'gone', topology(topic, `${topic}-g`, false, '5s'));
+    const running = startSluice(['start', 'job.yaml'], { cwd: dir, env: { SLUICE_LOG: 'info' } });
+    t.after(() => running.child.kill('SIGKILL'));
+    const deadline = Date.now() + 60_000;
+    while (!running.stderr.includes('kafka partitions assigned') && running.child.exitCode === null) {
+      assert.ok(Date.now() < deadline, `the job was not assigned its partitions: ${running.stderr}`);
+      await sleep(100);
+    }
+    await broker.kill();
+    const killedAt = Date.now();
+    const finished = await Promise.race([
+      running.finished,
+      sleep(60_000).then(() => {
+        throw new Error('the job still runs 60 s after its broker went away (limit 5 s)');
+      }),
+    ]);
+    const waited = Date.now() - killedAt;
+    assert.notEqual(finished.code, 0);
+    assert.equal(finished.signal, null);
+    assert.match(finished.stderr, new RegExp(`Kafka brokers ${broker.address} unreachable for \\d+ s`));
+    assert.ok(waited >= 5000, `exited ${waited} ms after the kill, before the 5 s limit`);
+    await broker.restart();
+  });
+});
