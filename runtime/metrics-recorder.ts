@@ -36,12 +36,17 @@ interface Series<V> {
  * Threading model: used by the actors of one worker thread only; `flush` posts the batch
  * to the main thread, where `Metrics.apply` replays it.
  * Life cycle: the host calls `flush()` on an interval and on stop. A histogram series that
- * reaches `maxObservations` flushes at once, so memory stays bounded between flushes.
+ * reaches `maxObservations` flushes at once, so memory stays bounded between flushes; so
+ * does a histogram series' first observation ever, so the main thread learns when a
+ * partition processed its first batch without waiting up to a flush interval (benchmarks
+ * time throughput from it, and a new series shows on `/metrics` at once).
  */
 export class BatchingRecorder implements MetricsRecorder {
   private counters = new Map<string, Series<number>>();
   private gauges = new Map<string, Series<number>>();
   private histograms = new Map<string, Series<number[]>>();
+  /** Histogram series observed at least once: one entry per series, never per observation. */
+  private readonly observedSeries = new Set<string>();
   private readonly send: (batch: MetricsBatch) => void;
   private readonly maxObservations: number;
 
@@ -68,6 +73,10 @@ export class BatchingRecorder implements MetricsRecorder {
     }
     series.value.push(value);
     if (series.value.length >= this.maxObservations) this.flush();
+    else if (!this.observedSeries.has(key)) {
+      this.observedSeries.add(key);
+      this.flush();
+    }
   }
 
   /** Takes everything recorded so far, or `undefined` when nothing was. */

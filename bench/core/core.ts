@@ -3,26 +3,20 @@
  * 100K keys → null sink, with 1 and 2 workers. Reports events/s and the per-batch
  * processing latency (dequeue → rows emitted) from HdrHistogram, plus CPU time and peak
  * RSS. Before timing, both worker counts must produce the same rows on a small input.
+ * Events/s counts from the first processed batch to the job's stop (the last windows
+ * firing and the final checkpoint included); start-up (worker threads compiling their
+ * modules, LevelDB opening) is reported apart as startupMs, as in the Kafka scenarios.
  *
  * Run: node --import tsx bench/core/core.ts [--quick] [--events N]
  */
 import { Job } from '../../actors/job/job.ts';
 import { createLogger } from '../../runtime/logger.ts';
-import { type MetricLabels, Metrics } from '../../runtime/metrics.ts';
+import { Metrics } from '../../runtime/metrics.ts';
 import { parseTopology } from '../../runtime/topology/load-topology.ts';
-import { type BenchFigures, formatFigures, LatencyRecorder, measureProcess } from '../lib/figures.ts';
+import { type BenchFigures, formatFigures, measureProcess } from '../lib/figures.ts';
 import { runContext } from '../lib/machine.ts';
+import { RecordingMetrics } from '../lib/recording-metrics.ts';
 import type { ScenarioResult } from '../lib/scenario-result.ts';
-
-/** Metrics that also feed per-batch latencies into an HdrHistogram. */
-class RecordingMetrics extends Metrics {
-  readonly latency = new LatencyRecorder();
-
-  override observe(name: string, labels: MetricLabels, value: number): void {
-    super.observe(name, labels, value);
-    if (name === 'sluice_processing_latency_seconds') this.latency.record(value * 1e6);
-  }
-}
 
 function topology(events: number, workers: number, partitions: number, sink: 'null' | 'file', dir = '.') {
   return parseTopology(
@@ -61,6 +55,7 @@ export async function runCore(options: { events: number; workers: number }): Pro
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const dir = await mkdtemp(join(tmpdir(), 'sluice-core-'));
+  const began = performance.now();
   const measure = measureProcess();
   const job = await Job.start(topology(options.events, options.workers, partitions, 'null', dir), {
     metrics,
@@ -70,13 +65,15 @@ export async function runCore(options: { events: number; workers: number }): Pro
   await job.stop();
   const usage = measure.stop();
   await rm(dir, { recursive: true, force: true });
+  const { startupMs, processingMs } = metrics.phases(began, usage.wallMs);
   return {
     scenario: `core, ${options.workers} worker${options.workers > 1 ? 's' : ''}`,
     events: options.events,
     ...usage,
-    eventsPerSecond: options.events / (usage.wallMs / 1000),
+    eventsPerSecond: options.events / (processingMs / 1000),
     latencyUs: metrics.latency.percentiles(),
     latencyOf: 'per batch of 1,000 events: dequeue → rows emitted',
+    extra: { startupMs: Math.round(startupMs), processingMs: Math.round(processingMs) },
   };
 }
 

@@ -26,6 +26,8 @@ export interface BenchFigures extends ProcessUsage {
   /** Microseconds. */
   latencyUs: LatencyPercentiles | null;
   latencyOf: string;
+  /** Extra figures worth keeping (startup time, micro-batch durations…). */
+  extra?: Record<string, number | string>;
 }
 
 /** Records latencies in microseconds, 1 µs to 1 hour, 3 significant digits. */
@@ -89,5 +91,15 @@ export function formatFigures(figures: BenchFigures): string {
     `${figures.scenario}: ${Math.round(figures.eventsPerSecond).toLocaleString('en-US')} events/s (${figures.events.toLocaleString('en-US')} events in ${(figures.wallMs / 1000).toFixed(2)} s)`,
     `  latency ${percentiles}`,
     `  cpu ${(figures.cpuMs / 1000).toFixed(2)} s · peak rss ${Math.round(figures.peakRssMiB)} MiB`,
+    ...(figures.extra
+      ? [
+          `  ${Object.entries(figures.extra)
+            .map(
+              ([name, value]) =>
+                `${name} ${typeof value === 'number' ? value.toLocaleString('en-US') : value}`,
+            )
+            .join(' · ')}`,
+        ]
+      : []),
   ].join('\n');
 }

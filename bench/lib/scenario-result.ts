@@ -9,8 +9,6 @@ import type { RunContext } from './machine.ts';
 export interface SystemFigures extends BenchFigures {
   /** `sluice`, `naive-node`, `spark (trigger 30 s)` … */
   system: string;
-  /** Extra figures worth keeping (startup time, micro-batch durations…). */
-  extra?: Record<string, number | string>;
 }
 
 export interface ResultCheck {

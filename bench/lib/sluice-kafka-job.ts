@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Job } from '../../actors/job/job.ts';
 import { createLogger } from '../../runtime/logger.ts';
-import { type MetricLabels, Metrics } from '../../runtime/metrics.ts';
+import { Metrics } from '../../runtime/metrics.ts';
 import { parseTopology } from '../../runtime/topology/load-topology.ts';
-import { LatencyRecorder, measureProcess } from './figures.ts';
+import { measureProcess } from './figures.ts';
+import { RecordingMetrics } from './recording-metrics.ts';
 import type { SystemFigures } from './scenario-result.ts';
 import { countsFromRows, type WindowCounts } from './window-counts.ts';
 
@@ -24,19 +25,6 @@ export interface SluiceKafkaJob {
   workers: number;
   /** Events in the topic (for events/s). */
   events: number;
-}
-
-/** Metrics that feed per-batch latencies into an HdrHistogram and note the first batch. */
-class RecordingMetrics extends Metrics {
-  readonly latency = new LatencyRecorder();
-  firstBatchAt: number | null = null;
-
-  override observe(name: string, labels: MetricLabels, value: number): void {
-    super.observe(name, labels, value);
-    if (name !== 'sluice_processing_latency_seconds') return;
-    this.latency.record(value * 1e6);
-    this.firstBatchAt ??= performance.now() - value * 1000;
-  }
 }
 
 function topologyText(job: SluiceKafkaJob, group: string, sink: string): string {
@@ -84,8 +72,7 @@ export async function timeSluiceKafka(job: SluiceKafkaJob, label = 'sluice'): Pr
     const measure = measureProcess();
     await runJob(job, dir, '{ type: null }', metrics);
     const usage = measure.stop();
-    const firstBatchAt = metrics.firstBatchAt ?? began;
-    const processingMs = Math.max(1, began + usage.wallMs - firstBatchAt);
+    const { startupMs, processingMs } = metrics.phases(began, usage.wallMs);
     return {
       system: label,
       scenario: label,
@@ -94,7 +81,7 @@ export async function timeSluiceKafka(job: SluiceKafkaJob, label = 'sluice'): Pr
       eventsPerSecond: job.events / (processingMs / 1000),
       latencyUs: metrics.latency.percentiles(),
       latencyOf: 'per batch: dequeue → rows emitted',
-      extra: { startupMs: Math.round(firstBatchAt - began), processingMs: Math.round(processingMs) },
+      extra: { startupMs: Math.round(startupMs), processingMs: Math.round(processingMs) },
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
