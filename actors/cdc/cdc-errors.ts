@@ -35,6 +35,12 @@ export const CDC_ERRORS = {
     retriable: true,
     message: (slot: string, reason: string) => `replication from slot ${slot} failed: ${reason}`,
   },
+  /** Kafka did not take the published changes (after the producer's own retries). */
+  SLUICE_ERR_CDC_PUBLISH_FAILED: {
+    retriable: true,
+    message: (topics: string, reason: string) =>
+      `publishing changes to Kafka topic(s) ${topics} failed: ${reason}. Nothing unacknowledged is lost: a restart publishes again from the slot`,
+  },
   /** A callback of the source's owner (deliver, resumeFrom) failed. */
   SLUICE_ERR_CDC_OWNER_CALLBACK: {
     retriable: false,

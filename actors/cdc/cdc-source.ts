@@ -16,14 +16,21 @@
  * the batches before it (`AckTracker`), never automatically. After a crash Postgres
  * re-sends from the confirmed LSN and each partition skips what its checkpoint holds;
  * a change may be re-read, none is lost. A heartbeat writes a transactional logical
- * message (`pg_logical_emit_message`) so the slot advances on a quiet database.
+ * message (`pg_logical_emit_message`) so the slot advances on a quiet database, and
+ * refreshes the `sluice_cdc_retained_wal_bytes` gauge.
+ *
+ * Publishing (`publish: kafka`): every batch goes through `CdcPublisher` first and reaches
+ * its partition only once Kafka acknowledged it, so a partition checkpoint, and with it
+ * the slot's confirmed LSN, never covers a change Kafka does not hold.
  */
 import pg from 'pg';
 import { LogicalReplicationService } from 'pg-logical-replication';
 import type { Logger } from '../../runtime/logger.ts';
+import type { MetricsRecorder } from '../../runtime/metrics-recorder.ts';
 import type { PartitionMessage } from '../partition/partition-plan.ts';
 import { AckTracker } from './ack-tracker.ts';
 import { cdcError } from './cdc-errors.ts';
+import { type CdcPublishConfig, type CdcPublisher, cdcTopicName, openCdcPublisher } from './cdc-publisher.ts';
 import { ChangeAssembler, type PgoutputMessage } from './change-assembler.ts';
 import type { Envelope, TableShape } from './debezium-envelope.ts';
 import { type CdcPosition, comparePositions, formatLsn, isSnapshotComplete, parsePosition } from './lsn.ts';
@@ -55,7 +62,12 @@ export interface CdcConnectorConfig {
   reconnectTimeoutMs: number;
   /** 'debezium': the full envelope; 'unwrap': the row plus `__op`, `__table`, … (`unwrap-envelope.ts`). */
   envelope?: 'debezium' | 'unwrap';
+  /** Publish every change to Kafka (`cdc-publisher.ts`) before it reaches its partition. */
+  publish?: CdcPublishConfig;
 }
+
+/** The gauge of WAL bytes the slot holds on the server (labels `source`, `slot`). */
+export const RETAINED_WAL_METRIC = 'sluice_cdc_retained_wal_bytes';
 
 export interface CdcSourceOptions {
   config: CdcConnectorConfig;
@@ -66,6 +78,8 @@ export interface CdcSourceOptions {
   resumeFrom(partition: number): Promise<string | null>;
   /** Called once; the source has stopped. */
   onFatal(error: Error): void;
+  /** Where `sluice_cdc_retained_wal_bytes{source, slot}` is set, every heartbeat. */
+  metrics?: { recorder: MetricsRecorder; source: string };
 }
 
 export interface CdcSource {
@@ -96,6 +110,7 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
   let service: LogicalReplicationService | null = null;
   let heartbeat: NodeJS.Timeout | null = null;
   let adminHealthy = true;
+  let publisher: CdcPublisher | null = null;
 
   const fatal = (error: Error) => {
     if (failed || stopping) return;
@@ -107,6 +122,7 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
   const shutdown = async () => {
     if (heartbeat !== null) clearInterval(heartbeat);
     await service?.destroy().catch(() => {});
+    await publisher?.close();
     await admin.end().catch(() => {});
   };
 
@@ -118,6 +134,24 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
       text === null ? null : parsePosition(text),
     );
     const context = { name: config.topicPrefix, db, now: Date.now };
+    if (config.publish !== undefined) {
+      publisher = await openCdcPublisher({
+        config: config.publish,
+        topics: shapes.map((shape) => cdcTopicName(config.topicPrefix, shape)),
+        clientId: `sluice-cdc-${config.slot}`,
+        log,
+        shape: shapeEvent,
+        deliver: (partition, events, positions) => options.deliver(partition, records(events, positions)),
+        onFailed: fatal,
+        maxQueued: Math.max(4 * config.batchSize, 1000),
+      });
+    }
+    const kafka = publisher;
+    /** Hands a batch on: through Kafka first when publishing, straight to the partition otherwise. */
+    const handOver = (partition: number, envelopes: Envelope[], positions: string[]): Promise<void> =>
+      kafka !== null
+        ? kafka.publish(partition, envelopes, positions)
+        : options.deliver(partition, records(envelopes.map(shapeEvent), positions));
 
     let confirmed = await slotConfirmedLsn(admin, config.slot);
     const anyCheckpoint = delivered.some((position) => position !== null);
@@ -153,7 +187,7 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
           deliver: async ({ partition, events, positions }) => {
             snapshotTracker.delivered(partition, positions[positions.length - 1]);
             delivered[partition] = parsePosition(positions[positions.length - 1]);
-            await options.deliver(partition, records(events.map(shapeEvent), positions));
+            await handOver(partition, events, positions);
           },
         });
         log.info('cdc initial snapshot done', { slot: config.slot });
@@ -194,7 +228,7 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
       const last = buffer.positions[buffer.positions.length - 1];
       ackTracker.delivered(partition, last);
       delivered[partition] = parsePosition(last);
-      await options.deliver(partition, records(buffer.events, buffer.positions));
+      await handOver(partition, buffer.events, buffer.positions);
     };
     const handle = async (lsn: string, message: PgoutputMessage) => {
       const output = assembler.accept(message, lsn);
@@ -206,7 +240,7 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
           return;
         }
         const buffer = buffers[partition];
-        buffer.events.push(shapeEvent(event));
+        buffer.events.push(event);
         buffer.positions.push(position);
         if (buffer.events.length >= config.batchSize) await flush(partition);
       } else if (output.kind === 'commit') {
@@ -279,6 +313,10 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
             fatal(cdcError('SLUICE_ERR_CDC_SLOT_MISSING', [config.slot]));
             return;
           }
+          if (!(await publicationExists(probe, config.publication))) {
+            fatal(cdcError('SLUICE_ERR_CDC_PUBLICATION_MISSING', [config.publication]));
+            return;
+          }
         } finally {
           await probe.end().catch(() => {});
         }
@@ -293,6 +331,14 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
       }
     };
 
+    const reportRetainedWal = async (client: pg.Client) => {
+      if (options.metrics === undefined) return;
+      const bytes = await slotRetainedBytes(client, config.slot);
+      if (bytes === null) return;
+      const labels = { source: options.metrics.source, slot: config.slot };
+      options.metrics.recorder.set(RETAINED_WAL_METRIC, labels, bytes);
+    };
+    await reportRetainedWal(admin);
     let heartbeatClient: pg.Client | null = admin;
     heartbeat = setInterval(() => {
       void (async () => {
@@ -306,6 +352,7 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
             adminHealthy = true;
           }
           await heartbeatClient.query("SELECT pg_logical_emit_message(true, 'sluice_heartbeat', '')");
+          await reportRetainedWal(heartbeatClient);
         } catch (error) {
           adminHealthy = false;
           heartbeatClient = null;

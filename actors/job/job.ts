@@ -248,6 +248,7 @@ export class Job {
         return typeof position === 'string' ? position : null;
       },
       onFatal: (error) => this.#fail(error),
+      metrics: { recorder: this.#options.metrics, source: name },
     });
     this.#cdc.set(name, cdc);
   }

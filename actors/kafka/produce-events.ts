@@ -18,6 +18,7 @@ import { createGenerator, type GeneratorOptions } from '../generator/index.ts';
 import type { KafkaFormat } from './decode-records.ts';
 import { createKafkaClient } from './kafka-client.ts';
 import { describeError, kafkaError } from './kafka-errors.ts';
+import { createIdempotentProducer, prepareTopics } from './kafka-producer.ts';
 
 export interface ProduceEventsOptions {
   brokers: string[];
@@ -71,7 +72,8 @@ export async function produceEvents(options: ProduceEventsOptions): Promise<Prod
     clientId: options.clientId ?? 'sluice-produce',
     log,
   });
-  const partitions = await preparePartitions(kafka, options.topic, options.createTopic);
+  const created = options.createTopic === undefined ? undefined : { partitions: options.createTopic };
+  const partitions = (await prepareTopics(kafka, [options.topic], created)).get(options.topic) ?? 0;
   const generatorOptions: GeneratorOptions = {
     keyField,
     timeField: options.timeField,
@@ -85,12 +87,8 @@ export async function produceEvents(options: ProduceEventsOptions): Promise<Prod
     eventsPerSecond: rate,
   };
   const generator = createGenerator(generatorOptions);
-  // kafkajs 2's default partitioner is the Java client's murmur2 one (the same as partitionForKey).
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-  });
+  // The producer's partitioner is the Java client's murmur2 one (the same as partitionForKey).
+  const producer = createIdempotentProducer(kafka);
   const compression =
     options.compression === 'lz4' ? kafkajs.CompressionTypes.LZ4 : kafkajs.CompressionTypes.None;
   await producer.connect();
@@ -128,30 +126,6 @@ export async function produceEvents(options: ProduceEventsOptions): Promise<Prod
     elapsedMs,
     eventsPerSecond: elapsedMs > 0 ? (produced * 1000) / elapsedMs : produced,
   };
-}
-
-/** Creates the topic when asked and returns its partition count. */
-async function preparePartitions(
-  kafka: kafkajs.Kafka,
-  topic: string,
-  create: number | undefined,
-): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    if (create !== undefined) {
-      await admin.createTopics({ topics: [{ topic, numPartitions: create }], waitForLeaders: true });
-    }
-    const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
-    const count = metadata.topics[0]?.partitions.length ?? 0;
-    if (count === 0) throw new Error('no partitions');
-    return count;
-  } catch (error) {
-    if ((error as { name?: string }).name === 'KafkaError') throw error;
-    throw kafkaError('SLUICE_ERR_KAFKA_TOPIC_MISSING', [topic, describeError(error)], error);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 function keyOf(event: Record<string, unknown>, keyField: string): string {

@@ -1,6 +1,7 @@
 /**
  * Checks that need more than one field at a time: every `from` names a source,
- * every `to`, `late` and `deadLetter` names a sink, and there is something to run.
+ * every `to`, `late` and `deadLetter` names a sink, and there is something to run (a
+ * window, a stream, or a source that publishes).
  * Works on the raw file contents (not the schema output), so these problems are
  * reported together with schema problems elsewhere in the file.
  */
@@ -60,7 +61,17 @@ export function checkCrossReferences(raw: unknown): ReferenceProblem[] {
       });
     }
   }
-  if (Object.keys(windows).length === 0 && Object.keys(streams).length === 0 && sources && sinks) {
+  // A CDC source that publishes to Kafka runs on its own: its topics are its output.
+  const publishing =
+    isRecord(raw.sources) &&
+    Object.values(raw.sources).some((source) => isRecord(source) && source.publish !== undefined);
+  if (
+    Object.keys(windows).length === 0 &&
+    Object.keys(streams).length === 0 &&
+    sources &&
+    sinks &&
+    !publishing
+  ) {
     problems.push({
       path: ['windows'],
       expected: 'at least one window or stream',

@@ -18,6 +18,45 @@ const identifier = (what: string) =>
     .string({ error: `a ${what} name` })
     .regex(/^[a-z_][a-z0-9_]*$/, { error: `a ${what} name: lower-case letters, digits and _` });
 
+/** Kafka's legal topic characters; a topic is `<topicPrefix>.<schema>.<table>`. */
+const TOPIC_PREFIX_PATTERN = /^[A-Za-z0-9._-]+$/;
+
+const publishSchema = z
+  .strictObject({
+    type: z.literal('kafka', { error: "'kafka'" }).describe('Publish to Kafka, as Debezium Server does.'),
+    brokers: z
+      .array(
+        z.string({ error: 'a broker address host:port' }).min(1, { error: 'a broker address host:port' }),
+        {
+          error: 'a list of broker addresses',
+        },
+      )
+      .min(1, { error: 'at least one broker address, e.g. [127.0.0.1:9092]' })
+      .describe('Bootstrap brokers, host:port.'),
+    topics: z
+      .enum(['create', 'existing'], { error: "'create' or 'existing'" })
+      .default('existing')
+      .describe(
+        'create: create the missing topics at start; existing: the topics must exist (checked at start).',
+      ),
+    partitions: integerAtLeast(1)
+      .default(1)
+      .describe('Partitions of each topic created (topics: create); records are placed by key (murmur2).'),
+    replicationFactor: integerAtLeast(1)
+      .optional()
+      .describe("Replication factor of each topic created. Absent: the broker's default."),
+    tombstones: z
+      .boolean({ error: 'true or false' })
+      .default(true)
+      .describe(
+        "After a delete, also write a record with the key and a null value, so compaction drops the row (Debezium's tombstones.on.delete).",
+      ),
+  })
+  .describe(
+    'Publish every change to the Kafka topic `<topicPrefix>.<schema>.<table>`: key = the primary key JSON, ' +
+      'value = the change event. The slot is confirmed only after Kafka acknowledged the records.',
+  );
+
 export const cdcSourceSchema = z
   .strictObject({
     type: z
@@ -51,7 +90,7 @@ export const cdcSourceSchema = z
       ),
     topicPrefix: z
       .string({ error: 'a topic prefix' })
-      .min(1)
+      .regex(TOPIC_PREFIX_PATTERN, { error: 'a topic prefix: letters, digits, ., _ and -' })
       .optional()
       .describe(
         'Logical server name: `source.name` in events and the Kafka topic prefix. Default: the slot name.',
@@ -70,6 +109,7 @@ export const cdcSourceSchema = z
       .describe(
         "Event time: 'source.ts_ms' (commit time, stable across replays) by default; with envelope unwrap use '__source_ts_ms' or a column.",
       ),
+    publish: publishSchema.optional(),
     heartbeat: duration
       .prefault('10s')
       .describe('How often a heartbeat message is written so the slot advances on a quiet database.'),

@@ -4,11 +4,12 @@
  * the slot's walsender to let go before dropping it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { type CdcConnectorConfig, type CdcSource, startCdcSource } from '../../../actors/cdc/cdc-source.ts';
 import type { PartitionMessage } from '../../../actors/partition/partition-plan.ts';
 import { createLogger } from '../../../runtime/logger.ts';
-import { postgres, uniqueName } from '../helpers/services.ts';
+import { kafkaBrokers, postgres, uniqueName } from '../helpers/services.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read envelope fields by path
 export type Envelope = Record<string, any>;
@@ -110,4 +111,70 @@ export async function dropCdcObjects(
   }
   await admin.query(`DROP PUBLICATION IF EXISTS "${names.publication}"`);
   for (const table of tables) await admin.query(`DROP TABLE IF EXISTS ${table}`);
+}
+
+/** A record of a CDC topic as an outside consumer sees it. */
+export interface TopicRecord {
+  partition: number;
+  offset: number;
+  key: string | null;
+  /** Parsed JSON value; null for a tombstone. */
+  value: Envelope | null;
+  headers: Record<string, string>;
+}
+
+/** Every record of `topic` up to its end offsets now, read with a plain kafkajs consumer. */
+export async function readTopic(topic: string, timeoutMs = 20_000): Promise<TopicRecord[]> {
+  const kafka = new kafkajs.Kafka({ brokers: kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const total = ends.reduce((sum, end) => sum + Number(end.high) - Number(end.low), 0);
+  const records: TopicRecord[] = [];
+  if (total === 0) return records;
+  const consumer = kafka.consumer({ groupId: uniqueName('cdc_reader') });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`read ${records.length} of ${total} records of ${topic}`)),
+        timeoutMs,
+      );
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          const headers: Record<string, string> = {};
+          for (const [name, value] of Object.entries(message.headers ?? {})) headers[name] = String(value);
+          records.push({
+            partition,
+            offset: Number(message.offset),
+            key: message.key === null ? null : message.key.toString(),
+            value: message.value === null ? null : JSON.parse(message.value.toString()),
+            headers,
+          });
+          if (records.length >= total) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return records.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+}
+
+export async function deleteTopics(topics: string[]): Promise<void> {
+  const kafka = new kafkajs.Kafka({ brokers: kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((topic) => existing.has(topic));
+    if (present.length > 0) await admin.deleteTopics({ topics: present });
+  } finally {
+    await admin.disconnect();
+  }
 }
