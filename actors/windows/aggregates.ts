@@ -31,6 +31,27 @@ interface AggregateColumn {
   result(slot: number): unknown;
   save(slot: number): unknown;
   load(slot: number, state: unknown): void;
+  /** The state of `slots`, in their order, as one plain-data column. */
+  saveMany(slots: readonly number[]): unknown;
+  /** Loads what `saveMany` gave into `slots`, in the same order. */
+  loadMany(slots: readonly number[], state: unknown): void;
+}
+
+/** Values of `array` at `slots`. */
+function pick<T>(array: readonly T[], slots: readonly number[]): T[] {
+  const out = new Array<T>(slots.length);
+  for (let i = 0; i < slots.length; i++) out[i] = array[slots[i]];
+  return out;
+}
+
+/** Stores `values[i]` at `slots[i]`. */
+function place<T>(array: T[], slots: readonly number[], values: readonly T[]): void {
+  if (!Array.isArray(values) || values.length !== slots.length) {
+    throw new TypeError(
+      `aggregate column holds ${Array.isArray(values) ? values.length : 'no'} values for ${slots.length} rows`,
+    );
+  }
+  for (let i = 0; i < slots.length; i++) array[slots[i]] = values[i];
 }
 
 function isFiniteNumber(value: unknown): value is number {
@@ -78,6 +99,12 @@ class CountColumn implements AggregateColumn {
   }
   load(slot: number, state: unknown): void {
     this.counts[slot] = state as number;
+  }
+  saveMany(slots: readonly number[]): unknown {
+    return pick(this.counts, slots);
+  }
+  loadMany(slots: readonly number[], state: unknown): void {
+    place(this.counts, slots, state as number[]);
   }
 }
 
@@ -134,6 +161,14 @@ class SumColumn implements AggregateColumn {
     this.sums[slot] = sum;
     this.counts[slot] = count;
   }
+  saveMany(slots: readonly number[]): unknown {
+    return [pick(this.sums, slots), pick(this.counts, slots)];
+  }
+  loadMany(slots: readonly number[], state: unknown): void {
+    const [sums, counts] = state as [number[], number[]];
+    place(this.sums, slots, sums);
+    place(this.counts, slots, counts);
+  }
 }
 
 /** min(field) / max(field) over finite numbers; null when the window saw none. */
@@ -186,6 +221,14 @@ class ExtremeColumn implements AggregateColumn {
     this.values[slot] = value;
     this.counts[slot] = count;
   }
+  saveMany(slots: readonly number[]): unknown {
+    return [pick(this.values, slots), pick(this.counts, slots)];
+  }
+  loadMany(slots: readonly number[], state: unknown): void {
+    const [values, counts] = state as [number[], number[]];
+    place(this.values, slots, values);
+    place(this.counts, slots, counts);
+  }
 }
 
 /** count_distinct(field): exact count of distinct non-null values; 1 and "1" differ. */
@@ -224,6 +267,15 @@ class DistinctColumn implements AggregateColumn {
   load(slot: number, state: unknown): void {
     const values = state as unknown[];
     this.sets[slot] = values.length === 0 ? null : new Set(values);
+  }
+  saveMany(slots: readonly number[]): unknown {
+    return slots.map((slot) => this.save(slot));
+  }
+  loadMany(slots: readonly number[], state: unknown): void {
+    const values = state as unknown[][];
+    if (!Array.isArray(values) || values.length !== slots.length)
+      throw new TypeError('count_distinct column does not match its rows');
+    for (let i = 0; i < slots.length; i++) this.load(slots[i], values[i]);
   }
 }
 
@@ -289,6 +341,15 @@ class FirstLastColumn implements AggregateColumn {
       this.times[slot] = time;
       this.values[slot] = value;
     }
+  }
+  /** Times and values; a null value is a row that holds none. */
+  saveMany(slots: readonly number[]): unknown {
+    return [pick(this.times, slots), pick(this.values, slots)];
+  }
+  loadMany(slots: readonly number[], state: unknown): void {
+    const [times, values] = state as [number[], unknown[]];
+    place(this.times, slots, times);
+    place(this.values, slots, values);
   }
 }
 
@@ -367,5 +428,20 @@ export class AccumulatorTable {
 
   load(slot: number, state: AggregateRowState): void {
     for (let i = 0; i < this.columns.length; i++) this.columns[i].load(slot, state[i]);
+  }
+
+  /** The state of `slots` column by column: one plain-data value per aggregate. */
+  saveMany(slots: readonly number[]): unknown[] {
+    return this.columns.map((column) => column.saveMany(slots));
+  }
+
+  /** Loads what `saveMany` gave into `slots` (allocated, in the same order). */
+  loadMany(slots: readonly number[], state: readonly unknown[]): void {
+    if (!Array.isArray(state) || state.length !== this.columns.length) {
+      throw new TypeError(
+        `row chunk holds ${Array.isArray(state) ? state.length : 'no'} aggregate columns, the window has ${this.columns.length}`,
+      );
+    }
+    for (let i = 0; i < this.columns.length; i++) this.columns[i].loadMany(slots, state[i]);
   }
 }

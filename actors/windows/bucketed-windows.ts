@@ -1,11 +1,30 @@
 import { AccumulatorTable } from './aggregates.ts';
-import { compareCodeUnits, type KeyEncoder } from './group-key.ts';
+import { compareCodeUnits, KEY_GROUPS, type KeyEncoder, keyGroup } from './group-key.ts';
 import { KeyDictionary } from './key-dictionary.ts';
 import type { PartialBatch } from './partial-batch.ts';
 import type { RowFactory } from './row-factory.ts';
-import type { Emitter, SluiceEvent, WindowOperatorState } from './types.ts';
+import type {
+  Emitter,
+  EvictedChunk,
+  RowChunk,
+  SluiceEvent,
+  WindowMark,
+  WindowOperatorState,
+  WindowStateChanges,
+} from './types.ts';
 import { alignedStart } from './window-assigner.ts';
+import { WindowOperatorError, WindowSnapshotError } from './window-errors.ts';
 import { keyAsEvent, type StoreContext, type WindowStore } from './window-store.ts';
+
+/**
+ * Estimated heap bytes of one row of a window (slot entries, per-slot arrays, dictionary
+ * slot) and of each of its aggregates; and of one key in the dictionary (encoded string,
+ * values tuple, sort string, map entry). Rough, on purpose: they turn a row count into a
+ * budget check, measured once with 1M keys (bench/state/window-checkpoint.ts).
+ */
+const ROW_BYTES = 72;
+const AGGREGATE_BYTES = 20;
+const KEY_BYTES = 180;
 
 /** One epoch-aligned window and its rows, one per key. */
 class Bucket {
@@ -19,11 +38,26 @@ class Bucket {
   readonly slotOf: Record<string, number> = Object.create(null);
   /** Row slot + 1 per key id (0: no row for that key): the firing walk in key order. */
   slotPlusOne: Int32Array;
-  /** Key id per row slot. */
+  /** Key id per row slot; -1 for a slot freed by an eviction (reused by the next new row). */
   readonly keyIds: number[] = [];
   /** Last emitted version per row slot; 0 until the row first fires. */
   readonly versions: number[] = [];
+  /**
+   * Use clock of the last change per row slot (see `BucketedWindows.clock`): the one
+   * store the per-event path pays for incremental checkpoints and eviction.
+   */
+  readonly touched: number[] = [];
   readonly table: AccumulatorTable;
+  /** Rows held in memory. */
+  resident = 0;
+  /** Per key group: 1 when that group's rows of this window are in the store only (evicted). */
+  evicted: Uint8Array | null = null;
+  /** Rows held in the store only. */
+  evictedRows = 0;
+  /** Its mark (start, fired) differs from the stored one, or was never stored. */
+  markDirty = true;
+  /** Something of it is stored: a purge must delete it. */
+  stored = false;
 
   constructor(
     readonly start: number,
@@ -57,7 +91,23 @@ function insertByStart(list: Bucket[], bucket: Bucket): void {
  */
 export class BucketedWindows implements WindowStore {
   nextDeadline = Number.POSITIVE_INFINITY;
+  /** Rows held in state, in memory or evicted. */
   openWindows = 0;
+  /**
+   * The use clock: every row change stamps its slot with it. `captureChanges` moves it on
+   * and remembers the last value it covered, so a row is dirty when its stamp is newer;
+   * `tick` moves it on between batches, so the stamps also rank rows by recency of use.
+   */
+  private clock = 1;
+  /** Stamps up to this are stored (0: restored rows, clean). */
+  private cleanClock = 0;
+  /** Starts of stored windows purged since the last capture. */
+  private purged: number[] = [];
+  /** Per key group, the windows holding that group's rows evicted. */
+  private readonly evictedWindows = new Int32Array(KEY_GROUPS);
+  /** (window, key group) pairs evicted. */
+  private evictedChunks = 0;
+  private readonly rowBytes: number;
 
   private readonly size: number;
   private readonly slide: number;
@@ -84,6 +134,7 @@ export class BucketedWindows implements WindowStore {
     this.keys = new KeyDictionary(this.groupBy);
     this.encodeKey = context.encodeKey;
     this.buildRow = context.buildRow;
+    this.rowBytes = ROW_BYTES + AGGREGATE_BYTES * context.config.aggregates.length;
   }
 
   assign(event: SluiceEvent, time: number, watermarkBefore: number, emit: Emitter): void {
@@ -163,7 +214,18 @@ export class BucketedWindows implements WindowStore {
 
   private slotFor(bucket: Bucket, encoded: string, event: SluiceEvent): number {
     const known = bucket.slotOf[encoded];
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      bucket.touched[known] = this.clock;
+      return known;
+    }
+    if (bucket.evicted !== null && bucket.evicted[keyGroup(encoded)] !== 0) {
+      // Reading the group back is the caller's job (`missingChunks` before the batch);
+      // a new row here would shadow the stored one and lose it at the next checkpoint.
+      throw new WindowOperatorError(
+        'SLUICE_ERR_WINDOW_EVICTED',
+        `window ${bucket.start}: key group ${keyGroup(encoded)} is evicted and was not read back`,
+      );
+    }
     const id = this.keys.intern(encoded, event);
     if (id >= bucket.slotPlusOne.length) {
       const grown = new Int32Array(Math.max(id + 1, bucket.slotPlusOne.length * 2));
@@ -173,8 +235,16 @@ export class BucketedWindows implements WindowStore {
     const slot = bucket.table.allocate();
     bucket.slotOf[encoded] = slot;
     bucket.slotPlusOne[id] = slot + 1;
-    bucket.keyIds.push(id);
-    bucket.versions.push(0);
+    if (slot === bucket.keyIds.length) {
+      bucket.keyIds.push(id);
+      bucket.versions.push(0);
+      bucket.touched.push(this.clock);
+    } else {
+      bucket.keyIds[slot] = id;
+      bucket.versions[slot] = 0;
+      bucket.touched[slot] = this.clock;
+    }
+    bucket.resident++;
     this.keys.retain(id);
     this.openWindows++;
     return slot;
@@ -190,6 +260,12 @@ export class BucketedWindows implements WindowStore {
     const open = this.open;
     while (open.length > 0 && open[0].end <= watermark) {
       const bucket = open.shift() as Bucket;
+      if (bucket.evictedRows > 0) {
+        throw new WindowOperatorError(
+          'SLUICE_ERR_WINDOW_EVICTED',
+          `window ${bucket.start} fires with ${bucket.evictedRows} rows evicted and not read back`,
+        );
+      }
       this.fire(bucket, emit);
       insertByStart(this.retained, bucket);
     }
@@ -197,8 +273,10 @@ export class BucketedWindows implements WindowStore {
     while (retained.length > 0 && retained[0].end + this.lateness <= watermark) {
       const bucket = retained.shift() as Bucket;
       this.buckets.delete(bucket.start);
-      this.openWindows -= bucket.keyIds.length;
-      for (const id of bucket.keyIds) this.keys.release(id);
+      this.openWindows -= bucket.resident + bucket.evictedRows;
+      for (const id of bucket.keyIds) if (id >= 0) this.keys.release(id);
+      if (bucket.evicted !== null) this.forgetEvicted(bucket);
+      if (bucket.stored) this.purged.push(bucket.start);
       if (this.recent === bucket) this.recent = null;
     }
     this.refreshDeadline();
@@ -207,10 +285,12 @@ export class BucketedWindows implements WindowStore {
   /** Emits every row of the window in key order (see `KeyDictionary`). */
   private fire(bucket: Bucket, emit: Emitter): void {
     bucket.fired = true;
-    const rows = bucket.keyIds.length;
+    bucket.markDirty = true;
+    const rows = bucket.resident;
     if (rows * Math.log2(rows + 1) < this.keys.size) {
-      const slots = Array.from(bucket.keyIds.keys());
       const ids = bucket.keyIds;
+      const slots: number[] = [];
+      for (let slot = 0; slot < ids.length; slot++) if (ids[slot] >= 0) slots.push(slot);
       slots.sort((a, b) => compareCodeUnits(this.keys.order(ids[a]), this.keys.order(ids[b])));
       for (const slot of slots) this.emitRow(bucket, slot, emit);
       return;
@@ -229,17 +309,17 @@ export class BucketedWindows implements WindowStore {
   }
 
   save(state: WindowOperatorState): void {
+    if (this.evictedChunks > 0) {
+      throw new WindowOperatorError('SLUICE_ERR_WINDOW_EVICTED', 'a snapshot needs every row in memory');
+    }
     const all = [...this.buckets.values()].sort((a, b) => a.start - b.start);
     for (const bucket of all) {
-      state.buckets.push({
-        start: bucket.start,
-        fired: bucket.fired,
-        rows: bucket.keyIds.map((id, slot) => [
-          this.keys.values[id].slice(),
-          bucket.versions[slot],
-          bucket.table.save(slot),
-        ]),
+      const rows: WindowOperatorState['buckets'][number]['rows'] = [];
+      bucket.keyIds.forEach((id, slot) => {
+        if (id >= 0)
+          rows.push([this.keys.values[id].slice(), bucket.versions[slot], bucket.table.save(slot)]);
       });
+      state.buckets.push({ start: bucket.start, fired: bucket.fired, rows });
     }
   }
 
@@ -257,5 +337,264 @@ export class BucketedWindows implements WindowStore {
       insertByStart(bucket.fired ? this.retained : this.open, bucket);
     }
     this.refreshDeadline();
+  }
+
+  tick(): void {
+    this.clock++;
+  }
+
+  /**
+   * Everything changed since the last capture (or everything, when `all`), then marks it
+   * clean. A key group of a window is written whole when any of its rows changed.
+   */
+  captureChanges(all: boolean, changes: WindowStateChanges): void {
+    const clean = all ? Number.NEGATIVE_INFINITY : this.cleanClock;
+    const groups = this.keys.groups;
+    const starts = [...this.buckets.keys()].sort((a, b) => a - b);
+    for (const start of starts) {
+      const bucket = this.buckets.get(start) as Bucket;
+      if (all || bucket.markDirty) changes.marks.push({ start, fired: bucket.fired });
+      bucket.markDirty = false;
+      bucket.stored = true;
+      const ids = bucket.keyIds;
+      const touched = bucket.touched;
+      let dirty: Array<number[] | undefined> | null = null;
+      for (let slot = 0; slot < ids.length; slot++) {
+        if (ids[slot] < 0 || !(touched[slot] > clean)) continue;
+        dirty ??= new Array(KEY_GROUPS);
+        dirty[groups[ids[slot]]] = [];
+      }
+      if (dirty === null) continue;
+      for (let slot = 0; slot < ids.length; slot++) {
+        if (ids[slot] >= 0) dirty[groups[ids[slot]]]?.push(slot);
+      }
+      for (let group = 0; group < KEY_GROUPS; group++) {
+        const slots = dirty[group];
+        if (slots !== undefined) changes.chunks.push(this.chunkOf(bucket, group, slots));
+      }
+    }
+    changes.purged.push(...this.purged);
+    this.purged = [];
+    this.cleanClock = this.clock;
+    this.clock++;
+  }
+
+  private chunkOf(bucket: Bucket, group: number, slots: number[]): RowChunk {
+    const width = this.groupBy.length;
+    const keys = new Array<unknown>(slots.length * width);
+    const refires = new Array<number>(slots.length);
+    const base = bucket.fired ? 1 : 0;
+    for (let row = 0; row < slots.length; row++) {
+      const values = this.keys.values[bucket.keyIds[slots[row]]];
+      for (let i = 0; i < width; i++) keys[row * width + i] = values[i];
+      refires[row] = bucket.versions[slots[row]] - base;
+    }
+    return { start: bucket.start, group, keys, refires, columns: bucket.table.saveMany(slots) };
+  }
+
+  /** Restore: a stored window, before its rows. */
+  restoreMark(mark: WindowMark): void {
+    if (this.buckets.has(mark.start)) throw new WindowSnapshotError(`window ${mark.start} is stored twice`);
+    const bucket = new Bucket(mark.start, mark.start + this.size, this.context, this.keys.capacity);
+    bucket.fired = mark.fired === true;
+    bucket.markDirty = false;
+    bucket.stored = true;
+    this.buckets.set(bucket.start, bucket);
+    insertByStart(bucket.fired ? this.retained : this.open, bucket);
+    this.refreshDeadline();
+  }
+
+  /**
+   * Restore: the stored rows of one key group of a window. `resident` false records them
+   * as evicted instead (state larger than its memory budget), counting `rows` only.
+   */
+  restoreChunk(chunk: RowChunk, resident: boolean): void {
+    const bucket = this.buckets.get(chunk.start);
+    if (bucket === undefined)
+      throw new WindowSnapshotError(`rows of window ${chunk.start} without the window`);
+    const rows = chunk.refires.length;
+    if (!resident) {
+      bucket.evicted ??= new Uint8Array(KEY_GROUPS);
+      if (bucket.evicted[chunk.group] === 0) {
+        bucket.evicted[chunk.group] = 1;
+        this.evictedWindows[chunk.group]++;
+        this.evictedChunks++;
+      }
+      bucket.evictedRows += rows;
+      this.openWindows += rows;
+      return;
+    }
+    this.loadRows(bucket, chunk, 0);
+  }
+
+  /** Loads a chunk's rows into a window, stamped `stamp` (clean when ≤ the clean clock). */
+  private loadRows(bucket: Bucket, chunk: RowChunk, stamp: number): void {
+    const width = this.groupBy.length;
+    const rows = chunk.refires.length;
+    if (chunk.keys.length !== rows * width) {
+      throw new WindowSnapshotError(
+        `window ${chunk.start}: key group ${chunk.group} has a malformed row chunk`,
+      );
+    }
+    const scratch: SluiceEvent = {};
+    const slots = new Array<number>(rows);
+    const base = bucket.fired ? 1 : 0;
+    for (let row = 0; row < rows; row++) {
+      for (let i = 0; i < width; i++) scratch[this.groupBy[i]] = chunk.keys[row * width + i];
+      const slot = this.slotFor(bucket, this.encodeKey(scratch), scratch);
+      bucket.versions[slot] = chunk.refires[row] + base;
+      bucket.touched[slot] = stamp;
+      slots[row] = slot;
+    }
+    bucket.table.loadMany(slots, chunk.columns);
+  }
+
+  /** Estimated heap bytes of the rows and keys held in memory. */
+  get estimatedBytes(): number {
+    return (this.openWindows - this.evictedRowCount()) * this.rowBytes + this.keys.size * KEY_BYTES;
+  }
+
+  private evictedRowCount(): number {
+    if (this.evictedChunks === 0) return 0;
+    let rows = 0;
+    for (const bucket of this.buckets.values()) rows += bucket.evictedRows;
+    return rows;
+  }
+
+  /** Rows held in memory. */
+  get residentRows(): number {
+    return this.openWindows - this.evictedRowCount();
+  }
+
+  /**
+   * Drops clean key groups of windows from memory, least recently used first, until the
+   * estimate is at most `targetBytes`; they stay readable in the store, which holds them
+   * exactly as they are (clean: unchanged since the last checkpoint committed). Returns
+   * the rows evicted. Call right after a checkpoint committed, when every row is clean.
+   */
+  evict(targetBytes: number): number {
+    let excess = this.estimatedBytes - targetBytes;
+    if (excess <= 0) return 0;
+    const candidates: Array<{ bucket: Bucket; group: number; lastUse: number; slots: number[] }> = [];
+    for (const bucket of this.buckets.values()) {
+      const perGroup: Array<{ lastUse: number; slots: number[]; dirty: boolean } | undefined> = new Array(
+        KEY_GROUPS,
+      );
+      const ids = bucket.keyIds;
+      for (let slot = 0; slot < ids.length; slot++) {
+        if (ids[slot] < 0) continue;
+        const group = this.keys.groups[ids[slot]];
+        let entry = perGroup[group];
+        if (entry === undefined) {
+          entry = { lastUse: 0, slots: [], dirty: false };
+          perGroup[group] = entry;
+        }
+        entry.slots.push(slot);
+        const stamp = bucket.touched[slot];
+        if (stamp > entry.lastUse) entry.lastUse = stamp;
+        if (stamp > this.cleanClock) entry.dirty = true;
+      }
+      perGroup.forEach((entry, group) => {
+        if (entry !== undefined && !entry.dirty)
+          candidates.push({ bucket, group, lastUse: entry.lastUse, slots: entry.slots });
+      });
+    }
+    // Coldest first; among equals, fired windows (only late events touch them) before open ones.
+    candidates.sort(
+      (a, b) =>
+        a.lastUse - b.lastUse ||
+        Number(b.bucket.fired) - Number(a.bucket.fired) ||
+        a.bucket.start - b.bucket.start ||
+        a.group - b.group,
+    );
+    let evicted = 0;
+    for (const { bucket, group, slots } of candidates) {
+      if (excess <= 0) break;
+      const keysBefore = this.keys.size;
+      for (const slot of slots) {
+        const id = bucket.keyIds[slot];
+        delete bucket.slotOf[this.keys.encoded(id)];
+        bucket.slotPlusOne[id] = 0;
+        bucket.keyIds[slot] = -1;
+        bucket.table.release(slot);
+        this.keys.release(id);
+      }
+      bucket.resident -= slots.length;
+      bucket.evictedRows += slots.length;
+      bucket.evicted ??= new Uint8Array(KEY_GROUPS);
+      bucket.evicted[group] = 1;
+      this.evictedWindows[group]++;
+      this.evictedChunks++;
+      if (this.recent === bucket) this.recent = null;
+      evicted += slots.length;
+      excess -= slots.length * this.rowBytes;
+      if (this.keys.size < keysBefore) excess -= (keysBefore - this.keys.size) * KEY_BYTES;
+    }
+    return evicted;
+  }
+
+  /**
+   * The evicted (window, key group) pairs to read back before processing `events` (with
+   * event times `times`) in one batch, with `watermarkBound` the highest watermark that
+   * batch can reach: each event's key group in every window, and every evicted group of
+   * a window that fires. `encode` gives the event the window sees (null: it skips the
+   * window). Empty, at the cost of one check, when nothing is evicted.
+   */
+  missingChunks(
+    events: readonly (SluiceEvent | null)[],
+    watermarkBound: number,
+    encode: (event: SluiceEvent, index: number) => string | null,
+  ): EvictedChunk[] {
+    const missing: EvictedChunk[] = [];
+    if (this.evictedChunks === 0) return missing;
+    const wanted = new Uint8Array(KEY_GROUPS);
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index];
+      if (event === null) continue;
+      const encoded = encode(event, index);
+      if (encoded === null) continue;
+      const group = keyGroup(encoded);
+      if (this.evictedWindows[group] > 0) wanted[group] = 1;
+    }
+    for (const bucket of this.buckets.values()) {
+      const evicted = bucket.evicted;
+      if (evicted === null || bucket.evictedRows === 0) continue;
+      const fires = !bucket.fired && bucket.end <= watermarkBound;
+      for (let group = 0; group < KEY_GROUPS; group++) {
+        if (evicted[group] !== 0 && (fires || wanted[group] !== 0))
+          missing.push({ start: bucket.start, group });
+      }
+    }
+    return missing;
+  }
+
+  /** Reads evicted rows back: `chunks` are the stored values of (window, key group) pairs `missingChunks` named. */
+  readBack(chunks: readonly RowChunk[]): void {
+    for (const chunk of chunks) {
+      const bucket = this.buckets.get(chunk.start);
+      if (bucket === undefined || bucket.evicted === null || bucket.evicted[chunk.group] === 0) {
+        throw new WindowOperatorError(
+          'SLUICE_ERR_WINDOW_EVICTED',
+          `window ${chunk.start}: key group ${chunk.group} is not evicted`,
+        );
+      }
+      bucket.evicted[chunk.group] = 0;
+      this.evictedWindows[chunk.group]--;
+      this.evictedChunks--;
+      bucket.evictedRows -= chunk.refires.length;
+      this.openWindows -= chunk.refires.length;
+      this.loadRows(bucket, chunk, this.cleanClock);
+    }
+  }
+
+  /** A purged window's evicted groups are no longer anyone's to read back. */
+  private forgetEvicted(bucket: Bucket): void {
+    const evicted = bucket.evicted as Uint8Array;
+    for (let group = 0; group < KEY_GROUPS; group++) {
+      if (evicted[group] === 0) continue;
+      this.evictedWindows[group]--;
+      this.evictedChunks--;
+    }
+    bucket.evicted = null;
   }
 }

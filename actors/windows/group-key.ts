@@ -58,3 +58,19 @@ export function keyOrder(values: readonly unknown[]): string {
 export function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/**
+ * Key groups: every key belongs to one of `KEY_GROUPS` groups by a hash of its encoded
+ * form. Window state is stored, written when dirty, evicted and read back one group of
+ * one window at a time, so a million keys are a thousand stored values, not a million.
+ * The group of a key is part of the stored layout: changing the count or the hash
+ * changes the window state codec version.
+ */
+export const KEY_GROUPS = 1024;
+
+/** The key group of an encoded key: FNV-1a over its UTF-16 code units, low bits. */
+export function keyGroup(encoded: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < encoded.length; i++) hash = Math.imul(hash ^ encoded.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) & (KEY_GROUPS - 1);
+}

@@ -1,6 +1,7 @@
 /** The pure event-time window operator: public surface for the partition actor. */
 export { eventMisfit } from './event-fit.ts';
 export { formatRow } from './format-row.ts';
+export { KEY_GROUPS } from './group-key.ts';
 export type { PartialBatch, PartialColumn } from './partial-batch.ts';
 export type {
   AggregateFn,
@@ -9,13 +10,18 @@ export type {
   BucketState,
   Emitter,
   EncodedTime,
+  EvictedChunk,
   LateRecord,
   OutputRow,
+  RowChunk,
+  SessionGroup,
   SessionState,
   SluiceEvent,
+  WindowMark,
   WindowOperatorConfig,
   WindowOperatorState,
   WindowSpec,
+  WindowStateChanges,
 } from './types.ts';
 export { validateWindowConfig } from './window-config.ts';
 export { WindowConfigError, WindowOperatorError, WindowSnapshotError } from './window-errors.ts';

@@ -1,4 +1,4 @@
-import { compareCodeUnits, keyOrder, keyValues } from './group-key.ts';
+import { compareCodeUnits, keyGroup, keyOrder, keyValues } from './group-key.ts';
 import type { SluiceEvent } from './types.ts';
 
 /**
@@ -16,6 +16,8 @@ export class KeyDictionary {
   private readonly encodedOf: string[] = [];
   /** groupBy values per id. */
   readonly values: unknown[][] = [];
+  /** Key group per id (see `keyGroup`). */
+  readonly groups: number[] = [];
   private readonly orders: string[] = [];
   private readonly references: number[] = [];
   private readonly pending: boolean[] = [];
@@ -45,18 +47,25 @@ export class KeyDictionary {
       id = this.encodedOf.length;
       this.encodedOf.push(encoded);
       this.values.push(values);
+      this.groups.push(keyGroup(encoded));
       this.orders.push(keyOrder(values));
       this.references.push(0);
       this.pending.push(true);
     } else {
       this.encodedOf[id] = encoded;
       this.values[id] = values;
+      this.groups[id] = keyGroup(encoded);
       this.orders[id] = keyOrder(values);
       this.pending[id] = true;
     }
     this.ids.set(encoded, id);
     this.added.push(id);
     return id;
+  }
+
+  /** The encoded key of a live id. */
+  encoded(id: number): string {
+    return this.encodedOf[id];
   }
 
   order(id: number): string {

@@ -1,18 +1,30 @@
 import { AccumulatorTable } from './aggregates.ts';
-import { compareCodeUnits, keyOrder, keyValues } from './group-key.ts';
+import { compareCodeUnits, KEY_GROUPS, keyGroup, keyOrder, keyValues } from './group-key.ts';
 import { MinHeap } from './min-heap.ts';
-import type { Emitter, SluiceEvent, WindowOperatorState } from './types.ts';
+import type {
+  Emitter,
+  SessionGroup,
+  SessionState,
+  SluiceEvent,
+  WindowOperatorState,
+  WindowStateChanges,
+} from './types.ts';
 import { keyAsEvent, type StoreContext, type WindowStore } from './window-store.ts';
 
 /** The sessions of one key, sorted by start and pairwise disjoint. */
 class KeySessions {
   readonly sessions: Session[] = [];
+  /** Use clock of the key's last change (see `SessionWindows.clock`). */
+  touched = 0;
+  readonly group: number;
   private order: string | null = null;
 
   constructor(
     readonly encoded: string,
     readonly values: unknown[],
-  ) {}
+  ) {
+    this.group = keyGroup(encoded);
+  }
 
   /** The key's sort string, computed on first firing. */
   get sortKey(): string {
@@ -66,6 +78,11 @@ function bySortOrder(a: Session, b: Session): number {
  */
 export class SessionWindows implements WindowStore {
   openWindows = 0;
+  /** Stamps changed keys; a key is dirty when its stamp is newer than `cleanClock`. */
+  private clock = 1;
+  private cleanClock = 0;
+  /** Key groups that lost a key since the last capture. */
+  private readonly emptiedGroups = new Uint8Array(KEY_GROUPS);
 
   private readonly gap: number;
   private readonly lateness: number;
@@ -100,6 +117,7 @@ export class SessionWindows implements WindowStore {
       owner = new KeySessions(encoded, keyValues(this.groupBy, event));
       this.keys.set(encoded, owner);
     }
+    owner.touched = this.clock;
     const sessions = owner.sessions;
     let first = 0;
     while (first < sessions.length && sessions[first].end <= time) first++;
@@ -144,6 +162,7 @@ export class SessionWindows implements WindowStore {
   }
 
   private emitFiring(session: Session, emit: Emitter): void {
+    session.owner.touched = this.clock;
     session.version++;
     session.fired = true;
     session.stamp++;
@@ -178,7 +197,11 @@ export class SessionWindows implements WindowStore {
   private purge(session: Session): void {
     const owner = session.owner;
     owner.sessions.splice(owner.sessions.indexOf(session), 1);
-    if (owner.sessions.length === 0) this.keys.delete(owner.encoded);
+    owner.touched = this.clock;
+    if (owner.sessions.length === 0) {
+      this.keys.delete(owner.encoded);
+      this.emptiedGroups[owner.group] = 1;
+    }
     this.table.release(session.slot);
     session.alive = false;
     this.openWindows--;
@@ -200,7 +223,12 @@ export class SessionWindows implements WindowStore {
   }
 
   load(state: WindowOperatorState): void {
-    for (const saved of state.sessions) {
+    this.loadSessions(state.sessions, this.clock);
+  }
+
+  private loadSessions(list: readonly SessionState[], stamp: number): void {
+    const loaded = new Set<KeySessions>();
+    for (const saved of list) {
       const event = keyAsEvent(this.groupBy, saved.key);
       const encoded = this.context.encodeKey(event);
       let owner = this.keys.get(encoded);
@@ -208,6 +236,8 @@ export class SessionWindows implements WindowStore {
         owner = new KeySessions(encoded, keyValues(this.groupBy, event));
         this.keys.set(encoded, owner);
       }
+      owner.touched = stamp;
+      loaded.add(owner);
       const session = new Session(owner, saved.start, saved.end, this.table.allocate());
       this.table.load(session.slot, saved.aggregates);
       session.version = saved.version;
@@ -218,6 +248,49 @@ export class SessionWindows implements WindowStore {
       heap.push(session.fired ? session.end + this.lateness : session.end, { session, stamp: 0 });
     }
     // A store may hand the sessions back in another order (chunked keys sort as text).
-    for (const owner of this.keys.values()) owner.sessions.sort((a, b) => a.start - b.start);
+    for (const owner of loaded) owner.sessions.sort((a, b) => a.start - b.start);
+  }
+
+  tick(): void {
+    this.clock++;
+  }
+
+  /** The sessions of every key group with a changed key (every group, when `all`); then clean. */
+  captureChanges(all: boolean, changes: WindowStateChanges): void {
+    const dirty = all ? new Uint8Array(KEY_GROUPS) : this.emptiedGroups.slice();
+    const byGroup: Array<SessionState[] | undefined> = new Array(KEY_GROUPS);
+    for (const owner of this.keys.values())
+      if (all || owner.touched > this.cleanClock) dirty[owner.group] = 1;
+    for (let group = 0; group < KEY_GROUPS; group++) if (dirty[group] !== 0) byGroup[group] = [];
+    for (const owner of this.keys.values()) {
+      const list = byGroup[owner.group];
+      if (list === undefined) continue;
+      for (const session of owner.sessions) {
+        list.push({
+          key: owner.values.slice(),
+          start: session.start,
+          end: session.end,
+          version: session.version,
+          fired: session.fired,
+          aggregates: this.table.save(session.slot),
+        });
+      }
+    }
+    byGroup.forEach((sessions, group) => {
+      if (sessions !== undefined) changes.sessionGroups.push({ group, sessions });
+    });
+    this.emptiedGroups.fill(0);
+    this.cleanClock = this.clock;
+    this.clock++;
+  }
+
+  /** Restore: the stored sessions of one key group. */
+  restoreGroup(stored: SessionGroup): void {
+    this.loadSessions(stored.sessions, 0);
+  }
+
+  /** Estimated heap bytes of the sessions held (sessions are not evicted). */
+  get estimatedBytes(): number {
+    return this.keys.size * 200 + this.openWindows * 120;
   }
 }

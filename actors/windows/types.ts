@@ -107,3 +107,50 @@ export interface WindowOperatorState {
   buckets: BucketState[];
   sessions: SessionState[];
 }
+
+/**
+ * The rows of one tumbling/hopping window for the keys of one key group (see
+ * `keyGroup`), column by column: what one stored value holds. Row `r` has the key tuple
+ * `keys[r * groupBy.length …]`, `refires[r]` firings past the window's own (its version
+ * is `refires[r] + (fired ? 1 : 0)`, so a window firing changes no row), and the
+ * aggregate state `columns[a]` of aggregate `a` (config order) in that column's form.
+ */
+export interface RowChunk {
+  start: number;
+  group: number;
+  keys: unknown[];
+  refires: number[];
+  columns: unknown[];
+}
+
+/** A tumbling/hopping window's own state: its start and whether it has fired. */
+export interface WindowMark {
+  start: number;
+  fired: boolean;
+}
+
+/** The sessions of every key of one key group; an empty list means the group holds none. */
+export interface SessionGroup {
+  group: number;
+  sessions: SessionState[];
+}
+
+/**
+ * What changed in a `WindowOperator` since its previous `captureChanges` (or all of its
+ * state), as plain data: write `marks`, `chunks` and `sessionGroups` whole (each
+ * replaces what was stored under its identity), and drop everything stored for the
+ * windows in `purged`.
+ */
+export interface WindowStateChanges {
+  watermark: EncodedTime;
+  marks: WindowMark[];
+  chunks: RowChunk[];
+  sessionGroups: SessionGroup[];
+  purged: number[];
+}
+
+/** A stored row chunk the operator no longer holds in memory (evicted), to be read back. */
+export interface EvictedChunk {
+  start: number;
+  group: number;
+}

@@ -6,9 +6,14 @@ import { SessionWindows } from './session-windows.ts';
 import type {
   Emitter,
   EncodedTime,
+  EvictedChunk,
+  RowChunk,
+  SessionGroup,
   SluiceEvent,
+  WindowMark,
   WindowOperatorConfig,
   WindowOperatorState,
+  WindowStateChanges,
 } from './types.ts';
 import { validateWindowConfig } from './window-config.ts';
 import { WindowOperatorError, WindowSnapshotError } from './window-errors.ts';
@@ -47,17 +52,27 @@ function decodeTime(time: EncodedTime): number {
  * Threading model: none of its own; one owner (the partition actor) calls it.
  * Life cycle: construct (or `restore`), feed, `advanceWatermark(Infinity)` at the end
  * of a bounded input; `snapshot()` at any point between calls.
+ *
+ * Incremental checkpoints: `captureChanges()` hands out what changed since the previous
+ * capture, as plain data grouped by (window, key group), and marks it clean; the per-event
+ * cost is one number stored per row touched. A restore replays the stored pieces
+ * (`restoreMark`, `restoreChunk`, `restoreSessionGroup`, `restoreWatermark`) into a fresh
+ * operator. Tumbling and hopping windows can also `evict` clean key groups under a
+ * memory budget; the owner reads them back (`missingChunks`, `readBack`) before the
+ * batch that needs them, because the operator itself never waits for I/O.
  */
 export class WindowOperator {
   private currentWatermark = Number.NEGATIVE_INFINITY;
   private readonly store: WindowStore;
   private readonly maxOutOfOrder: number;
+  private readonly keyEncoder: (event: SluiceEvent) => string;
 
   constructor(config: WindowOperatorConfig) {
     validateWindowConfig(config);
+    this.keyEncoder = createKeyEncoder(config.groupBy);
     const context = {
       config,
-      encodeKey: createKeyEncoder(config.groupBy),
+      encodeKey: this.keyEncoder,
       buildRow: createRowFactory(
         config.groupBy,
         config.aggregates.map((aggregate) => aggregate.name),
@@ -142,6 +157,110 @@ export class WindowOperator {
     };
     this.store.save(state);
     return state;
+  }
+
+  /**
+   * What changed since the previous capture (everything, when `all` or on the first
+   * capture after `restore(state)`), as plain data; afterwards the operator counts as
+   * clean. Costs time in proportion to the rows held plus the rows written.
+   */
+  captureChanges(all = false): WindowStateChanges {
+    const changes: WindowStateChanges = {
+      watermark: encodeTime(this.currentWatermark),
+      marks: [],
+      chunks: [],
+      sessionGroups: [],
+      purged: [],
+    };
+    this.store.captureChanges(all, changes);
+    return changes;
+  }
+
+  /** Moves the use clock on: what the next events touch counts as more recent than what came before. */
+  tick(): void {
+    this.store.tick();
+  }
+
+  /** Restore: the watermark of the stored state. */
+  restoreWatermark(watermark: EncodedTime): void {
+    this.currentWatermark = decodeTime(watermark);
+  }
+
+  /** Restore: one stored tumbling/hopping window, before its rows. */
+  restoreMark(mark: WindowMark): void {
+    this.bucketed('restoreMark').restoreMark(mark);
+  }
+
+  /** Restore: one stored key group of a window; `resident` false keeps it evicted (memory budget). */
+  restoreChunk(chunk: RowChunk, resident = true): void {
+    this.bucketed('restoreChunk').restoreChunk(chunk, resident);
+  }
+
+  /** Restore: the stored sessions of one key group. */
+  restoreSessionGroup(group: SessionGroup): void {
+    if (!(this.store instanceof SessionWindows)) {
+      throw new WindowSnapshotError('session state does not belong to a tumbling or hopping window');
+    }
+    this.store.restoreGroup(group);
+  }
+
+  /** Estimated heap bytes of the state held in memory. */
+  get estimatedBytes(): number {
+    return this.store.estimatedBytes;
+  }
+
+  /** Rows held in memory (tumbling/hopping; for sessions, every session). */
+  get residentWindows(): number {
+    return this.store instanceof BucketedWindows ? this.store.residentRows : this.store.openWindows;
+  }
+
+  /**
+   * Drops clean key groups, least recently used first, until the estimate is at most
+   * `targetBytes` (tumbling/hopping only; sessions stay in memory). Call only right after
+   * a checkpoint committed: what is dropped must be in the store as it is in memory.
+   * Returns the rows evicted.
+   */
+  evict(targetBytes: number): number {
+    return this.store instanceof BucketedWindows ? this.store.evict(targetBytes) : 0;
+  }
+
+  /**
+   * The evicted pieces to read back before a batch: those of the events' keys and of
+   * every window the batch can fire, given `maxTime`, the largest event time in it.
+   * `encode` gives an event's encoded key as this window sees it, or null when the event
+   * does not reach this window. Empty at once when nothing is evicted.
+   */
+  missingChunks(
+    events: readonly (SluiceEvent | null)[],
+    maxTime: number,
+    encode: (event: SluiceEvent, index: number) => string | null,
+  ): EvictedChunk[] {
+    if (!(this.store instanceof BucketedWindows)) return [];
+    const bound = Math.max(this.currentWatermark, maxTime - this.maxOutOfOrder);
+    return this.store.missingChunks(events, bound, encode);
+  }
+
+  /** The evicted pieces a watermark of `watermark` would fire (idle timeout, end of input). */
+  missingForWatermark(watermark: number): EvictedChunk[] {
+    if (!(this.store instanceof BucketedWindows)) return [];
+    return this.store.missingChunks([], watermark, () => null);
+  }
+
+  /** Loads evicted pieces back, as read from the store. */
+  readBack(chunks: readonly RowChunk[]): void {
+    this.bucketed('readBack').readBack(chunks);
+  }
+
+  /** The encoded key of an event (what key groups hash). */
+  encodeKey(event: SluiceEvent): string {
+    return this.keyEncoder(event);
+  }
+
+  private bucketed(what: string): BucketedWindows {
+    if (!(this.store instanceof BucketedWindows)) {
+      throw new WindowSnapshotError(`${what}: window state does not belong to a session window`);
+    }
+    return this.store;
   }
 
   /** An operator that behaves exactly as the one that took `state` would from there on. */

@@ -1,6 +1,12 @@
 import type { KeyEncoder } from './group-key.ts';
 import type { RowFactory } from './row-factory.ts';
-import type { Emitter, SluiceEvent, WindowOperatorConfig, WindowOperatorState } from './types.ts';
+import type {
+  Emitter,
+  SluiceEvent,
+  WindowOperatorConfig,
+  WindowOperatorState,
+  WindowStateChanges,
+} from './types.ts';
 
 /**
  * The window state behind a `WindowOperator`: one implementation for epoch-aligned
@@ -22,6 +28,12 @@ export interface WindowStore {
   readonly openWindows: number;
   save(state: WindowOperatorState): void;
   load(state: WindowOperatorState): void;
+  /** Adds what changed since the last capture (everything, when `all`) to `changes`; then all is clean. */
+  captureChanges(all: boolean, changes: WindowStateChanges): void;
+  /** Moves the use clock on (between batches): later changes count as more recent. */
+  tick(): void;
+  /** Estimated heap bytes of the state held in memory. */
+  readonly estimatedBytes: number;
 }
 
 /** What every store needs from the config, resolved once. */
