@@ -1,22 +1,22 @@
 import type { DecodeFailureRecord } from '../partition/partition-pipeline.ts';
-import { type GatewayReply, type RefusalReply, refusal } from './gateway-errors.ts';
-import type { GatewayLog } from './gateway-log.ts';
+import { type GatewayReply, IngestRefusal, type RefusalReply, refusal } from './gateway-errors.ts';
 import { parseIngestPayload } from './ingest-payload.ts';
-import { encodeLogBatch } from './log-batch.ts';
+import type { IngestTarget } from './ingest-target.ts';
 import { routeEvents } from './route-events.ts';
 
 /**
  * The one path every client batch takes, WebSocket or HTTP: parse, validate, route,
- * append each partition's part to the gateway log, and answer once every part is
- * durable. Refused input that carries data (malformed payload, invalid events) is
- * appended to partition 0's log as dead letters, so it reaches the dead-letter output
- * exactly once, in order, through the partition actor like everything else.
+ * append each partition's part to the durable target (the gateway log, or Kafka with
+ * `forward`), and answer once every part is durable. Refused input that carries data
+ * (malformed payload, invalid events) goes to the target as dead letters, so it reaches
+ * the dead-letter output exactly once, in order, through the partition actor like
+ * everything else.
  *
  * Threading model: main thread. The bytes handed in must be the caller's own copy
  * (uWebSockets.js reuses its ArrayBuffers once the handler returns).
  */
 export interface BatchIngesterOptions {
-  log: GatewayLog;
+  target: IngestTarget;
   keyField: string;
   timeField: string;
   /** Asked with the event count of a parsed batch; false refuses it with 429. */
@@ -24,8 +24,6 @@ export interface BatchIngesterOptions {
   /** Counts a refusal (metrics). */
   onRefusal?: (reply: RefusalReply) => void;
   onAccepted?: (events: number) => void;
-  /** The log could not be written: the process cannot keep its promise of durability. */
-  onFatal: (error: Error) => void;
 }
 
 /** The raw text of a refused payload kept in its dead letter (frames as base64), at most this long. */
@@ -40,7 +38,7 @@ export class BatchIngester {
     this.#options = options;
   }
 
-  /** Batches appended and not yet durable. */
+  /** Batch parts appended and not yet durable. */
   get pending(): number {
     return this.#pending.size;
   }
@@ -61,64 +59,58 @@ export class BatchIngester {
     frame: boolean,
     admit?: (events: number) => boolean,
   ): Promise<GatewayReply> {
-    const { log, keyField, timeField } = this.#options;
+    const { target, keyField, timeField } = this.#options;
     if (this.#closed) return refusal('UNAVAILABLE', null, 'the gateway is stopping');
-    if (!log.hasRoom()) return refusal('GATEWAY_FULL', null, 'the gateway log is full; retry later');
+    const full = target.admission();
+    if (full !== null) return full;
     const payload = parseIngestPayload(bytes, frame);
     if (!payload.ok) {
       const raw = frame ? Buffer.from(bytes).toString('base64') : Buffer.from(bytes).toString('utf8');
       const code = payload.code === 'BATCH_INVALID' ? 'JSON_NOT_OBJECT' : payload.code;
-      await this.#deadLetters([{ code, reason: payload.reason, raw: raw.slice(0, MAX_DEAD_LETTER_RAW) }]);
+      await this.#deadLetters(
+        [{ code, reason: payload.reason, raw: raw.slice(0, MAX_DEAD_LETTER_RAW) }],
+        bytes,
+      );
       return refusal('PAYLOAD_INVALID', payload.id, `${payload.code}: ${payload.reason}`);
     }
     if (admit !== undefined && !admit(payload.events.length)) {
       return refusal('RATE_LIMITED', payload.id, 'over the events-per-second limit');
     }
-    const routed = routeEvents(payload.events, { keyField, timeField, partitions: log.partitions });
+    const routed = routeEvents(payload.events, { keyField, timeField, partitions: target.partitions });
     if (!routed.ok) {
-      await this.#deadLetters(routed.invalid.map(({ failure }) => failure));
+      await this.#deadLetters(
+        routed.invalid.map(({ failure }) => failure),
+        bytes,
+      );
       const first = routed.invalid[0];
       const message = `event ${first.index}: ${first.failure.reason} (${routed.invalid.length} invalid, batch refused)`;
       return refusal('EVENT_INVALID', payload.id, message);
     }
     const durable: Promise<void>[] = [];
     for (const [partition, events] of routed.parts) {
-      durable.push(this.#append(partition, encodeLogBatch({ events, failures: [] })));
+      durable.push(this.#track(target.append(partition, events)));
     }
     try {
       await Promise.all(durable);
     } catch (error) {
-      return refusal('UNAVAILABLE', payload.id, `the gateway log failed: ${(error as Error).message}`);
+      if (error instanceof IngestRefusal) return refusal(error.code, payload.id, error.message);
+      return refusal('UNAVAILABLE', payload.id, `storing the batch failed: ${(error as Error).message}`);
     }
     return { ack: payload.id, count: routed.count };
   }
 
-  async #deadLetters(failures: DecodeFailureRecord[]): Promise<void> {
-    const batch = encodeLogBatch({
-      events: failures.map(() => null),
-      failures: failures.map((failure, index) => [index, failure]),
-    });
-    await this.#append(0, batch).catch(() => {});
+  async #deadLetters(failures: DecodeFailureRecord[], raw: Uint8Array): Promise<void> {
+    await this.#track(this.#options.target.deadLetters(failures, raw)).catch(() => {});
   }
 
-  #append(partition: number, payload: Uint8Array): Promise<void> {
-    let durable: Promise<void>;
-    try {
-      durable = this.#options.log.append(partition, payload).durable;
-    } catch (error) {
-      this.#options.onFatal(error as Error);
-      return Promise.reject(error);
-    }
-    const tracked = durable.catch((error: Error) => {
-      this.#options.onFatal(error);
-      throw error;
-    });
-    this.#pending.add(tracked);
-    tracked.then(
-      () => this.#pending.delete(tracked),
-      () => this.#pending.delete(tracked),
+  /** Keeps `durable` in `pending` until it settles, so `close` can wait for it. */
+  #track(durable: Promise<void>): Promise<void> {
+    this.#pending.add(durable);
+    durable.then(
+      () => this.#pending.delete(durable),
+      () => this.#pending.delete(durable),
     );
-    return tracked;
+    return durable;
   }
 
   /** Refuses new batches, then waits until every appended batch is durable (or failed). */

@@ -21,6 +21,13 @@ export const GATEWAY_REFUSALS = {
   INFLIGHT_LIMIT: { status: 429, close: null },
   /** The log reached `log.maxBytes`: retry once checkpoints free space. */
   GATEWAY_FULL: { status: 503, close: 1013 },
+  /** `forward`: more messages waiting for Kafka's ack than `forward.maxPending`; retry later. */
+  FORWARD_BUSY: { status: 503, close: null },
+  /**
+   * `forward`: Kafka did not acknowledge within `forward.ackTimeout`, or refused the write.
+   * The batch was not acknowledged; it may still land in the topic (a retry may duplicate it).
+   */
+  FORWARD_FAILED: { status: 503, close: null },
   /** The gateway is stopping, or the log failed to write. */
   UNAVAILABLE: { status: 503, close: 1011 },
   /** The client kept sending invalid messages. */
@@ -47,6 +54,17 @@ export type GatewayReply = AckReply | RefusalReply;
 
 export function refusal(error: GatewayRefusalCode, id: string | null, message: string): RefusalReply {
   return { error, id, message };
+}
+
+/** A durable target (log, Kafka) refusing one batch with a stable code; not a failure of the process. */
+export class IngestRefusal extends Error {
+  readonly code: GatewayRefusalCode;
+
+  constructor(code: GatewayRefusalCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'IngestRefusal';
+    this.code = code;
+  }
 }
 
 export function isRefusal(reply: GatewayReply): reply is RefusalReply {

@@ -57,7 +57,7 @@ function safeJson(value: unknown): string {
 }
 
 /** The bytes Kafka's default partitioner would hash for this key value (as the file source does). */
-function keyText(value: unknown): string | null {
+export function keyText(value: unknown): string | null {
   if (value === undefined || value === null) return null;
   return typeof value === 'string' ? value : JSON.stringify(value);
 }

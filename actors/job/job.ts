@@ -24,6 +24,7 @@ import type {
 } from '../../runtime/topology/topology-schema.ts';
 import { WorkerPool } from '../../runtime/worker-pool.ts';
 import { type CdcSource, startCdcSource } from '../cdc/cdc-source.ts';
+import { forwardedKafkaSource } from '../gateway/forwarded-source.ts';
 import { type GatewaySource, startGatewaySource } from '../gateway/gateway-source.ts';
 import { kafkaBatchTransfer } from '../kafka/kafka-batch.ts';
 import { createKafkaClient } from '../kafka/kafka-client.ts';
@@ -253,7 +254,10 @@ export class Job {
     this.#cdc.set(name, cdc);
   }
 
-  /** A gateway source feeds the partition actors spawned up front from its log (`actors/gateway`). */
+  /**
+   * A gateway source feeds the partition actors spawned up front from its log; with
+   * `forward: kafka` it writes a topic that a kafka source of its name reads (`actors/gateway`).
+   */
   async #startGateway(name: string, source: GatewaySourceConfig): Promise<void> {
     const refOf = (partition: number) => {
       const ref = this.#partitions.get(name)?.get(partition);
@@ -273,6 +277,9 @@ export class Job {
       onFatal: (error) => this.#fail(error),
     });
     this.#gateways.set(name, gateway);
+    // `forward: kafka`: the job reads the topic back through a kafka source of the same name.
+    const forwarded = forwardedKafkaSource(this.#topology.name, name, source);
+    if (forwarded !== null) await this.#startKafka(name, forwarded);
   }
 
   async #topicPartitionCount(source: KafkaSourceConfig): Promise<number> {

@@ -10,6 +10,7 @@
  */
 import { basename, dirname, extname, join } from 'node:path';
 import type { SourceConfig, Topology } from '../../runtime/topology/topology-schema.ts';
+import { FORWARD_FORMAT } from '../gateway/forwarded-source.ts';
 import type { OutputTarget, PartitionInput, PartitionPlan } from '../partition/partition-plan.ts';
 import type { WindowOperatorConfig } from '../windows/index.ts';
 
@@ -39,6 +40,10 @@ function writersBySink(topology: Topology): Map<string, Set<string>> {
 }
 
 function inputOf(source: SourceConfig): PartitionInput {
+  // A forwarding gateway is read back from its Kafka topic (actors/gateway/forwarded-source.ts).
+  if (source.type === 'gateway' && source.forward !== undefined) {
+    return { kind: 'kafka', topic: source.forward.topic, format: FORWARD_FORMAT };
+  }
   if (source.type === 'file' || source.type === 'gateway' || source.type === 'cdc') {
     return { kind: 'pushed', format: 'json' };
   }
@@ -59,11 +64,13 @@ function inputOf(source: SourceConfig): PartitionInput {
 
 /**
  * Partitions a source has before it runs: its `partitions` setting, or null for a Kafka
- * source, whose partitions are known only when the group assigns them (its files always
- * carry the partition number).
+ * source (or a gateway that forwards to Kafka), whose partitions are known only when the
+ * group assigns them (its files always carry the partition number).
  */
 export function staticPartitionCount(source: SourceConfig): number | null {
-  return source.type === 'kafka' ? null : source.partitions;
+  if (source.type === 'kafka') return null;
+  if (source.type === 'gateway' && source.forward !== undefined) return null;
+  return source.partitions;
 }
 
 /** The plan of partition `partition` of source `sourceName`. */

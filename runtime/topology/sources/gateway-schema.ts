@@ -7,12 +7,74 @@ import {
   fieldPath,
   filePath,
   integerAtLeast,
+  positiveDuration,
 } from '../schema-primitives.ts';
 
 /**
  * The `gateway` source: a WebSocket/HTTP ingestion endpoint whose per-partition
- * append-only log is the source partition (positions are log record indices).
+ * append-only log is the source partition (positions are log record indices) — or,
+ * with `forward`, a producer to a Kafka topic that the job then reads as a kafka source
+ * (positions are Kafka offsets).
  */
+
+const forwardSchema = z
+  .strictObject({
+    type: z
+      .literal('kafka', { error: "'kafka'" })
+      .describe('Forward acknowledged batches to a Kafka topic (the only kind of forward).'),
+    brokers: z
+      .array(z.string({ error: 'a broker address host:port' }).min(1), {
+        error: 'a list of broker addresses',
+      })
+      .min(1, { error: 'at least one broker address, e.g. [127.0.0.1:9092]' })
+      .describe('Bootstrap brokers, host:port.'),
+    topic: z
+      .string({ error: 'a topic name' })
+      .min(1, { error: 'a topic name' })
+      .describe(
+        "Topic the gateway produces to and the job consumes; its partition count must equal the source's `partitions`.",
+      ),
+    create: z
+      .boolean({ error: 'true or false' })
+      .default(false)
+      .describe('Create the topic with `partitions` partitions when it does not exist.'),
+    group: z
+      .string({ error: 'a consumer group id' })
+      .min(1, { error: 'a consumer group id' })
+      .optional()
+      .describe('Consumer group of the job reading the topic. Absent: sluice-<topology name>-<source name>.'),
+    ackTimeout: positiveDuration
+      .prefault('10s')
+      .describe(
+        'A batch Kafka has not acknowledged by then is answered with FORWARD_FAILED (503); it may still land in the topic.',
+      ),
+    maxPending: integerAtLeast(1)
+      .default(1024)
+      .describe(
+        'Kafka messages (one per partition a client batch touches) waiting for their ack, over all clients; ' +
+          'past it batches are refused with FORWARD_BUSY (503).',
+      ),
+    sessionTimeout: positiveDuration
+      .prefault('30s')
+      .describe(
+        "Consumer-group session timeout of the job reading the topic (as a kafka source's sessionTimeout).",
+      ),
+    brokerTimeout: duration
+      .prefault('60s')
+      .describe(
+        'A broker unreachable for longer than this stops the process with an error instead of waiting forever.',
+      ),
+  })
+  .transform(({ ackTimeout, brokerTimeout, sessionTimeout, ...rest }) => ({
+    ...rest,
+    ackTimeoutMs: ackTimeout,
+    brokerTimeoutMs: brokerTimeout,
+    sessionTimeoutMs: sessionTimeout,
+  }))
+  .describe(
+    'Produce to Kafka (idempotent, acks=all) instead of the gateway log, ack after Kafka does, and read the topic back ' +
+      'with an implicit kafka source in the same job.',
+  );
 
 const TOKENS_EXPECTED = 'env:VARIABLE or file:path (comma- or newline-separated bearer tokens)';
 
@@ -84,7 +146,8 @@ export const gatewaySourceSchema = z
       })
       .prefault({})
       .transform(({ groupCommit, ...rest }) => ({ ...rest, groupCommitMs: groupCommit }))
-      .describe('The gateway log: durability before the ack.'),
+      .describe('The gateway log: durability before the ack. Unused with `forward`.'),
+    forward: forwardSchema.optional(),
   })
   .describe('A WebSocket/HTTP gateway source.');
 

@@ -1,0 +1,34 @@
+import type { GatewaySourceConfig, KafkaSourceConfig } from '../../runtime/topology/topology-schema.ts';
+
+/**
+ * How a job reads what a `forward: kafka` gateway wrote: the gateway source stands, in
+ * the job, for two things in one process — the gateway (clients → Kafka, acked after
+ * Kafka) and an implicit kafka source on the forward topic, under the gateway source's
+ * name, whose partitions feed the windows and streams that name the gateway. Records are
+ * sluice frames (one per partition a client batch touched), read from the earliest offset
+ * by a consumer group that defaults to `sluice-<topology>-<source>`. Positions are Kafka
+ * offsets, checkpointed like any kafka source's.
+ */
+export const FORWARD_FORMAT = 'frame' as const;
+
+/** The kafka source a forwarding gateway implies, or null for a gateway with its own log. */
+export function forwardedKafkaSource(
+  topologyName: string,
+  sourceName: string,
+  config: GatewaySourceConfig,
+): KafkaSourceConfig | null {
+  const forward = config.forward;
+  if (forward === undefined) return null;
+  return {
+    type: 'kafka',
+    brokers: forward.brokers,
+    topic: forward.topic,
+    group: forward.group ?? `sluice-${topologyName}-${sourceName}`,
+    format: FORWARD_FORMAT,
+    key: config.key,
+    time: config.time,
+    startFrom: 'earliest',
+    brokerTimeoutMs: forward.brokerTimeoutMs,
+    sessionTimeoutMs: forward.sessionTimeoutMs,
+  };
+}

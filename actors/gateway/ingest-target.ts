@@ -1,0 +1,84 @@
+import { encodeFrame } from '../codecs/frame.ts';
+import type { DecodeFailureRecord } from '../partition/partition-pipeline.ts';
+import { type RefusalReply, refusal } from './gateway-errors.ts';
+import type { GatewayLog } from './gateway-log.ts';
+import type { KafkaForward } from './kafka-forward.ts';
+import { encodeLogBatch } from './log-batch.ts';
+
+/**
+ * Where an accepted client batch becomes durable before its ack: the gateway's own log
+ * (the default) or a Kafka topic (`forward: kafka`). The ingester routes a batch by key
+ * and hands each partition's part to `append`; a part resolved is a part that survives a
+ * crash. A rejection that is an `IngestRefusal` (gateway-errors.ts) answers the client with
+ * its code; any other rejection is a failure of the target, answered UNAVAILABLE.
+ *
+ * Threading model: main thread only.
+ */
+export interface IngestTarget {
+  readonly partitions: number;
+  /** Null when a batch may be taken now, else the refusal to answer with. */
+  admission(): RefusalReply | null;
+  /** Makes one partition's events durable. */
+  append(partition: number, events: Record<string, unknown>[]): Promise<void>;
+  /** Keeps refused input for the dead-letter output; `raw` is the client's payload. */
+  deadLetters(failures: DecodeFailureRecord[], raw: Uint8Array): Promise<void>;
+}
+
+/**
+ * The gateway log: each part is one log record; dead letters are one record of partition 0
+ * holding the failures, so they reach the dead-letter output through the partition actor,
+ * exactly once, in order. A log that cannot be written is fatal (`onFatal`): the process
+ * can no longer keep its promise of durability.
+ */
+export function logTarget(log: GatewayLog, onFatal: (error: Error) => void): IngestTarget {
+  const append = (partition: number, payload: Uint8Array): Promise<void> => {
+    let durable: Promise<void>;
+    try {
+      durable = log.append(partition, payload).durable;
+    } catch (error) {
+      onFatal(error as Error);
+      return Promise.reject(error);
+    }
+    return durable.catch((error: Error) => {
+      onFatal(error);
+      throw error;
+    });
+  };
+  return {
+    partitions: log.partitions,
+    admission: () =>
+      log.hasRoom() ? null : refusal('GATEWAY_FULL', null, 'the gateway log is full; retry later'),
+    append: (partition, events) => append(partition, encodeLogBatch({ events, failures: [] })),
+    deadLetters: (failures) =>
+      append(
+        0,
+        encodeLogBatch({
+          events: failures.map(() => null),
+          failures: failures.map((failure, index) => [index, failure]),
+        }),
+      ),
+  };
+}
+
+/**
+ * A Kafka topic: each part is one sluice frame record keyed by its first event's key. All
+ * events of a part share a partition, so the producer's murmur2 partitioner puts the
+ * record on that partition, where the job's kafka source reads it. Refused input goes to
+ * partition 0 as the client sent it; the kafka source (format frame) cannot decode it and
+ * sends it to the dead-letter output with its topic, partition and offset.
+ */
+export function kafkaTarget(
+  forward: KafkaForward,
+  partitions: number,
+  keyOf: (event: Record<string, unknown>) => string,
+): IngestTarget {
+  return {
+    partitions,
+    admission: () =>
+      forward.hasRoom()
+        ? null
+        : refusal('FORWARD_BUSY', null, `${forward.pending} records are waiting for Kafka; retry later`),
+    append: (_partition, events) => forward.send([{ key: keyOf(events[0]), value: encodeFrame(events) }]),
+    deadLetters: (_failures, raw) => forward.send([{ key: null, partition: 0, value: Buffer.from(raw) }]),
+  };
+}
