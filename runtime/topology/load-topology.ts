@@ -7,6 +7,7 @@ import { checkCrossReferences } from './cross-references.ts';
 import { describeIssue } from './describe-issue.ts';
 import { knownFieldsAt } from './known-fields.ts';
 import { positionOf } from './source-positions.ts';
+import { checkTableReferences } from './table-references.ts';
 import { type Topology, topologySchema } from './topology-schema.ts';
 
 /**
@@ -46,7 +47,7 @@ export function parseTopology(text: string, fileName: string): Topology {
     ...(parsed.success
       ? []
       : parsed.error.issues.flatMap((issue) => schemaProblems(issue, raw, document, lineCounter))),
-    ...checkCrossReferences(raw).map((problem) => ({
+    ...[...checkCrossReferences(raw), ...checkTableReferences(raw)].map((problem) => ({
       path: dotted(problem.path),
       expected: problem.expected,
       message: problem.message,

@@ -10,6 +10,7 @@ import {
 } from './schema-primitives.ts';
 import { sinkSchema } from './sink-schema.ts';
 import { sourceSchema } from './source-schema.ts';
+import { lookupTableSchema } from './table-schema.ts';
 import { streamSchema, windowSchema } from './window-schema.ts';
 
 /**
@@ -114,6 +115,11 @@ export const topologySchema = z
     state: stateSchema.prefault({}),
     checkpoint: checkpointSchema.prefault({}),
     sources: namedSection(sourceSchema, 'sources').describe('Where events come from, by name.'),
+    tables: namedSection(lookupTableSchema, 'lookup tables')
+      .default({})
+      .describe(
+        'Lookup tables materialized from CDC sources, by name; windows and streams `enrich:` events from them.',
+      ),
     windows: namedSection(windowSchema, 'windows').default({}).describe('Windowed aggregations, by name.'),
     streams: namedSection(streamSchema, 'streams').default({}).describe('Un-windowed event routes, by name.'),
     sinks: namedSection(sinkSchema, 'sinks').describe('Where results go, by name.'),
@@ -142,6 +148,7 @@ export type GeneratorSourceConfig = Extract<SourceConfig, { type: 'generator' }>
 export type KafkaSourceConfig = Extract<SourceConfig, { type: 'kafka' }>;
 export type GatewaySourceConfig = Extract<SourceConfig, { type: 'gateway' }>;
 export type CdcSourceConfig = Extract<SourceConfig, { type: 'cdc' }>;
+export type LookupTableConfig = Topology['tables'][string];
 export type WindowConfig = Topology['windows'][string];
 export type WindowShape = WindowConfig['window'];
 export type StreamConfig = Topology['streams'][string];

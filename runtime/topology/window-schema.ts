@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AGGREGATE_EXPECTED, parseAggregate } from './aggregate-expression.ts';
 import { duration, fieldPath, filePath, identifier, positiveDuration } from './schema-primitives.ts';
+import { enrichSchema } from './table-schema.ts';
 
 /**
  * The `windows:` and `streams:` sections: what is computed from a source and where
@@ -120,6 +121,7 @@ const transformModule = filePath.describe(
 export const windowSchema = z
   .strictObject({
     from: identifier.describe('Name of the source whose events this window reads.'),
+    enrich: enrichSchema.optional(),
     transform: transformModule.optional(),
     window: windowShapeSchema,
     groupBy: z
@@ -141,6 +143,7 @@ export const windowSchema = z
 export const streamSchema = z
   .strictObject({
     from: identifier.describe('Name of the source whose events this stream reads.'),
+    enrich: enrichSchema.optional(),
     transform: transformModule.optional(),
     to: sinkNames.describe('Sinks that receive the (transformed) events.'),
   })
