@@ -1,0 +1,102 @@
+/**
+ * Produces generator events as one JSON message per event through kcat (librdkafka), at
+ * a fixed rate. kafkajs spends ~25 µs of CPU per small message, so on this 2-core machine
+ * it cannot offer 50,000 JSON messages/s beside the engine it feeds; a librdkafka
+ * producer in its own process can, as the producers in front of a real pipeline do.
+ *
+ * Keys go through librdkafka's `murmur2_random` partitioner (Java's default partitioner),
+ * so each key lands on the partition `sluice produce` and sluice's sources use. The
+ * events are the ones `produceEvents` would write (same generator, same options); the
+ * schedule is the wall clock: event i is written once start + i / rate has passed.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createGenerator } from '../../actors/generator/index.ts';
+
+export interface KcatProduceOptions {
+  brokers: string[];
+  topic: string;
+  count: number;
+  rate: number;
+  keys: number;
+  /** Event time of the first event (ms since the epoch); event i is due at startTime + i·1000/rate. */
+  startTime: number;
+  /** How often due events are handed to kcat. Default 20 ms. */
+  tickMs?: number;
+}
+
+export interface KcatProduceResult {
+  events: number;
+  elapsedMs: number;
+  eventsPerSecond: number;
+}
+
+/** Whether kcat is on the PATH (deploy/local/kafka.sh installs it). */
+export async function kcatAvailable(): Promise<boolean> {
+  const child = spawn('kcat', ['-V'], { stdio: 'ignore' });
+  const [code] = (await Promise.race([once(child, 'exit'), once(child, 'error').then(() => [-1])])) as [
+    number,
+  ];
+  return code === 0;
+}
+
+export async function produceJsonWithKcat(options: KcatProduceOptions): Promise<KcatProduceResult> {
+  const kcat = spawn(
+    'kcat',
+    [
+      '-P',
+      '-b',
+      options.brokers.join(','),
+      '-t',
+      options.topic,
+      '-K',
+      '\t',
+      '-X',
+      'partitioner=murmur2_random',
+      '-X',
+      'linger.ms=5',
+      '-X',
+      'acks=all',
+      '-X',
+      'enable.idempotence=true',
+    ],
+    { stdio: ['pipe', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  kcat.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    if (stderr.length < 4096) stderr += chunk;
+  });
+  const exited = once(kcat, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const generator = createGenerator({
+    keys: options.keys,
+    startTime: options.startTime,
+    eventsPerSecond: options.rate,
+  });
+  const tickMs = options.tickMs ?? 20;
+  const began = Date.now();
+  let written = 0;
+  try {
+    while (written < options.count) {
+      const due = Math.min(
+        options.count,
+        Math.floor(((Date.now() - options.startTime) * options.rate) / 1000) + 1,
+      );
+      if (due > written) {
+        const { events } = generator.nextBatch(due - written);
+        let text = '';
+        for (const event of events) text += `${event.user_id}\t${JSON.stringify(event)}\n`;
+        written = due;
+        // A full pipe means kcat is behind: wait for it rather than buffer without bound.
+        if (!kcat.stdin.write(text)) await once(kcat.stdin, 'drain');
+      } else await sleep(tickMs);
+    }
+    kcat.stdin.end();
+    const [code, signal] = await exited;
+    if (code !== 0) throw new Error(`kcat exited with ${code ?? signal}: ${stderr.trim()}`);
+  } finally {
+    if (kcat.exitCode === null) kcat.kill('SIGKILL');
+  }
+  const elapsedMs = Date.now() - began;
+  return { events: written, elapsedMs, eventsPerSecond: (written * 1000) / Math.max(1, elapsedMs) };
+}
