@@ -37,6 +37,12 @@ import type {
   SinkWrite,
   SourcePosition,
 } from '../partition/partition-plan.ts';
+import {
+  SINK_HOOK_CHANNEL,
+  type SinkHook,
+  type SinkHookReply,
+  sinkHookRefused,
+} from '../partition/sink-hooks.ts';
 import { sinkActorSpec } from '../sinks/sink-factories.ts';
 import { readFileSource } from '../sources/file-reader.ts';
 import { partitionPlan, partitionPlans } from './partition-plans.ts';
@@ -306,6 +312,14 @@ export class Job {
     if (channel === 'sync') {
       const sync = payload as SinkSync;
       return this.#sink(sync.sink).ask('sync', sync.files) as Promise<void>;
+    }
+    if (channel === SINK_HOOK_CHANNEL) {
+      const hook = payload as SinkHook;
+      return this.#sink(hook.sink)
+        .ask<SinkHookReply>(hook.kind, hook)
+        .then((refusal) => {
+          if (refusal !== null) throw sinkHookRefused(hook, refusal);
+        });
     }
     if (channel === 'control') return this.#report(payload as PartitionReport);
   };

@@ -73,6 +73,13 @@ export function staticPartitionCount(source: SourceConfig): number | null {
   return source.partitions;
 }
 
+/** Sinks that commit a partition's rows with its checkpoints (actors/partition/sink-hooks.ts). */
+function transactionalSinks(topology: Topology): string[] {
+  return Object.entries(topology.sinks)
+    .filter(([, sink]) => sink.type === 'kafka' && sink.transactional)
+    .map(([name]) => name);
+}
+
 /** The plan of partition `partition` of source `sourceName`. */
 export function partitionPlan(topology: Topology, sourceName: string, partition: number): PartitionPlan {
   const writers = writersBySink(topology);
@@ -125,6 +132,7 @@ export function partitionPlan(topology: Topology, sourceName: string, partition:
       intervalMs: topology.checkpoint.intervalMs,
       keep: topology.checkpoint.keep,
       snapshotEvery: topology.checkpoint.snapshotEvery,
+      twoPhaseSinks: transactionalSinks(topology),
     },
   };
 }

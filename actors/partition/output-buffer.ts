@@ -23,6 +23,8 @@ export class OutputBuffer {
   readonly filePositions: Map<string, number>;
   /** Stamped on every write; the owner moves `checkpoint` on after each commit. */
   readonly origin: WriteOrigin | null;
+  /** Sees every write before it is handed over (the partition records its two-phase sinks' rows). */
+  onWrite: ((write: SinkWrite) => void) | null = null;
 
   constructor(filePositions: ReadonlyMap<string, number> = new Map(), origin: WriteOrigin | null = null) {
     this.filePositions = new Map(filePositions);
@@ -64,6 +66,7 @@ export class OutputBuffer {
         outputs: pending.outputs,
       };
       if (this.origin !== null) write.origin = { ...this.origin };
+      this.onWrite?.(write);
       await ctx.emit('sink', write);
     }
   }

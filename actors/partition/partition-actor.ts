@@ -29,6 +29,7 @@ import type {
   SinkSync,
   SourcePosition,
 } from './partition-plan.ts';
+import { TwoPhaseOutputs } from './two-phase-outputs.ts';
 
 const idleCheckTag = 'idle';
 const generateTag = 'generate';
@@ -128,6 +129,9 @@ class PartitionActor implements Actor<PartitionMessage> {
   readonly #output: OutputBuffer;
   readonly #generator: GeneratorDriver | null;
   readonly #syncs: SinkSync[];
+  readonly #twoPhase: TwoPhaseOutputs;
+  /** The restored checkpoint's recorded two-phase rows, settled by the sinks at start. */
+  readonly #restoredPending: { checkpoint: number; rows: ReadonlyMap<string, string> };
   readonly #replay: ReplayLog;
   /** File lengths of the checkpoint this incarnation restored; the files are cut back to them at start. */
   readonly #restoredFiles: ReadonlyMap<string, number>;
@@ -153,7 +157,13 @@ class PartitionActor implements Actor<PartitionMessage> {
       checkpoint: restored.checkpointId,
     });
     this.#position = restored.position;
-    this.#syncs = syncsOf(plan);
+    this.#twoPhase = new TwoPhaseOutputs(
+      plan.checkpoint.twoPhaseSinks ?? [],
+      `${plan.source}/${plan.partition}`,
+    );
+    this.#output.onWrite = (write) => this.#twoPhase.record(write);
+    this.#restoredPending = { checkpoint: restored.checkpointId, rows: restored.pendingRows };
+    this.#syncs = syncsOf(plan).filter((sync) => !this.#twoPhase.has(sync.sink));
     this.#generator = plan.input.kind === 'generator' ? new GeneratorDriver(plan, plan.input) : null;
     if (this.#generator !== null && typeof restored.position === 'number') {
       this.#generator.skipTo(restored.position);
@@ -166,6 +176,7 @@ class PartitionActor implements Actor<PartitionMessage> {
    * the messages that arrived since that checkpoint.
    */
   async start(ctx: ActorContext): Promise<void> {
+    await this.#twoPhase.recover(ctx, this.#restoredPending.checkpoint, this.#restoredPending.rows);
     for (const sync of this.#syncs) await ctx.emit('sync', sync);
     await PartitionCheckpoints.truncateFiles(this.#restoredFiles);
     if (this.#replay.messages.length > 0) {
@@ -292,6 +303,7 @@ class PartitionActor implements Actor<PartitionMessage> {
    */
   async #checkpoint(ctx: ActorContext, snapshot = false): Promise<number> {
     for (const sync of this.#syncs) await ctx.emit('sync', sync);
+    await this.#twoPhase.prepare(ctx);
     const record = await this.#checkpoints.commit(
       {
         position: this.#position,
@@ -300,6 +312,7 @@ class PartitionActor implements Actor<PartitionMessage> {
         windows: this.#pipeline.windowStates(),
         filePositions: this.#output.filePositions,
         ended: this.#ended,
+        pendingRows: this.#twoPhase.pending(),
       },
       snapshot,
     );
@@ -307,6 +320,8 @@ class PartitionActor implements Actor<PartitionMessage> {
     if (this.#output.origin !== null) this.#output.origin.checkpoint = record.id;
     this.#replay.messages = [];
     this.#replay.events = 0;
+    // After the replay log is cleared: a failure from here restarts from this checkpoint.
+    await this.#twoPhase.committed(ctx, record.id);
     const report: PartitionReport = {
       kind: 'checkpointed',
       source: this.#plan.source,

@@ -25,6 +25,7 @@ import {
 import type { WindowOperatorState } from '../windows/index.ts';
 import type { RestoredPipeline } from './partition-pipeline.ts';
 import type { CheckpointPlan, PartitionPlan, SourcePosition } from './partition-plan.ts';
+import { encodePendingRows, PENDING_ROWS_NAMESPACE, readPendingRows } from './pending-rows-codec.ts';
 import { encodeWindowState, readWindowState, windowNamespace } from './window-state-codec.ts';
 
 /** How long a partition waits for a previous owner (another process) to release its state. */
@@ -39,6 +40,8 @@ export interface RestoredPartition {
   /** The input had ended when the checkpoint was taken. */
   ended: boolean;
   checkpointId: number;
+  /** Rows the checkpoint recorded as handed to each two-phase sink (sink-hooks.ts). */
+  pendingRows: Map<string, string>;
 }
 
 export interface CheckpointContent {
@@ -48,6 +51,8 @@ export interface CheckpointContent {
   windows: Array<[window: string, state: WindowOperatorState]>;
   filePositions: ReadonlyMap<string, number>;
   ended: boolean;
+  /** Rows handed to each two-phase sink since the previous checkpoint, committed with this one. */
+  pendingRows?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -119,7 +124,14 @@ export class PartitionCheckpoints {
     const filePositions = new Map<string, number>();
     for (const file of files) filePositions.set(file, record?.sinkPositions[file] ?? 0);
     if (record === null) {
-      return { pipeline: null, position: null, filePositions, ended: false, checkpointId: 0 };
+      return {
+        pipeline: null,
+        position: null,
+        filePositions,
+        ended: false,
+        checkpointId: 0,
+        pendingRows: new Map(),
+      };
     }
     const windows = new Map<string, WindowOperatorState>();
     for (const window of this.#windows) {
@@ -133,6 +145,7 @@ export class PartitionCheckpoints {
       filePositions,
       ended: meta.ended === true,
       checkpointId: record.id,
+      pendingRows: await readPendingRows(this.#store),
     };
   }
 
@@ -147,6 +160,9 @@ export class PartitionCheckpoints {
     for (const [window, state] of content.windows) {
       for (const [key, value] of encodeWindowState(state)) puts.push([windowNamespace(window), key, value]);
     }
+    for (const [key, value] of encodePendingRows(content.pendingRows ?? new Map())) {
+      puts.push([PENDING_ROWS_NAMESPACE, key, value]);
+    }
     const record = await this.#store.commit({
       checkpoint: {
         sourcePosition: content.position,
@@ -157,7 +173,7 @@ export class PartitionCheckpoints {
       },
       puts,
       deletes: [],
-      clear: this.#windows.map(windowNamespace),
+      clear: [...this.#windows.map(windowNamespace), PENDING_ROWS_NAMESPACE],
     });
     this.#sinceSnapshot++;
     if (snapshot || this.#sinceSnapshot >= this.#plan.snapshotEvery) {

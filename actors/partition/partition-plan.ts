@@ -67,6 +67,11 @@ export interface CheckpointPlan {
   keep: number;
   /** A snapshot file every this many checkpoints (and on stop). */
   snapshotEvery: number;
+  /**
+   * Sinks that hold this partition's rows in a transaction until a checkpoint commits them
+   * (Kafka `transactional: true`); they get the hooks of `sink-hooks.ts` instead of `sync`.
+   */
+  twoPhaseSinks?: string[];
 }
 
 export interface PartitionPlan {

@@ -11,6 +11,7 @@ import { createClickHouseSink } from './clickhouse-sink.ts';
 import { createConsoleSink } from './console-sink.ts';
 import { createFileSink } from './file-sink.ts';
 import { createKafkaSink } from './kafka-sink.ts';
+import { createKafkaTransactionalSink } from './kafka-transactional-sink.ts';
 import { createNullSink } from './null-sink.ts';
 
 export interface SinkActorSpec {
@@ -48,15 +49,20 @@ const sinkSpecs: SinkSpecs = {
       shape: requireWindowRowShape(name, topology),
     },
   }),
-  kafka: (name, { type: _, key, ...spec }, topology) => ({
-    factory: createKafkaSink,
-    config: {
+  kafka: (name, { type: _, key, transactional, transactionTimeoutMs, ...spec }, topology) => {
+    const config = {
       ...spec,
       name,
       deadLetter: topology.deadLetter ?? null,
       keyFields: key ?? windowRowShape(name, topology)?.groupBy ?? [],
-    },
-  }),
+    };
+    return transactional
+      ? {
+          factory: createKafkaTransactionalSink,
+          config: { ...config, job: topology.name, transactionTimeoutMs },
+        }
+      : { factory: createKafkaSink, config };
+  },
 };
 
 /**

@@ -6,6 +6,7 @@ import { TopologyError, TopologyFileUnreadableError, type TopologyProblem } from
 import { checkCrossReferences } from './cross-references.ts';
 import { describeIssue } from './describe-issue.ts';
 import { knownFieldsAt } from './known-fields.ts';
+import { checkKafkaTransactionTimeouts } from './sinks/kafka-transaction-timeout.ts';
 import { positionOf } from './source-positions.ts';
 import { checkTableReferences } from './table-references.ts';
 import { type Topology, topologySchema } from './topology-schema.ts';
@@ -47,7 +48,11 @@ export function parseTopology(text: string, fileName: string): Topology {
     ...(parsed.success
       ? []
       : parsed.error.issues.flatMap((issue) => schemaProblems(issue, raw, document, lineCounter))),
-    ...[...checkCrossReferences(raw), ...checkTableReferences(raw)].map((problem) => ({
+    ...[
+      ...checkCrossReferences(raw),
+      ...checkTableReferences(raw),
+      ...checkKafkaTransactionTimeouts(raw),
+    ].map((problem) => ({
       path: dotted(problem.path),
       expected: problem.expected,
       message: problem.message,
