@@ -79,6 +79,18 @@ export const metricCatalogue: readonly MetricSpec[] = [
     labelNames: ['source', 'reason'],
   },
   {
+    name: 'sluice_table_changes_total',
+    help: 'CDC changes a lookup table received, by kind: upserts, deletes, repeated (already applied), unusable (no key).',
+    type: 'counter',
+    labelNames: ['table', 'kind'],
+  },
+  {
+    name: 'sluice_enrich_missing_total',
+    help: 'Events whose key found no row in a lookup table, by the output and its onMissing policy.',
+    type: 'counter',
+    labelNames: ['table', 'output', 'policy'],
+  },
+  {
     name: 'sluice_mailbox_depth',
     help: 'Messages accepted by an actor mailbox and not yet processed.',
     type: 'gauge',

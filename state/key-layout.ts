@@ -19,6 +19,13 @@ import { StateUsageError } from './state-errors.ts';
  *
  * Namespace names are UTF-8 without NUL, so `\0` ends the name and every key of a
  * namespace sorts in one contiguous range in the order of its own key bytes.
+ *
+ * Lookup-table databases (`<state.dir>/@tables/<table>/`) use this same layout, version
+ * and checkpoint record (its source position is the table's CDC position). Their rows
+ * live in one namespace:
+ *
+ *   n/table-rows\0<key text>   one row; key = the row's key value as text, UTF-8;
+ *                              value = msgpack of the row (column → JSON value)
  */
 
 export const STATE_FORMAT_VERSION = 1;
@@ -114,4 +121,24 @@ export function parseEntryKey(dbKey: Buffer): { namespace: string; key: Buffer }
     namespace: dbKey.toString('utf8', NAMESPACE_PREFIX.length, end),
     key: dbKey.subarray(end + 1),
   };
+}
+
+/** The namespace of a lookup-table database that holds its rows (see the layout above). */
+export const TABLE_ROWS_NAMESPACE = 'table-rows';
+
+/** A row's database key: the key value's text (`42` and `"42"` are one key), UTF-8. */
+export function tableRowKey(keyText: string): Buffer {
+  return Buffer.from(keyText, 'utf8');
+}
+
+export function encodeTableRow(row: Record<string, unknown>): Buffer {
+  return packr.pack(row);
+}
+
+export function decodeTableRow(bytes: Buffer): Record<string, unknown> {
+  const value = packr.unpack(bytes) as unknown;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError('table row is not a map of columns');
+  }
+  return value as Record<string, unknown>;
 }

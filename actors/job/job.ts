@@ -45,6 +45,8 @@ import {
 } from '../partition/sink-hooks.ts';
 import { sinkActorSpec } from '../sinks/sink-factories.ts';
 import { readFileSource } from '../sources/file-reader.ts';
+import { LookupTables } from '../tables/lookup-tables.ts';
+import { resolveTableColumns } from '../tables/table-columns.ts';
 import { partitionPlan, partitionPlans } from './partition-plans.ts';
 
 const partitionActorModule = fileURLToPath(new URL('../partition/partition-actor.ts', import.meta.url));
@@ -81,6 +83,7 @@ export class Job {
   readonly #kafka = new Map<string, KafkaSource>();
   readonly #gateways = new Map<string, GatewaySource>();
   readonly #cdc = new Map<string, CdcSource>();
+  #tables: LookupTables | null = null;
   readonly #finished = deferred();
   readonly #readers = new AbortController();
   readonly #running: Promise<void>[] = [];
@@ -102,7 +105,8 @@ export class Job {
 
   /** Builds and starts every actor of the topology; resolves once all are running. */
   static async start(topology: Topology, options: JobOptions): Promise<Job> {
-    const job = new Job(topology, options);
+    // Lookup tables' keys and columns are checked against the database before anything starts.
+    const job = new Job(await resolveTableColumns(topology), options);
     try {
       await job.#start();
     } catch (error) {
@@ -142,6 +146,15 @@ export class Job {
         config,
       });
       this.#sinks.set(name, ref);
+    }
+    if (Object.keys(this.#topology.tables).length > 0) {
+      this.#tables = await LookupTables.start({
+        topology: this.#topology,
+        pool: this.#pool,
+        metrics,
+        log,
+        onFatal: (error) => this.#fail(error),
+      });
     }
     const plans = partitionPlans(this.#topology);
     this.#expectedPartitions = plans.length;
@@ -246,18 +259,23 @@ export class Job {
       if (ref === undefined) throw new Error(`source ${name}: no actor for partition ${partition}`);
       return ref;
     };
-    const cdc = await startCdcSource({
-      config: source,
-      log: this.#options.log.child({ source: name }),
-      deliver: (partition, message) => refOf(partition).tell(message),
-      resumeFrom: async (partition) => {
+    const hooks = {
+      deliver: (partition: number, message: PartitionMessage) => refOf(partition).tell(message),
+      resumeFrom: async (partition: number) => {
         const position = await refOf(partition).ask<SourcePosition | null>('position');
         return typeof position === 'string' ? position : null;
       },
+    };
+    const cdc = await startCdcSource({
+      config: source,
+      log: this.#options.log.child({ source: name }),
+      // A table partition also feeds its lookup tables (actors/tables).
+      ...(this.#tables?.cdcHooks(name, hooks) ?? hooks),
       onFatal: (error) => this.#fail(error),
       metrics: { recorder: this.#options.metrics, source: name },
     });
     this.#cdc.set(name, cdc);
+    await this.#tables?.sourceStarted(name, cdc);
   }
 
   /**
@@ -334,7 +352,11 @@ export class Job {
     if (report.kind === 'checkpointed') {
       // Group offsets follow checkpoints, for lag monitoring; the checkpoint is the truth.
       const cdc = this.#cdc.get(report.source);
-      if (cdc !== undefined && typeof report.position === 'string') {
+      const tablePartition =
+        typeof report.position === 'string' &&
+        this.#tables?.partitionCheckpointed(report.source, report.partition, report.position) === true;
+      // A table partition's slot position is confirmed by the tables, once every consumer has it.
+      if (cdc !== undefined && typeof report.position === 'string' && !tablePartition) {
         cdc.onCheckpointed(report.partition, report.position);
       }
       const kafka = this.#kafka.get(report.source);
@@ -372,6 +394,7 @@ export class Job {
     for (const kafka of this.#kafka.values()) await kafka.stop();
     for (const gateway of this.#gateways.values()) await gateway.stop();
     for (const cdc of this.#cdc.values()) await cdc.stop();
+    await this.#tables?.stop();
     await this.#pool.stop();
     for (const sink of this.#sinks.values()) await sink.stop();
   }
@@ -382,6 +405,7 @@ export class Job {
     await Promise.allSettled([...this.#kafka.values()].map((kafka) => kafka.stop()));
     await Promise.allSettled([...this.#gateways.values()].map((gateway) => gateway.stop()));
     await Promise.allSettled([...this.#cdc.values()].map((cdc) => cdc.stop()));
+    await this.#tables?.terminate().catch(() => {});
     await this.#pool.terminate();
   }
 }

@@ -9,9 +9,10 @@
  * truncate it to a known position after a crash.
  */
 import { basename, dirname, extname, join } from 'node:path';
-import type { SourceConfig, Topology } from '../../runtime/topology/topology-schema.ts';
+import type { SourceConfig, Topology, WindowConfig } from '../../runtime/topology/topology-schema.ts';
 import { FORWARD_FORMAT } from '../gateway/forwarded-source.ts';
 import type { OutputTarget, PartitionInput, PartitionPlan } from '../partition/partition-plan.ts';
+import type { EnrichPlan } from '../tables/enricher.ts';
 import type { WindowOperatorConfig } from '../windows/index.ts';
 
 /** The file a source partition writes for a file sink configured with `path`. */
@@ -80,6 +81,17 @@ function transactionalSinks(topology: Topology): string[] {
     .map(([name]) => name);
 }
 
+/** The enrich steps of a window or stream; their columns are resolved when the job starts (`resolveTableColumns`). */
+function enrichOf(steps: WindowConfig['enrich']): { enrich?: EnrichPlan[] } {
+  if (steps === undefined) return {};
+  return {
+    enrich: steps.map(({ fields, ...step }) => {
+      if (fields === undefined) throw new Error(`enrich ${step.table}: columns not resolved before planning`);
+      return { ...step, fields };
+    }),
+  };
+}
+
 /** The plan of partition `partition` of source `sourceName`. */
 export function partitionPlan(topology: Topology, sourceName: string, partition: number): PartitionPlan {
   const writers = writersBySink(topology);
@@ -108,12 +120,18 @@ export function partitionPlan(topology: Topology, sourceName: string, partition:
         operator,
         to: window.to.map(target),
         late: window.late ? target(window.late) : null,
+        ...enrichOf(window.enrich),
         transform: window.transform ?? null,
       };
     });
   const streams = Object.entries(topology.streams)
     .filter(([, stream]) => stream.from === sourceName)
-    .map(([name, stream]) => ({ name, to: stream.to.map(target), transform: stream.transform ?? null }));
+    .map(([name, stream]) => ({
+      name,
+      to: stream.to.map(target),
+      ...enrichOf(stream.enrich),
+      transform: stream.transform ?? null,
+    }));
   return {
     source: sourceName,
     partition,

@@ -205,6 +205,8 @@ class PartitionActor implements Actor<PartitionMessage> {
       await this.#end(ctx);
       return;
     }
+    // Enrichment waits until its lookup tables are loaded (their mailbox waits meanwhile).
+    await this.#pipeline.tablesPending();
     const began = performance.now();
     if (message.kind === 'kafka') {
       if (this.#plan.input.kind !== 'kafka')
@@ -256,6 +258,7 @@ class PartitionActor implements Actor<PartitionMessage> {
     }
     if (this.#ended) return;
     if (tag === generateTag && this.#generator) {
+      await this.#pipeline.tablesPending();
       const began = performance.now();
       const batch = this.#generator.next(Date.now());
       if (batch.events.length > 0) {

@@ -12,6 +12,7 @@
 import { pathToFileURL } from 'node:url';
 import type { ActorContext } from '../../runtime/actor.ts';
 import type { DecodeFailureCode } from '../codecs/decode-failure.ts';
+import { Enricher, EnrichMiss } from '../tables/enricher.ts';
 import {
   type Emitter,
   eventMisfit,
@@ -32,7 +33,11 @@ import type {
 } from './partition-plan.ts';
 
 /** Why a record went to the dead-letter output: a stable code, the `reason` label of the metric. */
-export type DeadLetterKind = DecodeFailureRecord['code'] | 'SCHEMA_MISFIT' | 'TRANSFORM_FAILED';
+export type DeadLetterKind =
+  | DecodeFailureRecord['code']
+  | 'SCHEMA_MISFIT'
+  | 'TRANSFORM_FAILED'
+  | 'ENRICH_MISSING';
 
 /** What a checkpoint gives back to a pipeline. */
 export interface RestoredPipeline {
@@ -53,13 +58,19 @@ export type Transform = (event: SluiceEvent) => SluiceEvent | null | undefined;
 interface WindowRun {
   plan: WindowPlan;
   operator: WindowOperator;
+  enricher: Enricher | null;
   transform: Transform | null;
   emitter: WindowEmitter;
 }
 
 interface StreamRun {
   plan: StreamPlan;
+  enricher: Enricher | null;
   transform: Transform | null;
+}
+
+function enricherOf(plan: WindowPlan | StreamPlan): Enricher | null {
+  return plan.enrich !== undefined && plan.enrich.length > 0 ? new Enricher(plan.enrich) : null;
 }
 
 async function loadTransform(path: string | null): Promise<Transform | null> {
@@ -106,6 +117,8 @@ export class PartitionPipeline {
   readonly #plan: PartitionPlan;
   readonly #windows: WindowRun[];
   readonly #streams: StreamRun[];
+  /** The enrich steps of every window and stream. */
+  readonly #enrichers: Enricher[];
   readonly #labels: { source: string; partition: string };
   #maxEventTime = Number.NEGATIVE_INFINITY;
   #lastEventWallTime = Date.now();
@@ -118,6 +131,9 @@ export class PartitionPipeline {
     this.#plan = plan;
     this.#windows = windows;
     this.#streams = streams;
+    this.#enrichers = [...windows, ...streams].flatMap((run) =>
+      run.enricher === null ? [] : [run.enricher],
+    );
     this.#labels = { source: plan.source, partition: String(plan.partition) };
   }
 
@@ -134,13 +150,18 @@ export class PartitionPipeline {
         operator: state
           ? WindowOperator.restore(windowPlan.operator, state)
           : new WindowOperator(windowPlan.operator),
+        enricher: enricherOf(windowPlan),
         transform: await loadTransform(windowPlan.transform),
         emitter: new WindowEmitter(windowPlan),
       });
     }
     const streams: StreamRun[] = [];
     for (const streamPlan of plan.streams) {
-      streams.push({ plan: streamPlan, transform: await loadTransform(streamPlan.transform) });
+      streams.push({
+        plan: streamPlan,
+        enricher: enricherOf(streamPlan),
+        transform: await loadTransform(streamPlan.transform),
+      });
     }
     const pipeline = new PartitionPipeline(plan, windows, streams);
     if (restored !== null && restored.maxEventTime !== null) {
@@ -148,6 +169,16 @@ export class PartitionPipeline {
       pipeline.#watermarkAtLastEvent = pipeline.watermark;
     }
     return pipeline;
+  }
+
+  /**
+   * Null when every lookup table the enrich steps read is bootstrapped on this worker;
+   * otherwise a promise of that. The actor waits for it before it processes events, so
+   * no event is joined with a table that is still loading.
+   */
+  tablesPending(): Promise<void> | null {
+    if (this.#enrichers.every((enricher) => enricher.ready)) return null;
+    return Promise.all(this.#enrichers.map((enricher) => enricher.whenReady())).then(() => {});
   }
 
   /** The largest event time seen; null before the first event. Restored with the state. */
@@ -184,7 +215,13 @@ export class PartitionPipeline {
     if (events.length === 0) return;
     for (const run of this.#windows) run.emitter.output = output;
     const single = this.#windows.length === 1 && this.#streams.length === 0 ? this.#windows[0] : null;
-    if (single !== null && single.transform === null && failures === null && this.#allFit(single, events)) {
+    if (
+      single !== null &&
+      single.transform === null &&
+      single.enricher === null &&
+      failures === null &&
+      this.#allFit(single, events)
+    ) {
       single.operator.processBatch(events as readonly SluiceEvent[], times, single.emitter);
       this.#noteEventTimes(times);
       return;
@@ -201,7 +238,7 @@ export class PartitionPipeline {
       const time = times[index];
       if (time > this.#maxEventTime) this.#maxEventTime = time;
       for (const run of this.#windows) {
-        const event = this.#transformed(run.transform, original, position, output);
+        const event = this.#prepared(run, original, position, output);
         const misfit = event ? eventMisfit(run.plan.operator, event) : null;
         if (event && misfit === null) {
           run.operator.process(event, time, run.emitter);
@@ -211,7 +248,7 @@ export class PartitionPipeline {
         run.operator.advanceWatermark(this.#maxEventTime - outOfOrder, run.emitter);
       }
       for (const run of this.#streams) {
-        const event = this.#transformed(run.transform, original, position, output);
+        const event = this.#prepared(run, original, position, output);
         if (!event) continue;
         const line = JSON.stringify(event);
         for (const target of run.plan.to) output.add(target, run.plan.name, line);
@@ -233,6 +270,31 @@ export class PartitionPipeline {
     const config = run.plan.operator;
     for (const event of events) if (event === null || eventMisfit(config, event) !== null) return false;
     return true;
+  }
+
+  /**
+   * The event a window or stream works on: enriched from the lookup tables, then through
+   * the user transform. Null when it leaves the flow (no row under `drop` or
+   * `dead-letter`, transform returned null or threw).
+   */
+  #prepared(
+    run: WindowRun | StreamRun,
+    event: SluiceEvent,
+    position: SourcePosition,
+    output: OutputBuffer,
+  ): SluiceEvent | null {
+    let current = event;
+    if (run.enricher !== null) {
+      const enriched = run.enricher.enrich(event);
+      if (enriched instanceof EnrichMiss) {
+        if (enriched.policy === 'dead-letter') {
+          this.deadLetter(output, 'ENRICH_MISSING', `${run.plan.name}: ${enriched.reason}`, position, event);
+        }
+        return null;
+      }
+      current = enriched;
+    }
+    return this.#transformed(run.transform, current, position, output);
   }
 
   /** The event after a user transform; a transform that throws makes a dead letter and drops the event. */
@@ -323,6 +385,11 @@ export class PartitionPipeline {
       metrics.inc('sluice_dead_letters_total', { source: this.#plan.source, reason: kind }, count);
     }
     this.#deadLettersByKind.clear();
+    for (const run of [...this.#windows, ...this.#streams]) {
+      for (const [table, policy, missing] of run.enricher?.takeMissing() ?? []) {
+        metrics.inc('sluice_enrich_missing_total', { table, output: run.plan.name, policy }, missing);
+      }
+    }
     for (const run of this.#windows) {
       const labels = { window: run.plan.name, partition: String(this.#plan.partition) };
       metrics.set('sluice_windows_open', labels, run.operator.openWindows);

@@ -5,6 +5,7 @@
  */
 
 import type { PackedKafkaBatch } from '../kafka/kafka-batch.ts';
+import type { EnrichPlan } from '../tables/enricher.ts';
 import type { WindowOperatorConfig } from '../windows/index.ts';
 import type { DecodeFailureRecord } from './partition-pipeline.ts';
 
@@ -48,6 +49,8 @@ export interface WindowPlan {
   operator: WindowOperatorConfig;
   to: OutputTarget[];
   late: OutputTarget | null;
+  /** Lookups into tables, before the transform; absent = none. */
+  enrich?: EnrichPlan[];
   /** Absolute module path whose default export maps an event to an event or null. */
   transform: string | null;
 }
@@ -55,6 +58,8 @@ export interface WindowPlan {
 export interface StreamPlan {
   name: string;
   to: OutputTarget[];
+  /** Lookups into tables, before the transform; absent = none. */
+  enrich?: EnrichPlan[];
   transform: string | null;
 }
 
