@@ -119,7 +119,13 @@ async function runLoad(
     const measure = measureProcess();
     const count = load.rate * load.seconds;
     const produced = useKcat
-      ? await produceJsonWithKcat({ brokers, topic: name, count, rate: load.rate, keys: 1000, startTime })
+      ? await produceJsonWithKcat({
+          brokers,
+          topic: name,
+          count,
+          rate: load.rate,
+          generator: { keys: 1000, startTime },
+        })
       : await produceEvents({
           brokers,
           topic: name,

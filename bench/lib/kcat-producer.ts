@@ -12,16 +12,19 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createGenerator } from '../../actors/generator/index.ts';
+import { createGenerator, type GeneratorOptions } from '../../actors/generator/index.ts';
 
 export interface KcatProduceOptions {
   brokers: string[];
   topic: string;
   count: number;
+  /**
+   * Events per second on the wall clock: event i is written once `startTime` + i·1000/rate
+   * has passed (and its event time follows the same schedule). 0: as fast as kcat takes them.
+   */
   rate: number;
-  keys: number;
-  /** Event time of the first event (ms since the epoch); event i is due at startTime + i·1000/rate. */
-  startTime: number;
+  /** The generator's options (keys, startTime, disorder…); key field `user_id`. */
+  generator: GeneratorOptions & { startTime: number };
   /** How often due events are handed to kcat. Default 20 ms. */
   tickMs?: number;
 }
@@ -68,24 +71,24 @@ export async function produceJsonWithKcat(options: KcatProduceOptions): Promise<
     if (stderr.length < 4096) stderr += chunk;
   });
   const exited = once(kcat, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  const generator = createGenerator({
-    keys: options.keys,
-    startTime: options.startTime,
-    eventsPerSecond: options.rate,
-  });
+  const { rate, count } = options;
+  const startTime = options.generator.startTime;
+  const generator = createGenerator(
+    rate > 0 ? { ...options.generator, eventsPerSecond: rate } : options.generator,
+  );
   const tickMs = options.tickMs ?? 20;
   const began = Date.now();
   let written = 0;
   try {
-    while (written < options.count) {
-      const due = Math.min(
-        options.count,
-        Math.floor(((Date.now() - options.startTime) * options.rate) / 1000) + 1,
-      );
+    while (written < count) {
+      const due =
+        rate > 0
+          ? Math.min(count, Math.floor(((Date.now() - startTime) * rate) / 1000) + 1)
+          : Math.min(count, written + 10_000);
       if (due > written) {
         const { events } = generator.nextBatch(due - written);
         let text = '';
-        for (const event of events) text += `${event.user_id}\t${JSON.stringify(event)}\n`;
+        for (const event of events) text += `${String(event.user_id)}\t${JSON.stringify(event)}\n`;
         written = due;
         // A full pipe means kcat is behind: wait for it rather than buffer without bound.
         if (!kcat.stdin.write(text)) await once(kcat.stdin, 'drain');
