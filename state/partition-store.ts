@@ -27,13 +27,18 @@ import {
 import { readSnapshotFile, SnapshotFileWriter, verifySnapshotFile } from './snapshot-file.ts';
 import { SnapshotInvalidError, StateUsageError } from './state-errors.ts';
 
-/** One atomic change: applied as `clear`, then `deletes`, then `puts` (a key both deleted and put ends up put). */
+/**
+ * One atomic change: applied as `clear`, then `deletePrefixes`, then `deletes`, then
+ * `puts` (a key both deleted and put ends up put).
+ */
 export interface CommitChange {
   checkpoint: CheckpointContent;
   puts: Array<[namespace: string, key: Buffer | string, value: Buffer]>;
   deletes: Array<[namespace: string, key: Buffer | string]>;
   /** Namespaces whose every entry is deleted first, in the same batch. */
   clear?: string[];
+  /** Every entry of the namespace whose key starts with the prefix is deleted, in the same batch. */
+  deletePrefixes?: Array<[namespace: string, prefix: Buffer | string]>;
 }
 
 export interface PartitionStoreOptions {
@@ -44,6 +49,16 @@ export interface PartitionStoreOptions {
 }
 
 const READ_BATCH = 1000;
+
+/** The first key after every key that starts with `prefix` (non-empty, ends below 0xff). */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  let index = end.length - 1;
+  while (index >= 0 && end[index] === 0xff) index--;
+  if (index < 0) throw new StateUsageError('a key prefix of only 0xff bytes has no end');
+  end[index]++;
+  return end.subarray(0, index + 1);
+}
 const RESTORE_BATCH = 10_000;
 
 /**
@@ -169,6 +184,13 @@ export class PartitionStore {
     return this.db.get(entryKey(this.prefix(namespace), key));
   }
 
+  /** Several entries of one namespace in one LevelDB call; undefined for each key not stored. */
+  async getMany(namespace: string, keys: ReadonlyArray<Buffer | string>): Promise<Array<Buffer | undefined>> {
+    this.assertOpen();
+    const prefix = this.prefix(namespace);
+    return this.db.getMany(keys.map((key) => entryKey(prefix, key)));
+  }
+
   /** ONE atomic, fsynced write batch: the change and the new checkpoint record, all durable or none. */
   commit(change: CommitChange): Promise<CheckpointRecord> {
     return this.serialize(async () => {
@@ -177,6 +199,21 @@ export class PartitionStore {
       try {
         for (const namespace of change.clear ?? []) {
           const keys = this.db.keys(namespaceRange(namespace));
+          try {
+            for (
+              let chunk = await keys.nextv(READ_BATCH);
+              chunk.length > 0;
+              chunk = await keys.nextv(READ_BATCH)
+            ) {
+              for (const key of chunk) batch.del(key);
+            }
+          } finally {
+            await keys.close();
+          }
+        }
+        for (const [namespace, prefix] of change.deletePrefixes ?? []) {
+          const gte = entryKey(this.prefix(namespace), prefix);
+          const keys = this.db.keys({ gte, lt: prefixEnd(gte) });
           try {
             for (
               let chunk = await keys.nextv(READ_BATCH);

@@ -151,6 +151,7 @@ export function partitionPlan(topology: Topology, sourceName: string, partition:
       keep: topology.checkpoint.keep,
       snapshotEvery: topology.checkpoint.snapshotEvery,
       twoPhaseSinks: transactionalSinks(topology),
+      memoryBytes: Math.floor(topology.state.memory / topology.workers),
     },
   };
 }

@@ -196,7 +196,13 @@ class PartitionActor implements Actor<PartitionMessage> {
     this.#replay.messages.push(message);
     this.#replay.events += messageEvents(message);
     await this.#handle(message, ctx);
-    if (this.#replay.events > replayLimitEvents) await this.#checkpoint(ctx);
+    // Window state well past its memory budget checkpoints early: the commit lets it evict.
+    if (
+      this.#replay.events > replayLimitEvents ||
+      this.#checkpoints.windowState.overBudget(this.#pipeline.windowOperators())
+    ) {
+      await this.#checkpoint(ctx);
+    }
   }
 
   async #handle(message: PartitionMessage, ctx: ActorContext): Promise<void> {
@@ -214,18 +220,25 @@ class PartitionActor implements Actor<PartitionMessage> {
       const decoded = decodeKafkaRecords(this.#plan.input.format, unpackKafkaBatch(message.batch));
       const failures = new Map<number, DecodeFailureRecord>(decoded.failures);
       const times = this.#eventTimes(decoded.events, failures);
+      await this.#readBack(decoded.events, times);
       this.#pipeline.process(decoded.events, times, decoded.positions, this.#output, 0, failures);
       this.#position = decoded.nextOffset;
       this.#pipeline.record(ctx, decoded.events.length, performance.now() - began);
     } else {
       const failures = new Map<number, DecodeFailureRecord>(message.failures);
       const times = this.#eventTimes(message.events, failures);
+      await this.#readBack(message.events, times);
       this.#pipeline.process(message.events, times, message.positions, this.#output, 0, failures);
       if (message.positions.length > 0) this.#position = message.positions[message.positions.length - 1];
       this.#pipeline.record(ctx, message.events.length, performance.now() - began);
     }
     this.#dirty = true;
     await this.#output.flush(ctx);
+  }
+
+  /** Reads back the evicted window state a batch needs (nothing, at once, when nothing is evicted). */
+  #readBack(events: ReadonlyArray<SluiceEvent | null>, times: ArrayLike<number>): Promise<void> {
+    return this.#checkpoints.windowState.readBack(this.#pipeline.windowOperators(), events, times);
   }
 
   /** Event times of decoded events; an event without a valid time becomes a failure. */
@@ -262,6 +275,7 @@ class PartitionActor implements Actor<PartitionMessage> {
       const began = performance.now();
       const batch = this.#generator.next(Date.now());
       if (batch.events.length > 0) {
+        await this.#readBack(batch.events, batch.times);
         this.#pipeline.process(batch.events, batch.times, null, this.#output, batch.firstSequence);
         this.#position = batch.firstSequence + batch.events.length;
         this.#dirty = true;
@@ -273,7 +287,15 @@ class PartitionActor implements Actor<PartitionMessage> {
       return;
     }
     if (tag === idleCheckTag && this.#plan.idleTimeoutMs !== null) {
-      if (this.#pipeline.advanceIfIdle(Date.now(), this.#plan.idleTimeoutMs, this.#output)) {
+      const now = Date.now();
+      const idleWatermark = this.#pipeline.idleWatermark(now, this.#plan.idleTimeoutMs);
+      if (idleWatermark !== null) {
+        await this.#checkpoints.windowState.readBackForWatermark(
+          this.#pipeline.windowOperators(),
+          idleWatermark,
+        );
+      }
+      if (this.#pipeline.advanceIfIdle(now, this.#plan.idleTimeoutMs, this.#output)) {
         this.#pipeline.record(ctx, 0, 0);
         this.#dirty = true;
         await this.#output.flush(ctx);
@@ -312,7 +334,7 @@ class PartitionActor implements Actor<PartitionMessage> {
         position: this.#position,
         maxEventTime: this.#pipeline.maxEventTime,
         watermark: this.#pipeline.watermark,
-        windows: this.#pipeline.windowStates(),
+        windows: this.#pipeline.windowOperators(),
         filePositions: this.#output.filePositions,
         ended: this.#ended,
         pendingRows: this.#twoPhase.pending(),
@@ -340,6 +362,10 @@ class PartitionActor implements Actor<PartitionMessage> {
     this.#ended = true;
     ctx.cancelTimer(idleCheckTag);
     ctx.cancelTimer(generateTag);
+    await this.#checkpoints.windowState.readBackForWatermark(
+      this.#pipeline.windowOperators(),
+      Number.POSITIVE_INFINITY,
+    );
     this.#pipeline.endOfInput(this.#output);
     this.#pipeline.record(ctx, 0, 0);
     await this.#output.flush(ctx);

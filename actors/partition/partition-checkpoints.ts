@@ -1,8 +1,9 @@
 /**
  * Checkpoints of one partition: restore on start, and the commit that makes progress
  * durable. A checkpoint is one atomic write batch in the partition's LevelDB store
- * holding every window's state, the watermark, the source position to resume from and
- * the byte length of every file the partition writes.
+ * holding what changed in every window's state since the previous checkpoint, the
+ * watermark, the source position to resume from and the byte length of every file the
+ * partition writes.
  *
  * Exactly-once: rows reach a file before the checkpoint that covers them commits (the
  * sinks fsync on request first). After a crash the partition restores its last
@@ -22,11 +23,11 @@ import {
   type PartitionStore,
   StateLockedError,
 } from '../../state/index.ts';
-import type { WindowOperatorState } from '../windows/index.ts';
+import type { WindowOperator } from '../windows/index.ts';
 import type { RestoredPipeline } from './partition-pipeline.ts';
 import type { CheckpointPlan, PartitionPlan, SourcePosition } from './partition-plan.ts';
 import { encodePendingRows, PENDING_ROWS_NAMESPACE, readPendingRows } from './pending-rows-codec.ts';
-import { encodeWindowState, readWindowState, windowNamespace } from './window-state-codec.ts';
+import { WindowCheckpoints } from './window-checkpoints.ts';
 
 /** How long a partition waits for a previous owner (another process) to release its state. */
 const lockWaitMs = 60_000;
@@ -48,7 +49,8 @@ export interface CheckpointContent {
   position: SourcePosition | null;
   maxEventTime: number | null;
   watermark: number;
-  windows: Array<[window: string, state: WindowOperatorState]>;
+  /** Each window's operator: the checkpoint writes what changed in it since the previous one. */
+  windows: Array<[window: string, operator: WindowOperator]>;
   filePositions: ReadonlyMap<string, number>;
   ended: boolean;
   /** Rows handed to each two-phase sink since the previous checkpoint, committed with this one. */
@@ -79,13 +81,14 @@ async function truncateTo(file: string, length: number): Promise<void> {
 export class PartitionCheckpoints {
   readonly #store: PartitionStore;
   readonly #plan: CheckpointPlan;
-  readonly #windows: string[];
+  /** Window state: restore, incremental writes, memory budget (window-checkpoints.ts). */
+  readonly windowState: WindowCheckpoints;
   #sinceSnapshot = 0;
 
   private constructor(store: PartitionStore, plan: PartitionPlan) {
     this.#store = store;
     this.#plan = plan.checkpoint;
-    this.#windows = plan.windows.map((window) => window.name);
+    this.windowState = new WindowCheckpoints(store, plan);
   }
 
   /** Opens the partition's store, waiting for a previous owner to let go of it. */
@@ -133,11 +136,7 @@ export class PartitionCheckpoints {
         pendingRows: new Map(),
       };
     }
-    const windows = new Map<string, WindowOperatorState>();
-    for (const window of this.#windows) {
-      const state = await readWindowState(this.#store, window);
-      if (state !== null) windows.set(window, state);
-    }
+    const windows = await this.windowState.restore();
     const meta = record.meta as { maxEventTime?: number | null; ended?: boolean };
     return {
       pipeline: { maxEventTime: meta.maxEventTime ?? null, windows },
@@ -156,10 +155,8 @@ export class PartitionCheckpoints {
 
   /** Commits one checkpoint; every `snapshotEvery` commits (or when `snapshot`), also a snapshot file. */
   async commit(content: CheckpointContent, snapshot = false): Promise<CheckpointRecord> {
-    const puts: Array<[string, string, Buffer]> = [];
-    for (const [window, state] of content.windows) {
-      for (const [key, value] of encodeWindowState(state)) puts.push([windowNamespace(window), key, value]);
-    }
+    const windowCommit = this.windowState.changes(content.windows);
+    const puts: Array<[string, string, Buffer]> = windowCommit.puts;
     for (const [key, value] of encodePendingRows(content.pendingRows ?? new Map())) {
       puts.push([PENDING_ROWS_NAMESPACE, key, value]);
     }
@@ -172,9 +169,11 @@ export class PartitionCheckpoints {
         meta: { maxEventTime: content.maxEventTime, ended: content.ended },
       },
       puts,
-      deletes: [],
-      clear: [...this.#windows.map(windowNamespace), PENDING_ROWS_NAMESPACE],
+      deletes: windowCommit.deletes,
+      deletePrefixes: windowCommit.deletePrefixes,
+      clear: [...windowCommit.clear, PENDING_ROWS_NAMESPACE],
     });
+    this.windowState.committed(content.windows);
     this.#sinceSnapshot++;
     if (snapshot || this.#sinceSnapshot >= this.#plan.snapshotEvery) {
       await this.#store.snapshot(this.#plan.keep);
@@ -184,6 +183,7 @@ export class PartitionCheckpoints {
   }
 
   close(): Promise<void> {
+    this.windowState.close();
     return this.#store.close();
   }
 }

@@ -21,7 +21,6 @@ import {
   type OutputRow,
   type SluiceEvent,
   WindowOperator,
-  type WindowOperatorState,
 } from '../windows/index.ts';
 import type { OutputBuffer } from './output-buffer.ts';
 import type {
@@ -42,7 +41,8 @@ export type DeadLetterKind =
 /** What a checkpoint gives back to a pipeline. */
 export interface RestoredPipeline {
   maxEventTime: number | null;
-  windows: Map<string, WindowOperatorState>;
+  /** Each window's operator as its checkpoint restored it (window-checkpoints.ts). */
+  windows: Map<string, WindowOperator>;
 }
 
 /** A record the source could not decode, carried to its place in the event order. */
@@ -144,12 +144,9 @@ export class PartitionPipeline {
   ): Promise<PartitionPipeline> {
     const windows: WindowRun[] = [];
     for (const windowPlan of plan.windows) {
-      const state = restored?.windows.get(windowPlan.name);
       windows.push({
         plan: windowPlan,
-        operator: state
-          ? WindowOperator.restore(windowPlan.operator, state)
-          : new WindowOperator(windowPlan.operator),
+        operator: restored?.windows.get(windowPlan.name) ?? new WindowOperator(windowPlan.operator),
         enricher: enricherOf(windowPlan),
         transform: await loadTransform(windowPlan.transform),
         emitter: new WindowEmitter(windowPlan),
@@ -186,9 +183,9 @@ export class PartitionPipeline {
     return Number.isFinite(this.#maxEventTime) ? this.#maxEventTime : null;
   }
 
-  /** Each window's operator state, for a checkpoint. */
-  windowStates(): Array<[window: string, state: WindowOperatorState]> {
-    return this.#windows.map((run) => [run.plan.name, run.operator.snapshot()]);
+  /** Each window's operator, by window name: checkpoints capture and restore their state. */
+  windowOperators(): Array<[window: string, operator: WindowOperator]> {
+    return this.#windows.map((run) => [run.plan.name, run.operator]);
   }
 
   /** The source partition's watermark: max event time seen − maxOutOfOrder. */
@@ -348,9 +345,8 @@ export class PartitionPipeline {
    * Returns whether the watermark moved.
    */
   advanceIfIdle(now: number, idleTimeoutMs: number, output: OutputBuffer): boolean {
-    const idleFor = now - this.#lastEventWallTime;
-    if (idleFor < idleTimeoutMs || this.#watermarkAtLastEvent === Number.NEGATIVE_INFINITY) return false;
-    const target = this.#watermarkAtLastEvent + (idleFor - idleTimeoutMs);
+    const target = this.idleWatermark(now, idleTimeoutMs);
+    if (target === null) return false;
     let moved = false;
     for (const run of this.#windows) {
       if (target <= run.operator.watermark) continue;
@@ -359,6 +355,13 @@ export class PartitionPipeline {
       moved = true;
     }
     return moved;
+  }
+
+  /** The watermark `advanceIfIdle` would move to at `now`; null when the partition is not idle. */
+  idleWatermark(now: number, idleTimeoutMs: number): number | null {
+    const idleFor = now - this.#lastEventWallTime;
+    if (idleFor < idleTimeoutMs || this.#watermarkAtLastEvent === Number.NEGATIVE_INFINITY) return null;
+    return this.#watermarkAtLastEvent + (idleFor - idleTimeoutMs);
   }
 
   /** End of a bounded input: the watermark goes to +∞ and every window fires. */

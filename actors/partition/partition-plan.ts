@@ -77,6 +77,11 @@ export interface CheckpointPlan {
    * (Kafka `transactional: true`); they get the hooks of `sink-hooks.ts` instead of `sync`.
    */
   twoPhaseSinks?: string[];
+  /**
+   * Window state one worker holds in memory, in bytes (`state.memory` / workers); past it
+   * cold key groups are evicted to the store and read back on demand. Absent or null: unbounded.
+   */
+  memoryBytes?: number | null;
 }
 
 export interface PartitionPlan {

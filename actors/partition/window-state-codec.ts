@@ -1,58 +1,206 @@
 /**
- * How a window operator's state is laid out in its partition's store: one namespace per
- * window (`window:<name>`), one entry per tumbling/hopping bucket (`b/<start>`), sessions
- * in chunks (`s/<n>`), and a `meta` entry with the watermark. Values are msgpack of the
- * operator's plain-data snapshot. Version 1; the store's own format version guards the
- * key layout below this.
+ * How a window operator's state is laid out in its partition's store, version 2. One
+ * namespace per window (`window:<name>`); in it, keys are UTF-8 text and values msgpack:
  *
- * Every checkpoint rewrites a window's namespace whole (cleared and written in the same
- * atomic batch): state is bounded by the open windows, so this stays proportional to
- * what is held in memory, and a restore reads back exactly one consistent picture.
+ *   meta                  {codec: 2, groups: KEY_GROUPS, watermark}
+ *   b/<start>             a tumbling/hopping window: {fired}
+ *   b/<start>/<group>     that window's rows for the keys of one key group, by column:
+ *                         {keys, refires, columns} (see `RowChunk`)
+ *   s/<group>             the sessions of the keys of one key group: SessionState[]
+ *
+ * A checkpoint writes only what changed since the previous one (`captureChanges`): the
+ * key groups of windows with a touched row, the marks of new or fired windows, the
+ * session groups with a touched key; a purged window's `b/<start>` and everything under
+ * `b/<start>/` are deleted in the same atomic batch. With 1024 key groups, a million keys
+ * are about a thousand values per window, written and read whole.
+ *
+ * Version 1 (every checkpoint rewrote the namespace: `meta` {codec: 1}, one `b/<start>`
+ * value per window, `s/<n>` chunks of 4096 sessions) is still read; the next checkpoint
+ * clears the namespace and writes it whole in version 2. Any other version is refused
+ * with an error naming it.
  */
 import { pack, unpack } from 'msgpackr';
 import type { PartitionStore } from '../../state/index.ts';
-import type { WindowOperatorState } from '../windows/index.ts';
+import {
+  type EvictedChunk,
+  KEY_GROUPS,
+  type RowChunk,
+  type SessionState,
+  WindowOperator,
+  type WindowOperatorConfig,
+  type WindowOperatorState,
+  type WindowStateChanges,
+} from '../windows/index.ts';
 
-export const WINDOW_STATE_CODEC_VERSION = 1;
-const sessionsPerEntry = 4096;
+export const WINDOW_STATE_CODEC_VERSION = 2;
+/** The first version, still read (see above). */
+const CODEC_VERSION_1 = 1;
+const META_KEY = 'meta';
+
+interface StoredMeta {
+  codec: number;
+  groups?: number;
+  format?: 1;
+  watermark: WindowOperatorState['watermark'];
+}
+
+/** The stored state of a window is in a layout this build does not read. */
+export class WindowStateVersionError extends Error {
+  readonly code = 'SLUICE_ERR_STATE_WINDOW_CODEC';
+  readonly retriable = false;
+  constructor(window: string, found: unknown) {
+    super(
+      `window ${window}: its stored state uses window state codec version ${String(found)}; this build reads versions ${CODEC_VERSION_1} and ${WINDOW_STATE_CODEC_VERSION}. Restore an older snapshot written by a compatible build, or start that window from an empty state directory.`,
+    );
+    this.name = 'WindowStateVersionError';
+  }
+}
 
 export function windowNamespace(window: string): string {
   return `window:${window}`;
 }
 
-/** The entries that hold `state` in its window's namespace. */
-export function encodeWindowState(state: WindowOperatorState): Array<[key: string, value: Buffer]> {
-  const entries: Array<[string, Buffer]> = [
-    ['meta', pack({ codec: WINDOW_STATE_CODEC_VERSION, format: state.format, watermark: state.watermark })],
-  ];
-  for (const bucket of state.buckets) entries.push([`b/${bucket.start}`, pack(bucket)]);
-  for (let index = 0; index * sessionsPerEntry < state.sessions.length; index++) {
-    const chunk = state.sessions.slice(index * sessionsPerEntry, (index + 1) * sessionsPerEntry);
-    entries.push([`s/${index}`, pack(chunk)]);
-  }
-  return entries;
+function markKey(start: number): string {
+  return `b/${start}`;
 }
 
-/** Reads a window's state back; null when the namespace holds none. */
-export async function readWindowState(
+function chunkKey(start: number, group: number): string {
+  return `b/${start}/${group}`;
+}
+
+/** What one checkpoint writes for one window, in its namespace. */
+export interface EncodedWindowChanges {
+  puts: Array<[key: string, value: Buffer]>;
+  deletes: string[];
+  deletePrefixes: string[];
+}
+
+/** The entries that record `changes` (see the layout above). */
+export function encodeWindowChanges(changes: WindowStateChanges): EncodedWindowChanges {
+  const puts: Array<[string, Buffer]> = [
+    [META_KEY, pack({ codec: WINDOW_STATE_CODEC_VERSION, groups: KEY_GROUPS, watermark: changes.watermark })],
+  ];
+  const deletes: string[] = [];
+  const deletePrefixes: string[] = [];
+  for (const start of changes.purged) {
+    deletes.push(markKey(start));
+    deletePrefixes.push(`${markKey(start)}/`);
+  }
+  for (const mark of changes.marks) puts.push([markKey(mark.start), pack({ fired: mark.fired })]);
+  for (const chunk of changes.chunks) {
+    puts.push([
+      chunkKey(chunk.start, chunk.group),
+      pack({ keys: chunk.keys, refires: chunk.refires, columns: chunk.columns }),
+    ]);
+  }
+  for (const { group, sessions } of changes.sessionGroups) {
+    if (sessions.length === 0) deletes.push(`s/${group}`);
+    else puts.push([`s/${group}`, pack(sessions)]);
+  }
+  return { puts, deletes, deletePrefixes };
+}
+
+function decodeChunk(start: number, group: number, value: Buffer): RowChunk {
+  const stored = unpack(value) as Omit<RowChunk, 'start' | 'group'>;
+  return { start, group, keys: stored.keys, refires: stored.refires, columns: stored.columns };
+}
+
+/** A restored window operator; `rewrite` when its stored layout is older and must be written whole. */
+export interface RestoredWindow {
+  operator: WindowOperator;
+  rewrite: boolean;
+}
+
+/**
+ * Reads a window's state back into a new operator; null when the namespace holds none.
+ * Rows past `budgetBytes` (estimated) stay in the store, evicted, to be read back on
+ * demand; null: no budget.
+ */
+export async function restoreWindow(
   store: PartitionStore,
   window: string,
-): Promise<WindowOperatorState | null> {
-  let meta: { codec: number; format: 1; watermark: WindowOperatorState['watermark'] } | null = null;
-  const buckets: WindowOperatorState['buckets'] = [];
-  const sessions: WindowOperatorState['sessions'] = [];
-  for await (const [key, value] of store.entries(windowNamespace(window))) {
-    const name = key.toString('utf8');
-    if (name === 'meta') meta = unpack(value);
-    else if (name.startsWith('b/')) buckets.push(unpack(value));
-    else if (name.startsWith('s/')) sessions.push(...(unpack(value) as WindowOperatorState['sessions']));
+  config: WindowOperatorConfig,
+  budgetBytes: number | null,
+): Promise<RestoredWindow | null> {
+  const namespace = windowNamespace(window);
+  const metaBytes = await store.get(namespace, META_KEY);
+  if (metaBytes === undefined) return null;
+  const meta = unpack(metaBytes) as StoredMeta;
+  if (meta?.codec === CODEC_VERSION_1) {
+    return {
+      operator: WindowOperator.restore(config, await readVersion1(store, namespace, meta)),
+      rewrite: true,
+    };
   }
-  if (meta === null) return null;
-  if (meta.codec !== WINDOW_STATE_CODEC_VERSION) {
-    throw new Error(
-      `window ${window}: state written by codec version ${meta.codec}, this build reads ${WINDOW_STATE_CODEC_VERSION}`,
+  if (meta?.codec !== WINDOW_STATE_CODEC_VERSION) throw new WindowStateVersionError(window, meta?.codec);
+  if (meta.groups !== KEY_GROUPS) {
+    throw new WindowStateVersionError(
+      window,
+      `${meta.codec} with ${meta.groups} key groups (this build: ${KEY_GROUPS})`,
     );
   }
+  const operator = new WindowOperator(config);
+  operator.restoreWatermark(meta.watermark);
+  const budget = budgetBytes ?? Number.POSITIVE_INFINITY;
+  for await (const [keyBytes, value] of store.entries(namespace)) {
+    const key = keyBytes.toString('utf8');
+    if (key === META_KEY) continue;
+    if (key.startsWith('s/')) {
+      operator.restoreSessionGroup({
+        group: Number(key.slice(2)),
+        sessions: unpack(value) as SessionState[],
+      });
+      continue;
+    }
+    const slash = key.indexOf('/', 2);
+    if (!key.startsWith('b/')) throw new Error(`window ${window}: unknown stored key ${JSON.stringify(key)}`);
+    if (slash < 0) {
+      operator.restoreMark({
+        start: Number(key.slice(2)),
+        fired: (unpack(value) as { fired: boolean }).fired,
+      });
+      continue;
+    }
+    const chunk = decodeChunk(Number(key.slice(2, slash)), Number(key.slice(slash + 1)), value);
+    operator.restoreChunk(chunk, operator.estimatedBytes < budget);
+  }
+  return { operator, rewrite: false };
+}
+
+/** The stored values of evicted pieces, in the order asked. */
+export async function readEvicted(
+  store: PartitionStore,
+  window: string,
+  pieces: readonly EvictedChunk[],
+): Promise<RowChunk[]> {
+  const values = await store.getMany(
+    windowNamespace(window),
+    pieces.map(({ start, group }) => chunkKey(start, group)),
+  );
+  return pieces.map(({ start, group }, index) => {
+    const value = values[index];
+    if (value === undefined) {
+      throw new Error(
+        `window ${window}: evicted rows of window ${start}, key group ${group} are not in the store`,
+      );
+    }
+    return decodeChunk(start, group, value);
+  });
+}
+
+/** Version 1: one value per window, sessions in chunks; read whole. */
+async function readVersion1(
+  store: PartitionStore,
+  namespace: string,
+  meta: StoredMeta,
+): Promise<WindowOperatorState> {
+  const buckets: WindowOperatorState['buckets'] = [];
+  const sessions: WindowOperatorState['sessions'] = [];
+  for await (const [key, value] of store.entries(namespace)) {
+    const name = key.toString('utf8');
+    if (name.startsWith('b/')) buckets.push(unpack(value));
+    else if (name.startsWith('s/')) sessions.push(...(unpack(value) as WindowOperatorState['sessions']));
+  }
   buckets.sort((a, b) => a.start - b.start);
-  return { format: meta.format, watermark: meta.watermark, buckets, sessions };
+  return { format: meta.format ?? 1, watermark: meta.watermark, buckets, sessions };
 }

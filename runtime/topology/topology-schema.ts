@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import {
+  byteSize,
   duration,
   filePath,
   IDENTIFIER_EXPECTED,
@@ -62,8 +63,13 @@ const stateSchema = z
       .describe(
         'Folder of the partition state (LevelDB) and snapshot files. Absent: ./.sluice/<name> beside the topology file.',
       ),
+    memory: byteSize
+      .prefault('512MiB')
+      .describe(
+        'Budget for open-window state held in memory per process, shared evenly by the workers and their partitions. Past it, the least recently used keys of tumbling and hopping windows (without enrich or transform) are evicted to the state store after a checkpoint and read back when an event or a firing needs them.',
+      ),
   })
-  .describe('Where partition state lives.');
+  .describe('Where partition state lives, and how much of it stays in memory.');
 
 const checkpointSchema = z
   .strictObject({
@@ -134,7 +140,7 @@ export const topologySchema = z
 /** A loaded topology: durations in ms, paths absolute, aggregates parsed. */
 export type Topology = Omit<z.output<typeof topologySchema>, 'state'> & {
   /** `state.dir` is resolved at load time (default ./.sluice/<name> beside the topology file). */
-  state: { dir: string };
+  state: { dir: string; memory: number };
   /** Absolute path of the topology file this was loaded from. */
   sourceFile: string;
 };

@@ -1,0 +1,166 @@
+/**
+ * The window-state side of a partition's checkpoints: restore of every window operator
+ * from the store, the changed pieces each checkpoint writes, and the memory budget —
+ * eviction of cold key groups after a commit, read-back before the batch that needs them.
+ *
+ * Memory budget (`state.memory`, per process): each worker gets an equal share, split
+ * evenly among the partitions open on it (`budgetShares`). After a checkpoint commits,
+ * every row is in the store exactly as in memory, so a partition over its share drops
+ * the least recently used key groups of its windows from memory. Before a batch, the key
+ * groups its events touch and the windows it can fire are read back with one `getMany`
+ * per window, so the pure operator never waits. Only windows whose operator sees the
+ * source event as it is (no enrich step, no transform) are evicted: the key a transform
+ * or a lookup would give cannot be known before the batch runs.
+ *
+ * Threading model: owned by one partition actor on its worker thread; `budgetShares`
+ * is module state of that worker, touched only by its actors' turns.
+ */
+import type { PartitionStore } from '../../state/index.ts';
+import type { SluiceEvent, WindowOperator } from '../windows/index.ts';
+import type { PartitionPlan, WindowPlan } from './partition-plan.ts';
+import { encodeWindowChanges, readEvicted, restoreWindow, windowNamespace } from './window-state-codec.ts';
+
+/** Partitions on this worker that hold window state under a budget. */
+const budgetShares = new Set<WindowCheckpoints>();
+
+/** Eviction brings a partition down to this fraction of its share, so it does not evict at every checkpoint. */
+const evictTo = 0.8;
+/** Past this multiple of its share between checkpoints, a partition asks for an early checkpoint. */
+const overBudgetFactor = 1.5;
+
+/** What one checkpoint writes for the windows of a partition, ready for `PartitionStore.commit`. */
+export interface WindowCommit {
+  puts: Array<[namespace: string, key: string, value: Buffer]>;
+  deletes: Array<[namespace: string, key: string]>;
+  deletePrefixes: Array<[namespace: string, prefix: string]>;
+  /** Namespaces to clear first: windows restored from an older layout, written whole. */
+  clear: string[];
+}
+
+function evictable(plan: WindowPlan): boolean {
+  const enrich = (plan as { enrich?: readonly unknown[] }).enrich;
+  return plan.transform === null && (enrich === undefined || enrich.length === 0);
+}
+
+export class WindowCheckpoints {
+  readonly #store: PartitionStore;
+  readonly #windows: WindowPlan[];
+  /** Budget of this worker in bytes; null: unbounded. */
+  readonly #workerBudget: number | null;
+  /** Windows to write whole at the next checkpoint. */
+  readonly #rewrite = new Set<string>();
+  #closed = false;
+
+  constructor(store: PartitionStore, plan: PartitionPlan) {
+    this.#store = store;
+    this.#windows = plan.windows;
+    this.#workerBudget = plan.checkpoint.memoryBytes ?? null;
+    if (this.#workerBudget !== null) budgetShares.add(this);
+  }
+
+  /** This partition's share of the worker's budget, in bytes; Infinity when unbounded. */
+  get allowance(): number {
+    if (this.#workerBudget === null) return Number.POSITIVE_INFINITY;
+    return this.#workerBudget / Math.max(1, budgetShares.size);
+  }
+
+  /** Every window's operator as the store holds it; windows with nothing stored are absent. */
+  async restore(): Promise<Map<string, WindowOperator>> {
+    const operators = new Map<string, WindowOperator>();
+    const budgeted = this.#windows.filter(evictable).length;
+    for (const plan of this.#windows) {
+      const budget =
+        this.#workerBudget !== null && evictable(plan) ? (this.allowance * evictTo) / budgeted : null;
+      const restored = await restoreWindow(this.#store, plan.name, plan.operator, budget);
+      if (restored === null) continue;
+      operators.set(plan.name, restored.operator);
+      if (restored.rewrite) this.#rewrite.add(plan.name);
+    }
+    return operators;
+  }
+
+  /** The entries of one checkpoint: what changed in each window since the previous one. */
+  changes(operators: ReadonlyArray<[window: string, operator: WindowOperator]>): WindowCommit {
+    const commit: WindowCommit = { puts: [], deletes: [], deletePrefixes: [], clear: [] };
+    for (const [window, operator] of operators) {
+      const whole = this.#rewrite.has(window);
+      const namespace = windowNamespace(window);
+      const encoded = encodeWindowChanges(operator.captureChanges(whole));
+      if (whole) commit.clear.push(namespace);
+      for (const [key, value] of encoded.puts) commit.puts.push([namespace, key, value]);
+      for (const key of encoded.deletes) commit.deletes.push([namespace, key]);
+      for (const prefix of encoded.deletePrefixes) commit.deletePrefixes.push([namespace, prefix]);
+    }
+    return commit;
+  }
+
+  /**
+   * After the checkpoint of `changes` committed: everything is clean, so a partition past
+   * its share evicts its coldest key groups. Returns the rows evicted.
+   */
+  committed(operators: ReadonlyArray<[window: string, operator: WindowOperator]>): number {
+    this.#rewrite.clear();
+    const allowance = this.allowance;
+    if (!Number.isFinite(allowance)) return 0;
+    const held = this.#evictable(operators);
+    const total = held.reduce((sum, operator) => sum + operator.estimatedBytes, 0);
+    if (total <= allowance) return 0;
+    let evicted = 0;
+    for (const operator of held) {
+      evicted += operator.evict((operator.estimatedBytes / total) * allowance * evictTo);
+    }
+    return evicted;
+  }
+
+  /** Held well past its share since the last checkpoint: the actor checkpoints early, which evicts. */
+  overBudget(operators: ReadonlyArray<[window: string, operator: WindowOperator]>): boolean {
+    const allowance = this.allowance;
+    if (!Number.isFinite(allowance)) return false;
+    let total = 0;
+    for (const operator of this.#evictable(operators)) total += operator.estimatedBytes;
+    return total > allowance * overBudgetFactor;
+  }
+
+  /**
+   * Before a batch: reads back what its events and the windows it can fire need, and
+   * moves every operator's use clock on. `times[i]` is the event time of `events[i]`
+   * (ignored where the event is null).
+   */
+  async readBack(
+    operators: ReadonlyArray<[window: string, operator: WindowOperator]>,
+    events: ReadonlyArray<SluiceEvent | null>,
+    times: ArrayLike<number>,
+  ): Promise<void> {
+    let maxTime = Number.NEGATIVE_INFINITY;
+    for (let index = 0; index < events.length; index++) {
+      if (events[index] !== null && times[index] > maxTime) maxTime = times[index];
+    }
+    for (const [window, operator] of operators) {
+      operator.tick();
+      const missing = operator.missingChunks(events, maxTime, (event) => operator.encodeKey(event));
+      if (missing.length > 0) operator.readBack(await readEvicted(this.#store, window, missing));
+    }
+  }
+
+  /** Before the watermark moves to `watermark` without events (idle timeout, end of input). */
+  async readBackForWatermark(
+    operators: ReadonlyArray<[window: string, operator: WindowOperator]>,
+    watermark: number,
+  ): Promise<void> {
+    for (const [window, operator] of operators) {
+      const missing = operator.missingForWatermark(watermark);
+      if (missing.length > 0) operator.readBack(await readEvicted(this.#store, window, missing));
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    budgetShares.delete(this);
+  }
+
+  #evictable(operators: ReadonlyArray<[window: string, operator: WindowOperator]>): WindowOperator[] {
+    const names = new Set(this.#windows.filter(evictable).map((plan) => plan.name));
+    return operators.filter(([window]) => names.has(window)).map(([, operator]) => operator);
+  }
+}
