@@ -81,13 +81,22 @@ function transactionalSinks(topology: Topology): string[] {
     .map(([name]) => name);
 }
 
-/** The enrich steps of a window or stream; their columns are resolved when the job starts (`resolveTableColumns`). */
-function enrichOf(steps: WindowConfig['enrich']): { enrich?: EnrichPlan[] } {
+/**
+ * The enrich steps of a window or stream of `source`; their columns are resolved when the
+ * job starts (`resolveTableColumns`). Events wait for a table to be loaded unless they come
+ * from the table's own cdc source, which delivers the table's snapshot in the same stream
+ * (waiting there would stop the very stream that loads the table).
+ */
+function enrichOf(
+  topology: Topology,
+  source: string,
+  steps: WindowConfig['enrich'],
+): { enrich?: EnrichPlan[] } {
   if (steps === undefined) return {};
   return {
     enrich: steps.map(({ fields, ...step }) => {
       if (fields === undefined) throw new Error(`enrich ${step.table}: columns not resolved before planning`);
-      return { ...step, fields };
+      return { ...step, fields, awaitTable: topology.tables[step.table]?.from !== source };
     }),
   };
 }
@@ -120,7 +129,7 @@ export function partitionPlan(topology: Topology, sourceName: string, partition:
         operator,
         to: window.to.map(target),
         late: window.late ? target(window.late) : null,
-        ...enrichOf(window.enrich),
+        ...enrichOf(topology, sourceName, window.enrich),
         transform: window.transform ?? null,
       };
     });
@@ -129,7 +138,7 @@ export function partitionPlan(topology: Topology, sourceName: string, partition:
     .map(([name, stream]) => ({
       name,
       to: stream.to.map(target),
-      ...enrichOf(stream.enrich),
+      ...enrichOf(topology, sourceName, stream.enrich),
       transform: stream.transform ?? null,
     }));
   return {

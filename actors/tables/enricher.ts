@@ -23,6 +23,8 @@ export interface EnrichPlan {
   /** Event field ← table column, in order. */
   fields: Array<{ field: string; column: string }>;
   onMissing: 'drop' | 'keep' | 'dead-letter';
+  /** Whether the partition waits for the table to be loaded before its first event. */
+  awaitTable: boolean;
 }
 
 /** An event whose key found no row, under a policy that takes it out of the flow. */
@@ -54,12 +56,12 @@ export class Enricher {
   }
 
   get ready(): boolean {
-    return this.#steps.every((step) => step.replica.ready);
+    return this.#steps.every((step) => !step.plan.awaitTable || step.replica.ready);
   }
 
   /** Resolves when every table the steps read is bootstrapped on this worker. */
   async whenReady(): Promise<void> {
-    for (const step of this.#steps) await step.replica.whenReady();
+    for (const step of this.#steps) if (step.plan.awaitTable) await step.replica.whenReady();
   }
 
   /** The event with the looked-up fields, or why it leaves the flow. */

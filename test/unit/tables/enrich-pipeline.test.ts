@@ -58,7 +58,13 @@ function plan(enrich: EnrichPlan[], withStream = false): PartitionPlan {
 }
 
 function step(table: string, onMissing: EnrichPlan['onMissing']): EnrichPlan {
-  return { table, on: 'user_id', fields: [{ field: 'country', column: 'country' }], onMissing };
+  return {
+    table,
+    on: 'user_id',
+    fields: [{ field: 'country', column: 'country' }],
+    onMissing,
+    awaitTable: true,
+  };
 }
 
 /** Runs batches; `between[i]` runs after batch i (a table change while the stream flows). */
@@ -209,6 +215,12 @@ describe('enrich step in the partition pipeline', () => {
     assert.equal(resolved, false);
     tableReplica(name).markReady();
     await pending;
+    assert.equal(pipeline.tablesPending(), null);
+  });
+
+  it("does not wait for a table its own cdc source loads (that wait would stop the table's own stream)", async () => {
+    const name = `users_${++tableSeq}`;
+    const pipeline = await PartitionPipeline.create(plan([{ ...step(name, 'keep'), awaitTable: false }]));
     assert.equal(pipeline.tablesPending(), null);
   });
 });
