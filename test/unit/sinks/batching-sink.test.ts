@@ -10,6 +10,7 @@ import {
   batchingSinkFactory,
   type RejectedRow,
 } from '../../../actors/sinks/batching-sink.ts';
+import { Metrics } from '../../../runtime/metrics.ts';
 import { recordingContext } from './fake-sink-context.ts';
 
 function write(rows: number[], output = 'per_user'): SinkWrite {
@@ -203,5 +204,29 @@ describe('batching sink', () => {
     assert.equal(observations.length, 1);
     assert.equal(observations[0]?.name, 'sluice_sink_write_seconds');
     assert.ok((observations[0]?.value ?? -1) >= 0);
+  });
+
+  it('records only families of the metric catalogue, so /metrics shows every one of them', async () => {
+    const metrics = new Metrics();
+    const target = new RecordingTarget();
+    target.failures = 1;
+    target.reject = (line) =>
+      line.includes('2') ? { line, code: 'CLICKHOUSE_27', reason: 'cannot parse' } : null;
+    const sink = new BatchingSink(config(), target);
+    const { ctx } = recordingContext();
+    await sink.receive(write([1, 2, 3]), { ...ctx, metrics });
+    const text = await metrics.text();
+    for (const line of [
+      'sluice_sink_rows_written_total{sink="analytics"} 2',
+      'sluice_sink_batches_total{sink="analytics"} 1',
+      'sluice_sink_retries_total{sink="analytics",operation="write"} 1',
+      'sluice_sink_errors_total{sink="analytics",operation="write",code="SLUICE_ERR_SINK_UNAVAILABLE"} 1',
+      'sluice_sink_rows_rejected_total{sink="analytics",code="CLICKHOUSE_27"} 1',
+      'sluice_sink_buffered_rows{sink="analytics"} 0',
+      'sluice_sink_buffered_bytes{sink="analytics"} 0',
+      'sluice_sink_write_seconds_count{sink="analytics"} 1',
+    ]) {
+      assert.ok(text.split('\n').includes(line), `missing: ${line}`);
+    }
   });
 });
