@@ -61,9 +61,10 @@ export class BatchIngester {
   ): Promise<GatewayReply> {
     const { target, keyField, timeField } = this.#options;
     if (this.#closed) return refusal('UNAVAILABLE', null, 'the gateway is stopping');
-    const full = target.admission();
-    if (full !== null) return full;
     const payload = parseIngestPayload(bytes, frame);
+    // Parsed first, so that a refusal for a full target still names the client's batch.
+    const full = target.admission();
+    if (full !== null) return { ...full, id: payload.id };
     if (!payload.ok) {
       const raw = frame ? Buffer.from(bytes).toString('base64') : Buffer.from(bytes).toString('utf8');
       const code = payload.code === 'BATCH_INVALID' ? 'JSON_NOT_OBJECT' : payload.code;
