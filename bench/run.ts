@@ -44,6 +44,14 @@ export const SCENARIOS: Record<string, Scenario> = {
     const { runCheckpoint } = await import('./checkpoint-scenario/checkpoint-scenario.ts');
     return runCheckpoint(options);
   },
+  async native(options) {
+    const { runNativeScenario } = await import('./native/decode-aggregate.ts');
+    return runNativeScenario({ quick: options.quick, command: options.command });
+  },
+  async sinks(options) {
+    const { runSinksScenario } = await import('./sinks/sinks.ts');
+    return runSinksScenario({ quick: options.quick, command: options.command });
+  },
 };
 
 export const BENCH_USAGE = `Usage: sluice bench [scenario…] [--quick] [--no-spark] [--out DIR]

@@ -46,7 +46,17 @@ async function newestResults(outDir: string): Promise<ScenarioResult[]> {
     const previous = chosen.get(result.scenario);
     if (!previous || previous.quick || !result.quick) chosen.set(result.scenario, result);
   }
-  const order = ['core', 'kafka-frame', 'kafka-json', 'e2e-clickhouse', 'checkpoint'];
+  const order = [
+    'core',
+    'kafka-frame',
+    'kafka-json',
+    'e2e-clickhouse',
+    'checkpoint',
+    'gateway',
+    'cdc',
+    'native',
+    'sinks',
+  ];
   return [...chosen.values()].sort((a, b) => order.indexOf(a.scenario) - order.indexOf(b.scenario));
 }
 

@@ -1,14 +1,15 @@
 /**
- * Frame decode + pre-aggregation into a tumbling window, 100K keys: the native addon
- * against its TS twin and against today's per-event path (`decodeFrame` +
- * `WindowOperator.processBatch`). Before timing, all three must emit the same rows.
- * Each path runs the same pre-built frames through a fresh operator; figures are
- * events per second of CPU time on one thread, with per-batch latency percentiles.
+ * Scenario `native`: frame decode + pre-aggregation into a tumbling window, 100K keys —
+ * the native addon against its TS twin and against the per-event path (`decodeFrame` +
+ * `WindowOperator.processBatch`). Before timing, all paths must emit the same rows,
+ * byte for byte. Each path runs the same pre-built frames through a fresh operator, once
+ * to warm up and once timed; events/s are events per second of CPU time on one thread
+ * (per core), latency is per frame. `aggregateFrame` alone (no merge into the operator)
+ * is timed too: the figure of the crate itself.
  *
  *   node --import tsx bench/native/decode-aggregate.ts [events] [eventsPerFrame]
  */
-import assert from 'node:assert/strict';
-import * as hdr from 'hdr-histogram-js';
+import { fileURLToPath } from 'node:url';
 import { decodeFrame, encodeFrame } from '../../actors/codecs/frame.ts';
 import { createGenerator } from '../../actors/generator/index.ts';
 import {
@@ -20,15 +21,24 @@ import {
 import {
   aggregateFrameNative,
   aggregateFrameTwin,
+  describeNativePath,
   type FrameSpec,
   frameSpecFor,
   type NativeBatch,
   nativeAddon,
   runBatch,
 } from '../../native/index.ts';
+import { runScenarioChild, scenarioChildOptions, serveScenarioChild } from '../lib/child-scenario.ts';
+import { LatencyRecorder, measureProcess } from '../lib/figures.ts';
+import { runContext } from '../lib/machine.ts';
+import type { ScenarioResult, SystemFigures } from '../lib/scenario-result.ts';
 
-const EVENTS = Number(process.argv[2] ?? 2_000_000);
-const PER_FRAME = Number(process.argv[3] ?? 5_000);
+export interface NativeOptions {
+  quick: boolean;
+  command: string;
+  events?: number;
+  perFrame?: number;
+}
 
 const config: WindowOperatorConfig = {
   window: { type: 'tumbling', sizeMs: 60_000 },
@@ -44,15 +54,18 @@ const config: WindowOperatorConfig = {
 };
 const spec = frameSpecFor(config, 'ts') as FrameSpec;
 
-const generator = createGenerator({ keys: 100_000, skew: 0.8, seed: 9 });
-const frames: Buffer[] = [];
-for (let made = 0; made < EVENTS; made += PER_FRAME) {
-  const { events } = generator.nextBatch(PER_FRAME);
-  // Event time moves 60 ms per 1,000 events: ~1M events per one-minute window.
-  events.forEach((event, index) => {
-    event.ts = 1_714_564_800_000 + Math.floor(((made + index) * 60) / 1000);
-  });
-  frames.push(encodeFrame(events));
+function buildFrames(events: number, perFrame: number): Buffer[] {
+  const generator = createGenerator({ keys: 100_000, skew: 0.8, seed: 9 });
+  const frames: Buffer[] = [];
+  for (let made = 0; made < events; made += perFrame) {
+    const batch = generator.nextBatch(Math.min(perFrame, events - made)).events;
+    // Event time moves 60 ms per 1,000 events: ~1M events per one-minute window.
+    batch.forEach((event, index) => {
+      event.ts = 1_714_564_800_000 + Math.floor(((made + index) * 60) / 1000);
+    });
+    frames.push(encodeFrame(batch));
+  }
+  return frames;
 }
 
 type Path = (operator: WindowOperator, frame: Buffer, emit: Emitter) => void;
@@ -72,99 +85,165 @@ function fastPath(aggregate: (frame: Buffer, spec: FrameSpec, watermark: number)
   };
 }
 
+const PER_EVENT = 'per-event TS (decodeFrame + processBatch)';
+const TWIN = 'TS twin (aggregateFrame + runBatch)';
+const NATIVE = 'native (aggregateFrame + runBatch)';
+const NATIVE_ALONE = 'native aggregateFrame alone';
+const TWIN_ALONE = 'TS twin aggregateFrame alone';
+
 const paths: Record<string, Path> = {
-  'per-event TS (decodeFrame + processBatch)': (operator, frame, emit) => {
+  ...(nativeAddon === null ? {} : { [NATIVE]: fastPath(aggregateFrameNative) }),
+  [TWIN]: fastPath(aggregateFrameTwin),
+  [PER_EVENT]: (operator, frame, emit) => {
     const decoded = decodeFrame(frame);
     if (!decoded.ok) throw new Error(decoded.reason);
     const times = new Float64Array(decoded.events.length);
     for (let i = 0; i < times.length; i++) times[i] = decoded.events[i].ts as number;
     operator.processBatch(decoded.events, times, emit);
   },
-  'TS twin (aggregate + runBatch)': fastPath(aggregateFrameTwin),
-  ...(nativeAddon === null ? {} : { 'native (aggregate + runBatch)': fastPath(aggregateFrameNative) }),
 };
 
-function run(path: Path, keepRows: boolean) {
+function rowsOf(path: Path, frames: readonly Buffer[]): string[] {
   const rows: string[] = [];
-  let rowCount = 0;
   const emit: Emitter = {
-    row: (row) => {
-      rowCount++;
-      if (keepRows) rows.push(formatRow(row));
-    },
+    row: (row) => rows.push(formatRow(row)),
     late: () => {
       throw new Error('no late records expected');
     },
   };
   const operator = new WindowOperator(config);
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000 });
-  const cpu = process.cpuUsage();
+  for (const frame of frames) path(operator, frame, emit);
+  operator.advanceWatermark(Number.POSITIVE_INFINITY, emit);
+  return rows;
+}
+
+/** Times `step` over every frame (after one warm-up pass) on this thread. */
+function timed(
+  system: string,
+  events: number,
+  frames: readonly Buffer[],
+  fresh: () => (frame: Buffer) => void,
+  latencyOf: string,
+): SystemFigures {
+  const warm = fresh();
+  for (const frame of frames) warm(frame);
+  const step = fresh();
+  const latency = new LatencyRecorder();
+  const measure = measureProcess();
   for (const frame of frames) {
     const before = performance.now();
-    path(operator, frame, emit);
-    histogram.recordValue(Math.max(1, Math.round((performance.now() - before) * 1000)));
+    step(frame);
+    latency.record((performance.now() - before) * 1000);
   }
-  operator.advanceWatermark(Number.POSITIVE_INFINITY, emit);
-  const used = process.cpuUsage(cpu);
-  const seconds = (used.user + used.system) / 1e6;
-  const figures = {
-    eventsPerCpuSecond: EVENTS / seconds,
-    p50: histogram.getValueAtPercentile(50),
-    p99: histogram.getValueAtPercentile(99),
-    p999: histogram.getValueAtPercentile(99.9),
+  const usage = measure.stop();
+  return {
+    system,
+    scenario: system,
+    events,
+    ...usage,
+    eventsPerSecond: events / (usage.cpuMs / 1000),
+    latencyUs: latency.percentiles(),
+    latencyOf,
   };
-  histogram.destroy();
-  return { rows, rowCount, figures };
 }
 
-// Agreement first: every path emits the same rows, byte for byte.
-const reference = run(Object.values(paths)[0], true).rows;
-for (const [name, path] of Object.entries(paths)) {
-  assert.deepEqual(run(path, true).rows, reference, `${name} disagrees`);
-}
-console.log(`result check: ${Object.keys(paths).length} paths emit the same ${reference.length} rows`);
-console.log(`${EVENTS} events, ${PER_FRAME} per LZ4 frame, 100K keys, tumbling 1 min, count/sum/max/avg`);
-
-const rates: Record<string, number> = {};
-for (const [name, path] of Object.entries(paths)) {
-  run(path, false); // warm-up
-  const { figures } = run(path, false);
-  rates[name] = figures.eventsPerCpuSecond;
-  console.log(
-    `${name.padEnd(44)} ${(figures.eventsPerCpuSecond / 1e6).toFixed(2).padStart(6)}M events/s/core   batch p50 ${figures.p50}µs p99 ${figures.p99}µs p99.9 ${figures.p999}µs`,
-  );
-}
-
-// The native side alone (decode + pre-aggregate, no merge), the figure of the crate itself.
-if (nativeAddon !== null) {
-  for (const [name, aggregate] of [
-    ['native aggregateFrame alone', aggregateFrameNative],
-    ['twin aggregateFrame alone', aggregateFrameTwin],
-  ] as const) {
-    const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000 });
-    for (const frame of frames.slice(0, 20)) aggregate(frame, spec, Number.NEGATIVE_INFINITY);
-    const cpu = process.cpuUsage();
-    for (const frame of frames) {
-      const before = performance.now();
-      aggregate(frame, spec, Number.NEGATIVE_INFINITY);
-      histogram.recordValue(Math.max(1, Math.round((performance.now() - before) * 1000)));
-    }
-    const used = process.cpuUsage(cpu);
-    const rate = EVENTS / ((used.user + used.system) / 1e6);
-    rates[name] = rate;
-    console.log(
-      `${name.padEnd(44)} ${(rate / 1e6).toFixed(2).padStart(6)}M events/s/core   batch p50 ${histogram.getValueAtPercentile(50)}µs p99 ${histogram.getValueAtPercentile(99)}µs`,
-    );
-    histogram.destroy();
+export async function runNative(options: NativeOptions): Promise<ScenarioResult> {
+  const context = runContext(options.command);
+  const events = options.events ?? (options.quick ? 100_000 : 1_000_000);
+  const perFrame = options.perFrame ?? 5_000;
+  const frames = buildFrames(events, perFrame);
+  // Agreement first: every path emits the same rows, byte for byte.
+  const [referenceName, ...others] = Object.keys(paths) as [string, ...string[]];
+  const reference = rowsOf(paths[referenceName] as Path, frames);
+  const lines = [`${referenceName}: ${reference.length.toLocaleString('en-US')} rows (reference)`];
+  let agree = true;
+  for (const name of others) {
+    const rows = rowsOf(paths[name] as Path, frames);
+    const same = rows.length === reference.length && rows.every((row, index) => row === reference[index]);
+    agree &&= same;
+    lines.push(`${name}: ${same ? 'the same rows, byte for byte' : 'DIFFERENT rows'}`);
   }
-  const ratio = (a: string, b: string) => (rates[a] / rates[b]).toFixed(2);
-  console.log(
-    `native / twin, end to end: ${ratio('native (aggregate + runBatch)', 'TS twin (aggregate + runBatch)')}×`,
-  );
-  console.log(
-    `native / per-event TS, end to end: ${ratio('native (aggregate + runBatch)', 'per-event TS (decodeFrame + processBatch)')}×`,
-  );
-  console.log(
-    `native / twin, aggregateFrame alone: ${ratio('native aggregateFrame alone', 'twin aggregateFrame alone')}×`,
-  );
+  const systems: SystemFigures[] = [];
+  if (agree) {
+    for (const [name, path] of Object.entries(paths)) {
+      systems.push(
+        timed(
+          name,
+          events,
+          frames,
+          () => {
+            const operator = new WindowOperator(config);
+            const emit: Emitter = { row: () => {}, late: () => {} };
+            return (frame) => path(operator, frame, emit);
+          },
+          `per frame of ${perFrame.toLocaleString('en-US')} events: decode → window state applied; events/s per second of CPU on one thread`,
+        ),
+      );
+    }
+    const alone: Array<[string, typeof aggregateFrameTwin]> = [
+      ...(nativeAddon === null
+        ? []
+        : [[NATIVE_ALONE, aggregateFrameNative] as [string, typeof aggregateFrameTwin]]),
+      [TWIN_ALONE, aggregateFrameTwin],
+    ];
+    for (const [name, aggregate] of alone) {
+      systems.push(
+        timed(
+          name,
+          events,
+          frames,
+          () => (frame) => aggregate(frame, spec, Number.NEGATIVE_INFINITY),
+          `per frame of ${perFrame.toLocaleString('en-US')} events: decode + pre-aggregate, no merge; events/s per second of CPU`,
+        ),
+      );
+    }
+  }
+  const rate = (name: string) => systems.find((system) => system.system === name)?.eventsPerSecond;
+  const ratio = (a: string, b: string): string => {
+    const top = rate(a);
+    const bottom = rate(b);
+    return top === undefined || bottom === undefined ? '–' : `${(top / bottom).toFixed(2)}×`;
+  };
+  return {
+    scenario: 'native',
+    context,
+    quick: options.quick,
+    input: `${events.toLocaleString('en-US')} generator events (100,000 keys, skew 0.8) in LZ4 sluice frames of ${perFrame.toLocaleString('en-US')}, in memory; tumbling 1 min, count/sum/max/avg by user_id; ${describeNativePath()}`,
+    check: { agree, lines },
+    systems,
+    skipped: [
+      ...(nativeAddon === null ? [`native: skipped — ${describeNativePath()}; only the TS paths ran`] : []),
+      'native on JSON: skipped — the addon has no JSON entry (it exports aggregateFrame and checkFrame only); JSON events always take the TS path',
+      'the last column compares with the first row (native end to end); the aggregateFrame-alone ratio is in the table below',
+    ],
+    table: {
+      header: ['ratio (events/s per core)', 'value', 'target'],
+      rows: [
+        ['native ÷ TS twin, end to end', ratio(NATIVE, TWIN), '≥ 3×'],
+        ['native ÷ TS twin, aggregateFrame alone', ratio(NATIVE_ALONE, TWIN_ALONE), '≥ 3×'],
+        ['native ÷ per-event TS, end to end', ratio(NATIVE, PER_EVENT), '–'],
+      ],
+    },
+  };
+}
+
+/** The scenario for the suite: in its own process, so RSS and CPU are its own. */
+export function runNativeScenario(options: NativeOptions): Promise<ScenarioResult> {
+  return runScenarioChild(fileURLToPath(import.meta.url), options);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const child = scenarioChildOptions<NativeOptions>();
+  if (child !== null) await serveScenarioChild(() => runNative(child));
+  else {
+    const { printResult } = await import('../run.ts');
+    const result = await runNative({
+      quick: false,
+      command: `node --import tsx bench/native/decode-aggregate.ts ${process.argv.slice(2).join(' ')}`.trim(),
+      events: process.argv[2] === undefined ? undefined : Number(process.argv[2]),
+      perFrame: process.argv[3] === undefined ? undefined : Number(process.argv[3]),
+    });
+    printResult(result);
+    if (result.check.agree === false) process.exitCode = 1;
+  }
 }

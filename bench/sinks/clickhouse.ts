@@ -2,31 +2,31 @@
  * ClickHouse sink benchmark against the local server.
  *
  * 1. Insert throughput (rows/s) per format: JSONEachRow through the sink's own target
- *    (row conversion included) versus TabSeparated text built here. Before timing, both
- *    formats write the same rows into two tables and the FINAL contents must agree.
+ *    (row conversion included) versus TabSeparated text built here, with per-insert
+ *    latency percentiles. Before timing, both formats write the same first batch into two
+ *    tables and the FINAL contents must agree; after timing, both whole tables are read
+ *    back and must hold every row sent, with equal contents. Used by the suite's `sinks`
+ *    scenario (bench/sinks/sinks.ts).
  * 2. Latency from a window firing (rows handed to the sink actor) to its rows being
  *    visible to a ClickHouse query, with the sink's default batching (50,000 rows, 8 MiB,
  *    500 ms): firings of `rowsPerFiring` rows every 100 ms; a poller queries the table
- *    every 10 ms. Percentiles with hdr-histogram-js.
+ *    every 10 ms. Percentiles with hdr-histogram-js. Standalone only: in the suite the
+ *    fired → visible latency is measured end to end by e2e-clickhouse.
  *
  *   node --import tsx bench/sinks/clickhouse.ts [rows] [firings] [rowsPerFiring] [url]
  */
-import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from '@clickhouse/client';
+import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import * as hdr from 'hdr-histogram-js';
 import type { SinkWrite } from '../../actors/partition/partition-plan.ts';
 import { BatchingSink } from '../../actors/sinks/batching-sink.ts';
 import { type ClickHouseSinkConfig, ClickHouseTarget } from '../../actors/sinks/clickhouse-sink.ts';
 import type { RowShape } from '../../actors/sinks/clickhouse-table.ts';
-import { benchContext, serialDriver } from './sink-driver.ts';
+import type { SystemFigures } from '../lib/scenario-result.ts';
+import { benchContext, serialDriver, timedBatches } from './sink-driver.ts';
 
-const ROWS = Number(process.argv[2] ?? 400_000);
-const FIRINGS = Number(process.argv[3] ?? 100);
-const ROWS_PER_FIRING = Number(process.argv[4] ?? 2000);
-const URL = process.argv[5] ?? 'http://127.0.0.1:8123';
 const BATCH_ROWS = 50_000;
 
 const shape: RowShape = {
@@ -37,8 +37,11 @@ const shape: RowShape = {
     { name: 'pages', fn: 'count_distinct', field: 'page' },
   ],
 };
-const client = createClient({ url: URL, compression: { request: true, response: true } });
 const suffix = randomBytes(3).toString('hex');
+
+function clientFor(url: string): ClickHouseClient {
+  return createClient({ url, compression: { request: true, response: true } });
+}
 
 function line(index: number, windowStart: number): string {
   return JSON.stringify({
@@ -53,6 +56,7 @@ function line(index: number, windowStart: number): string {
 }
 
 function config(
+  url: string,
   table: string,
   batch = { rows: BATCH_ROWS, bytes: 8 * 1024 * 1024, intervalMs: 500 },
 ): ClickHouseSinkConfig {
@@ -60,7 +64,7 @@ function config(
     name: 'bench',
     deadLetter: null,
     batch,
-    url: URL,
+    url,
     database: 'default',
     table,
     create: true,
@@ -78,7 +82,7 @@ function tsv(lines: readonly string[]): string {
   return text;
 }
 
-async function fingerprint(table: string): Promise<string> {
+async function fingerprint(client: ClickHouseClient, table: string): Promise<string> {
   const result = await client.query({
     query: `SELECT count() AS n, sum(cityHash64(window_start, window_end, user_id, events, ifNull(amount, -1), pages, version)) AS h FROM default.${table} FINAL`,
     format: 'JSONEachRow',
@@ -86,52 +90,88 @@ async function fingerprint(table: string): Promise<string> {
   return JSON.stringify(await result.json());
 }
 
-async function throughput(): Promise<void> {
-  const lines = Array.from({ length: ROWS }, (_, index) =>
+export interface InsertFigures {
+  systems: SystemFigures[];
+  /** Both formats wrote equal contents, and every row sent was read back. */
+  agree: boolean;
+  lines: string[];
+  version: string;
+}
+
+/** Rows/s per insert format, each checked against the other and read back. */
+export async function clickhouseInsertFigures(options: {
+  rows: number;
+  batchRows: number;
+  url: string;
+}): Promise<InsertFigures> {
+  const { rows, batchRows, url } = options;
+  const client = clientFor(url);
+  const [{ v: version }] = await (
+    await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })
+  ).json<{ v: string }>();
+  const lines = Array.from({ length: rows }, (_, index) =>
     line(index, Date.UTC(2026, 0, 1) + (index % 50) * 10_000),
   );
   const batches: string[][] = [];
-  for (let start = 0; start < lines.length; start += BATCH_ROWS)
-    batches.push(lines.slice(start, start + BATCH_ROWS));
+  for (let start = 0; start < lines.length; start += batchRows)
+    batches.push(lines.slice(start, start + batchRows));
   const jsonTable = `bench_json_${suffix}`;
   const tsvTable = `bench_tsv_${suffix}`;
-  const target = new ClickHouseTarget(config(jsonTable));
-  const tsvTarget = new ClickHouseTarget(config(tsvTable));
+  const target = new ClickHouseTarget(config(url, jsonTable));
+  const tsvTarget = new ClickHouseTarget(config(url, tsvTable));
   await target.open(benchContext());
   await tsvTarget.open(benchContext());
-  const formats = {
-    JSONEachRow: async (batch: string[]) => {
-      await target.write(batch);
-    },
-    TabSeparated: async (batch: string[]) => {
-      await client.insert({
+  const formats: Record<string, (batch: string[]) => Promise<unknown>> = {
+    'JSONEachRow (sink target)': (batch) => target.write(batch),
+    'TabSeparated (built here)': (batch) =>
+      client.insert({
         table: `default.${tsvTable}`,
         values: Readable.from([tsv(batch)], { objectMode: false }),
         format: 'TabSeparated',
-      });
-    },
+      }),
   };
-  // Agreement first: the same first batch through both formats gives the same table.
-  await formats.JSONEachRow(batches[0] as string[]);
-  await formats.TabSeparated(batches[0] as string[]);
-  assert.equal(await fingerprint(jsonTable), await fingerprint(tsvTable), 'formats disagree');
-  console.log(`formats agree on ${batches[0]?.length} rows: ${await fingerprint(jsonTable)}`);
-  for (const [format, insert] of Object.entries(formats)) {
-    const started = performance.now();
-    for (const batch of batches) await insert(batch);
-    const seconds = (performance.now() - started) / 1000;
-    console.log(
-      `${format.padEnd(13)} ${Math.round(ROWS / seconds).toLocaleString('en')} rows/s (${ROWS} rows in batches of ${BATCH_ROWS})`,
+  try {
+    // Agreement first: the same first batch through both formats gives the same table.
+    const [jsonInsert, tsvInsert] = Object.values(formats);
+    await jsonInsert?.(batches[0] as string[]);
+    await tsvInsert?.(batches[0] as string[]);
+    const first = [await fingerprint(client, jsonTable), await fingerprint(client, tsvTable)];
+    const checks = [
+      `first batch of ${batches[0]?.length.toLocaleString('en-US')} rows through both formats: ${first[0] === first[1] ? `equal FINAL contents ${first[0]}` : `DIFFERENT ${first.join(' vs ')}`}`,
+    ];
+    if (first[0] !== first[1]) return { systems: [], agree: false, lines: checks, version };
+    const systems: SystemFigures[] = [];
+    for (const [format, insert] of Object.entries(formats))
+      systems.push({
+        system: `clickhouse ${format}`,
+        ...(await timedBatches(`clickhouse ${format}`, batches, insert)),
+        latencyOf: `one insert of ${batchRows.toLocaleString('en-US')} rows, sent → acknowledged by the server`,
+      });
+    // Read back: every row sent is in both tables, with equal contents.
+    const after = [await fingerprint(client, jsonTable), await fingerprint(client, tsvTable)];
+    const counted = JSON.parse(after[0] as string)[0]?.n;
+    const agree = after[0] === after[1] && Number(counted) === rows;
+    checks.push(
+      `after timing, both tables read back (FINAL): ${Number(counted).toLocaleString('en-US')} of ${rows.toLocaleString('en-US')} rows, ${after[0] === after[1] ? 'equal contents' : 'DIFFERENT contents'}`,
     );
+    return { systems, agree, lines: checks, version };
+  } finally {
+    await target.close();
+    await tsvTarget.close();
+    for (const table of [jsonTable, tsvTable])
+      await client.command({ query: `DROP TABLE IF EXISTS default.${table}` });
+    await client.close();
   }
-  await target.close();
-  await tsvTarget.close();
-  for (const table of [jsonTable, tsvTable]) await client.command({ query: `DROP TABLE default.${table}` });
 }
 
-async function latency(): Promise<void> {
+async function latency(
+  client: ClickHouseClient,
+  url: string,
+  firings: number,
+  rowsPerFiring: number,
+): Promise<void> {
   const table = `bench_latency_${suffix}`;
-  const sink = new BatchingSink(config(table), new ClickHouseTarget(config(table)));
+  const sink = new BatchingSink(config(url, table), new ClickHouseTarget(config(url, table)));
   const { ctx, run } = serialDriver(sink as never);
   await run(() => sink.start(ctx));
   const firedAt = new Map<number, number>();
@@ -142,7 +182,7 @@ async function latency(): Promise<void> {
   });
   let polling = true;
   const poller = (async () => {
-    while (polling || histogram.totalCount < FIRINGS) {
+    while (polling || histogram.totalCount < firings) {
       const result = await client.query({
         query: `SELECT DISTINCT window_start FROM default.${table}`,
         format: 'JSONEachRow',
@@ -159,16 +199,16 @@ async function latency(): Promise<void> {
       await sleep(10);
     }
   })();
-  for (let firing = 0; firing < FIRINGS; firing++) {
+  for (let firing = 0; firing < firings; firing++) {
     const windowStart = Date.UTC(2026, 0, 1) + firing * 10_000;
     let data = '';
-    for (let index = 0; index < ROWS_PER_FIRING; index++) data += `${line(index, windowStart)}\n`;
+    for (let index = 0; index < rowsPerFiring; index++) data += `${line(index, windowStart)}\n`;
     const write: SinkWrite = {
       sink: 'bench',
       file: null,
       data,
-      rows: ROWS_PER_FIRING,
-      outputs: { bench: ROWS_PER_FIRING },
+      rows: rowsPerFiring,
+      outputs: { bench: rowsPerFiring },
     };
     firedAt.set(windowStart, performance.now());
     await run(() => sink.receive(write, ctx));
@@ -178,14 +218,24 @@ async function latency(): Promise<void> {
   polling = false;
   await poller;
   console.log(
-    `window fired → rows visible (${FIRINGS} firings of ${ROWS_PER_FIRING} rows every 100 ms, batch 50,000 rows / 8 MiB / 500 ms): ` +
+    `window fired → rows visible (${firings} firings of ${rowsPerFiring} rows every 100 ms, batch 50,000 rows / 8 MiB / 500 ms): ` +
       `p50 ${histogram.getValueAtPercentile(50)} ms, p99 ${histogram.getValueAtPercentile(99)} ms, max ${histogram.maxValue} ms`,
   );
   await client.command({ query: `DROP TABLE default.${table}` });
 }
 
-const version = await (await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' })).json();
-console.log(`ClickHouse ${JSON.stringify(version)} at ${URL}`);
-await throughput();
-await latency();
-await client.close();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = Number(process.argv[2] ?? 400_000);
+  const url = process.argv[5] ?? 'http://127.0.0.1:8123';
+  const inserts = await clickhouseInsertFigures({ rows, batchRows: BATCH_ROWS, url });
+  console.log(`ClickHouse ${inserts.version} at ${url}`);
+  for (const check of inserts.lines) console.log(check);
+  if (!inserts.agree) process.exit(1);
+  for (const system of inserts.systems)
+    console.log(
+      `${system.system.padEnd(38)} ${Math.round(system.eventsPerSecond).toLocaleString('en')} rows/s (${rows} rows in batches of ${BATCH_ROWS}), insert p50 ${system.latencyUs?.p50} µs p99 ${system.latencyUs?.p99} µs`,
+    );
+  const client = clientFor(url);
+  await latency(client, url, Number(process.argv[3] ?? 100), Number(process.argv[4] ?? 2000));
+  await client.close();
+}

@@ -6,6 +6,7 @@
 import type { Actor, ActorContext } from '../../runtime/actor.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { discardingRecorder } from '../../runtime/metrics-recorder.ts';
+import { type BenchFigures, LatencyRecorder, measureProcess } from '../lib/figures.ts';
 
 const log = createLogger({ level: 'warn' });
 
@@ -47,4 +48,32 @@ export function serialDriver(sink: Actor<never>): {
     },
   };
   return { ctx, run };
+}
+
+/**
+ * Inserts `batches` one after another through `insert`: rows/s over the whole run, the
+ * latency of each insert (sent → acknowledged), CPU time and peak RSS of this process.
+ */
+export async function timedBatches(
+  scenario: string,
+  batches: readonly string[][],
+  insert: (batch: string[]) => Promise<unknown>,
+): Promise<Omit<BenchFigures, 'latencyOf'>> {
+  const latency = new LatencyRecorder();
+  let rows = 0;
+  const measure = measureProcess();
+  for (const batch of batches) {
+    const sent = performance.now();
+    await insert(batch);
+    latency.record((performance.now() - sent) * 1000);
+    rows += batch.length;
+  }
+  const usage = measure.stop();
+  return {
+    scenario,
+    events: rows,
+    ...usage,
+    eventsPerSecond: rows / (usage.wallMs / 1000),
+    latencyUs: latency.percentiles(),
+  };
 }

@@ -1,0 +1,41 @@
+/**
+ * Runs a scenario in its own Node process, so its CPU time and peak RSS are its own and
+ * not mixed with what earlier scenarios of the same suite run left in the heap. The
+ * script is forked with `--scenario-child <json options>`; it computes its
+ * `ScenarioResult` and sends it back over the IPC channel (`serveScenarioChild`).
+ */
+import { fork } from 'node:child_process';
+import type { ScenarioResult } from './scenario-result.ts';
+
+const FLAG = '--scenario-child';
+
+/** Forks `script` and resolves to the result it sends; rejects when it exits without one. */
+export function runScenarioChild(script: string, options: object): Promise<ScenarioResult> {
+  const child = fork(script, [FLAG, JSON.stringify(options)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    let result: ScenarioResult | null = null;
+    child.once('message', (message) => {
+      result = message as ScenarioResult;
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (result !== null) resolve(result);
+      else reject(new Error(`${script} exited with ${signal ?? code} before sending its result`));
+    });
+  });
+}
+
+/** The options a forked scenario child was given, or null when the script runs alone. */
+export function scenarioChildOptions<T>(): T | null {
+  const at = process.argv.indexOf(FLAG);
+  return at < 0 ? null : (JSON.parse(process.argv[at + 1] as string) as T);
+}
+
+/** In a forked child: runs the scenario, sends its result to the parent and exits. */
+export async function serveScenarioChild(run: () => Promise<ScenarioResult>): Promise<void> {
+  const result = await run();
+  process.send?.(result, () => process.exit(0));
+}
