@@ -29,7 +29,7 @@ import type { Metrics } from '../../runtime/metrics.ts';
 import type { Topology } from '../../runtime/topology/topology-schema.ts';
 import type { WorkerPool } from '../../runtime/worker-pool.ts';
 import type { CdcSource } from '../cdc/cdc-source.ts';
-import { comparePositions, isSnapshotComplete, parsePosition } from '../cdc/lsn.ts';
+import { type CdcPosition, comparePositions, isSnapshotComplete, parsePosition } from '../cdc/lsn.ts';
 import type { PartitionMessage } from '../partition/partition-plan.ts';
 import { LookupTable, type ReplicaChange } from './lookup-table.ts';
 import type { TableReplicaMessage } from './table-replica-actor.ts';
@@ -161,19 +161,30 @@ export class LookupTables {
   cdcHooks(source: string, hooks: CdcHooks): CdcHooks {
     const bySource = this.#entries.filter((entry) => entry.source === source);
     if (bySource.length === 0) return hooks;
+    /**
+     * Per table partition, the partition actor's own resume position while the source may
+     * still re-send changes it has (the source resumes from the lowest consumer's position).
+     */
+    const ownResume = new Map<number, CdcPosition>();
     return {
       resumeFrom: async (partition) => {
         const own = await hooks.resumeFrom(partition);
         const tables = bySource.filter((entry) => entry.partition === partition);
+        if (own !== null && tables.length > 0) {
+          ownResume.set(partition, parsePosition(own));
+          // Durable already: what the source re-sends up to here needs no new checkpoint to be confirmed.
+          this.#acknowledge(source, partition, PARTITION_ACTOR, own);
+        }
         let lowest = own;
         for (const entry of tables) {
           const position = entry.table.checkpointedPosition;
           if (position === null && own !== null) {
             throw new Error(
-              `lookup table ${entry.name} has no state, but source ${source} already streamed ${entry.table.name}'s ` +
-                `changes past their snapshot; remove the source's state and slot to read a new snapshot`,
+              `lookup table ${entry.name} has no state, but partition ${partition} of source ${source} has a ` +
+                "checkpoint: the table's snapshot is gone; remove the source's state and slot to read a new one",
             );
           }
+          if (position !== null) this.#acknowledge(source, partition, entry.name, position);
           if (position === null || lowest === null) lowest = null;
           else if (comparePositions(parsePosition(position), parsePosition(lowest)) < 0) lowest = position;
         }
@@ -186,7 +197,16 @@ export class LookupTables {
           }
           await this.#noteSnapshotProgress(bySource, partition, String(message.positions[0]));
         }
-        await hooks.deliver(partition, message);
+        const resume = ownResume.get(partition);
+        if (resume === undefined || message.kind !== 'records') {
+          await hooks.deliver(partition, message);
+          return;
+        }
+        const unseen = unseenBy(message, resume);
+        if (unseen.positions.length > 0) {
+          ownResume.delete(partition);
+          await hooks.deliver(partition, unseen);
+        }
       },
     };
   }
@@ -340,6 +360,29 @@ function columnsRead(topology: Topology, table: string, key: string): string[] |
     }
   }
   return [...columns];
+}
+
+/** The records of `message` after `resume` (the partition actor's checkpoint already holds the rest). */
+function unseenBy(
+  message: Extract<PartitionMessage, { kind: 'records' }>,
+  resume: CdcPosition,
+): typeof message {
+  let first = 0;
+  while (
+    first < message.positions.length &&
+    comparePositions(parsePosition(String(message.positions[first])), resume) <= 0
+  ) {
+    first++;
+  }
+  if (first === 0) return message;
+  return {
+    kind: 'records',
+    events: message.events.slice(first),
+    positions: message.positions.slice(first),
+    failures: message.failures
+      .filter(([index]) => index >= first)
+      .map(([index, failure]) => [index - first, failure]),
+  };
 }
 
 function project(

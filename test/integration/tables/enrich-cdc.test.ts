@@ -157,7 +157,17 @@ describe('enrichment of a generator stream by a CDC lookup table (real PostgreSQ
       async () => (await deadLetters()).some((line) => String(line.raw).includes('"user_id":"u1"')),
       () => second.stderr,
     );
-    await sleep(700);
+    // Windows group by the looked-up column: the moves show as rows per country, u1 as null.
+    const countries = async () =>
+      new Set([...(await linesOf(dir, 'rows')).values()].flat().map((row) => row.user_country));
+    await waitUntil(
+      'window rows for every country and for the deleted user',
+      async () => {
+        const seen = await countries();
+        return ['US', 'FR', 'BR', 'JP', null].every((country) => seen.has(country));
+      },
+      () => second.stderr,
+    );
     second.child.kill('SIGTERM');
     const stopped = await second.finished;
     assert.equal(stopped.code, 0, stopped.stderr);
@@ -184,12 +194,6 @@ describe('enrichment of a generator stream by a CDC lookup table (real PostgreSQ
     assert.equal(letter?.source, 'payments');
     assert.equal(typeof letter?.position, 'number');
     assert.match(String(letter?.reason), /enriched: enrich users: no row with key u1 \(field user_id\)/);
-    // Windows group by the looked-up column: the moves show as rows per country, u1 as null.
-    const rows = [...(await linesOf(dir, 'rows')).values()].flat();
-    const countries = new Set(rows.map((row) => row.user_country));
-    for (const country of ['US', 'FR', 'BR', 'JP', null])
-      assert.ok(countries.has(country), `rows for ${country}`);
-
     // The table's LevelDB state equals the Postgres table.
     const stored = await LookupTable.open({
       name: 'users',

@@ -136,11 +136,32 @@ describe('lookup tables of a job', () => {
 
       // Restarted: the source resumes the table partition from the lowest checkpoint of its consumers.
       const again = await start(topology());
+      const redelivered: PartitionMessage[] = [];
       const resumed = again.cdcHooks('db', {
-        deliver: async () => {},
+        deliver: async (_partition, message) => {
+          redelivered.push(message);
+        },
         resumeFrom: async () => '0/300#0',
       });
       assert.equal(await resumed.resumeFrom(0), '0/200#0');
+      const acksAgain: Array<[number, string]> = [];
+      await again.sourceStarted('db', fakeCdc(acksAgain));
+      assert.deepEqual(acksAgain, [[0, '0/200#0']], 'what both consumers hold is confirmed at once');
+      // Re-sent changes the partition actor's checkpoint holds reach only the table.
+      await resumed.deliver(
+        0,
+        records(
+          [change('u', 1, 'BR'), change('u', 2, 'CA'), change('u', 1, 'MX')],
+          ['0/250#0', '0/300#0', '0/350#0'],
+        ),
+      );
+      assert.deepEqual(
+        redelivered.map((message) => (message.kind === 'records' ? message.positions : [])),
+        [['0/350#0']],
+      );
+      // Once the table checkpoints them, the re-sent changes are confirmed up to the partition's own checkpoint.
+      await waitFor(() => acksAgain.length === 2, 'the table checkpoint');
+      assert.deepEqual(acksAgain[1], [0, '0/300#0']);
       await again.stop();
     });
   });
@@ -151,7 +172,7 @@ describe('lookup tables of a job', () => {
       const hooks = tables.cdcHooks('db', { deliver: async () => {}, resumeFrom: async () => '0/200#0' });
       await assert.rejects(
         hooks.resumeFrom(0),
-        /lookup table users has no state, but source db already streamed/,
+        /lookup table users has no state, but partition 0 of source db has a checkpoint/,
       );
       assert.equal(await hooks.resumeFrom(1), '0/200#0', 'a partition without a table resumes as before');
       await tables.stop();
