@@ -18,7 +18,8 @@ export class KeyDictionary {
   readonly values: unknown[][] = [];
   /** Key group per id (see `keyGroup`). */
   readonly groups: number[] = [];
-  private readonly orders: string[] = [];
+  /** Sort string per id, computed when first needed (firing), not per new key: a restore of 1M keys skips 1M JSON encodings. */
+  private readonly orders: Array<string | null> = [];
   private readonly references: number[] = [];
   private readonly pending: boolean[] = [];
   private readonly freeIds: number[] = [];
@@ -37,10 +38,20 @@ export class KeyDictionary {
     return this.ids.size;
   }
 
+  /** The id of a live key, or undefined. */
+  idOf(encoded: string): number | undefined {
+    return this.ids.get(encoded);
+  }
+
   /** The id of the key `encoded`, which is the encoding of `event`'s groupBy values. */
   intern(encoded: string, event: SluiceEvent): number {
     const known = this.ids.get(encoded);
     if (known !== undefined) return known;
+    return this.add(encoded, event);
+  }
+
+  /** A new id for `encoded`, known not to be live (`idOf` said so). */
+  add(encoded: string, event: SluiceEvent): number {
     const values = keyValues(this.groupBy, event);
     let id = this.freeIds.pop();
     if (id === undefined) {
@@ -48,14 +59,14 @@ export class KeyDictionary {
       this.encodedOf.push(encoded);
       this.values.push(values);
       this.groups.push(keyGroup(encoded));
-      this.orders.push(keyOrder(values));
+      this.orders.push(null);
       this.references.push(0);
       this.pending.push(true);
     } else {
       this.encodedOf[id] = encoded;
       this.values[id] = values;
       this.groups[id] = keyGroup(encoded);
-      this.orders[id] = keyOrder(values);
+      this.orders[id] = null;
       this.pending[id] = true;
     }
     this.ids.set(encoded, id);
@@ -69,7 +80,11 @@ export class KeyDictionary {
   }
 
   order(id: number): string {
-    return this.orders[id];
+    const known = this.orders[id];
+    if (known !== null) return known;
+    const order = keyOrder(this.values[id]);
+    this.orders[id] = order;
+    return order;
   }
 
   retain(id: number): void {
@@ -86,7 +101,6 @@ export class KeyDictionary {
   /** Live ids in output order. Valid until the next intern or release. */
   sortedIds(): readonly number[] {
     if (this.added.length === 0 && !this.removed) return this.sorted;
-    const orders = this.orders;
     const live = (id: number) => this.ids.get(this.encodedOf[id]) === id;
     const kept = this.sorted.filter((id) => !this.pending[id] && live(id));
     const fresh: number[] = [];
@@ -96,6 +110,8 @@ export class KeyDictionary {
         fresh.push(id);
       }
     }
+    for (const id of fresh) this.order(id);
+    const orders = this.orders as string[];
     fresh.sort((a, b) => compareCodeUnits(orders[a], orders[b]));
     const merged: number[] = new Array(kept.length + fresh.length);
     let i = 0;

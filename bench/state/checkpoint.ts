@@ -1,14 +1,20 @@
 /**
- * Checkpoint and restore cost of partition state: one checkpoint committing N entries
- * (key 16 bytes, value 24 bytes) in one atomic batch, a full restore streaming every
- * entry back with `entries()`, a snapshot write and verified read, a database rebuilt
- * from the snapshot, and random `get()` read-backs (the cost of evicted keys).
+ * Checkpoint and restore cost of window state, through the code a partition runs: a
+ * tumbling window holding N keys (count + sum) in a `WindowOperator`, checkpointed by
+ * `WindowCheckpoints` into a `PartitionStore` (one atomic, fsynced batch), restored into
+ * a fresh operator, and restored again under a memory budget of a tenth of the state
+ * with evicted keys read back on demand.
  *
- * Before timing anything it checks that what comes back equals what went in (CRC of
- * every key and value in order), so a fast wrong answer cannot pass.
- * Targets (issue 5): 1M entries commit < 1 s, restore < 2 s.
+ * Figures per size: the first checkpoint (every row dirty), an incremental checkpoint
+ * after 1% of the keys changed, a full restore, a snapshot file write, a restore under
+ * the budget, and the latency of a one-event batch whose key was evicted (read-back
+ * with getMany, then processed).
  *
- *   node --import tsx bench/state/checkpoint.ts [entries ...]    (default 100000 1000000)
+ * Before printing a figure it checks that each restored operator fires exactly the rows
+ * the original fires (count and CRC of every row), so a fast wrong answer cannot pass.
+ * Targets (issue 5): 1M keys checkpoint < 1 s, restore < 2 s.
+ *
+ *   node --import tsx bench/state/checkpoint.ts [keys ...]    (default 100000 1000000)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,22 +22,68 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
 import * as hdr from 'hdr-histogram-js';
+import type { PartitionPlan } from '../../actors/partition/partition-plan.ts';
+import { WindowCheckpoints } from '../../actors/partition/window-checkpoints.ts';
+import { formatRow, KEY_GROUPS, type OutputRow, WindowOperator } from '../../actors/windows/index.ts';
 import { PartitionStore } from '../../state/index.ts';
-import { readSnapshotFile } from '../../state/snapshot-file.ts';
 
 const sizes = process.argv.slice(2).map(Number);
-const NAMESPACE = 'per_user';
+const WINDOW_MS = 60_000;
+const READ_BACKS = 2_000;
 
-function key(index: number): Buffer {
-  return Buffer.from(`u:${String(index).padStart(14, '0')}`, 'latin1'); // 16 bytes
+function plan(dir: string, memoryBytes: number | null): PartitionPlan {
+  return {
+    source: 'events',
+    partition: 0,
+    partitions: 1,
+    keyField: 'user_id',
+    timeField: 'ts',
+    maxOutOfOrderMs: 0,
+    idleTimeoutMs: null,
+    batchSize: 1000,
+    input: { kind: 'pushed', format: 'json' },
+    windows: [
+      {
+        name: 'per_user',
+        operator: {
+          window: { type: 'tumbling', sizeMs: WINDOW_MS },
+          allowedLatenessMs: 0,
+          maxOutOfOrderMs: 0,
+          groupBy: ['user_id'],
+          aggregates: [
+            { name: 'events', fn: 'count' },
+            { name: 'amount', fn: 'sum', field: 'amount' },
+          ],
+        },
+        to: [],
+        late: null,
+        transform: null,
+      },
+    ],
+    streams: [],
+    deadLetter: null,
+    checkpoint: { dir, intervalMs: 10_000, keep: 2, snapshotEvery: 1_000_000, memoryBytes },
+  };
 }
 
-function value(index: number): Buffer {
-  const out = Buffer.allocUnsafe(24);
-  out.writeDoubleBE(index * 1.5, 0);
-  out.writeDoubleBE(index % 997, 8);
-  out.writeDoubleBE(1_700_000_000_000 + index, 16);
-  return out;
+function event(key: number, amount: number): Record<string, unknown> {
+  return { user_id: `user-${String(key).padStart(9, '0')}`, amount };
+}
+
+/** Count and CRC of the rows an operator fires at the end of input. */
+function fired(operator: WindowOperator): { rows: number; crc: number } {
+  let rows = 0;
+  let crc = 0;
+  operator.advanceWatermark(Number.POSITIVE_INFINITY, {
+    row: (row: OutputRow) => {
+      rows++;
+      crc = crc32(formatRow(row), crc);
+    },
+    late: () => {
+      throw new Error('no event is late here');
+    },
+  });
+  return { rows, crc };
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
@@ -40,86 +92,131 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   return [result, performance.now() - start];
 }
 
-async function streamedCrc(store: PartitionStore): Promise<{ count: number; crc: number }> {
-  let count = 0;
-  let crc = 0;
-  for await (const [entryKey, entryValue] of store.entries(NAMESPACE)) {
-    crc = crc32(entryValue, crc32(entryKey, crc));
-    count += 1;
-  }
-  return { count, crc };
-}
-
-async function run(count: number): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-state-'));
-  try {
-    const puts: Array<[string, Buffer, Buffer]> = new Array(count);
-    let expectedCrc = 0;
-    for (let index = 0; index < count; index += 1) {
-      puts[index] = [NAMESPACE, key(index), value(index)];
-      expectedCrc = crc32(puts[index][2], crc32(puts[index][1], expectedCrc));
-    }
-    const checkpoint = {
-      sourcePosition: { offset: String(count) },
-      watermark: 0,
+/** One checkpoint of `operator` as `PartitionCheckpoints.commit` makes it. */
+async function commit(
+  store: PartitionStore,
+  windows: WindowCheckpoints,
+  operator: WindowOperator,
+  position: number,
+) {
+  const operators: Array<[string, WindowOperator]> = [['per_user', operator]];
+  const change = windows.changes(operators);
+  await store.commit({
+    checkpoint: {
+      sourcePosition: position,
+      watermark: operator.watermark,
       sinkPositions: {},
       emitted: null,
       meta: {},
-    };
+    },
+    puts: change.puts,
+    deletes: change.deletes,
+    deletePrefixes: change.deletePrefixes,
+    clear: change.clear,
+  });
+  windows.committed(operators);
+  return change.puts.length;
+}
+
+async function restore(dir: string, memoryBytes: number | null) {
+  const store = await PartitionStore.open({ dir });
+  const windows = new WindowCheckpoints(store, plan(dir, memoryBytes));
+  const operator = (await windows.restore()).get('per_user');
+  if (operator === undefined) throw new Error('nothing restored');
+  return { store, windows, operator };
+}
+
+async function run(keys: number): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-state-'));
+  try {
+    const config = plan(dir, null).windows[0].operator;
+    const original = new WindowOperator(config);
+    const none = { row: () => {}, late: () => {} };
+    for (let key = 0; key < keys; key++) original.process(event(key, key % 97), 1_000 + (key % 50_000), none);
 
     let store = await PartitionStore.open({ dir });
-    const [, commitMs] = await timed(() => store.commit({ checkpoint, puts, deletes: [] }));
+    let windows = new WindowCheckpoints(store, plan(dir, null));
+    const [firstValues, firstMs] = await timed(() => commit(store, windows, original, keys));
+    const changed = Math.max(1, Math.floor(keys / 100));
+    let seed = 12345;
+    const nextKey = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % keys;
+    };
+    for (let i = 0; i < changed; i++) original.process(event(nextKey(), 3), 55_000, none);
+    const [incrementalValues, incrementalMs] = await timed(() =>
+      commit(store, windows, original, keys + changed),
+    );
+    const [snapshot, snapshotMs] = await timed(() => store.snapshot(1));
+    windows.close();
     await store.close();
-    const [reopened, openMs] = await timed(() => PartitionStore.open({ dir }));
-    store = reopened;
-    const [restored, restoreMs] = await timed(() => streamedCrc(store));
-    if (restored.count !== count || restored.crc !== expectedCrc)
-      throw new Error('restore does not match what was committed');
 
-    const [snapshot, snapshotWriteMs] = await timed(() => store.snapshot(2));
-    const [header, snapshotReadMs] = await timed(() => readSnapshotFile(snapshot.file));
-    if (header.entryCount !== count) throw new Error('snapshot does not hold every entry');
-    await store.commit({ checkpoint, puts: [], deletes: [], clear: [NAMESPACE] });
-    const [, rebuildMs] = await timed(() => store.restoreSnapshot(snapshot.file));
-    const rebuilt = await streamedCrc(store);
-    if (rebuilt.count !== count || rebuilt.crc !== expectedCrc)
-      throw new Error('snapshot restore does not match');
+    const [restored, restoreMs] = await timed(() => restore(dir, null));
+    const estimate = restored.operator.estimatedBytes;
+    restored.windows.close();
+    await restored.store.close();
+    const expected = fired(original);
+    const got = fired(restored.operator);
+    if (got.rows !== expected.rows || got.crc !== expected.crc)
+      throw new Error('restored state fires other rows');
 
+    const budget = Math.floor(estimate / 10);
+    const [bounded, boundedMs] = await timed(() => restore(dir, budget));
+    store = bounded.store;
+    windows = bounded.windows;
+    const operator = bounded.operator;
+    const resident = operator.residentWindows;
     const histogram = hdr.build({
       lowestDiscernibleValue: 1,
       highestTrackableValue: 10_000_000,
       numberOfSignificantValueDigits: 3,
     });
-    const reads = 20_000;
-    let seed = 12345;
-    const [, readsMs] = await timed(async () => {
-      for (let done = 0; done < reads; done += 1) {
-        seed = (seed * 1103515245 + 12345) % 2147483648;
-        const index = seed % count;
-        const start = performance.now();
-        const found = await store.get(NAMESPACE, key(index));
-        histogram.recordValue(Math.max(1, Math.round((performance.now() - start) * 1000)));
-        if (found === undefined || !found.equals(value(index)))
-          throw new Error(`get ${index} returned the wrong value`);
-      }
-    });
+    const operators: Array<[string, WindowOperator]> = [['per_user', operator]];
+    const check = new WindowOperator(config);
+    for (let key = 0; key < keys; key++) check.process(event(key, key % 97), 1_000 + (key % 50_000), none);
+    seed = 12345;
+    for (let i = 0; i < changed; i++) check.process(event(nextKey(), 3), 55_000, none);
+    seed = 999;
+    for (let i = 0; i < READ_BACKS; i++) {
+      const batch = [event(nextKey(), 1)];
+      const times = [56_000];
+      const start = performance.now();
+      await windows.readBack(operators, batch, times);
+      operator.processBatch(batch, times, none);
+      histogram.recordValue(Math.max(1, Math.round((performance.now() - start) * 1000)));
+      check.processBatch(batch, times, none);
+    }
+    const [, readAllMs] = await timed(() =>
+      windows.readBackForWatermark(operators, Number.POSITIVE_INFINITY),
+    );
+    const boundedFired = fired(operator);
+    const checkFired = fired(check);
+    if (boundedFired.rows !== checkFired.rows || boundedFired.crc !== checkFired.crc) {
+      throw new Error('the budgeted operator fires other rows');
+    }
+    windows.close();
     await store.close();
 
-    const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-    const ms = (value_: number) => value_.toFixed(0).padStart(6);
-    console.log(`\n${count.toLocaleString('en')} entries (16 B keys, 24 B values), one namespace`);
-    console.log(`  commit (one atomic batch, fsync)   ${ms(commitMs)} ms   target < 1000 for 1M`);
-    console.log(`  reopen (load checkpoint)           ${ms(openMs)} ms`);
-    console.log(`  restore (entries() over all)       ${ms(restoreMs)} ms   target < 2000 for 1M`);
-    console.log(`  snapshot write (${mb(snapshot.bytes)} MiB)        ${ms(snapshotWriteMs)} ms`);
-    console.log(`  snapshot read + verify             ${ms(snapshotReadMs)} ms`);
-    console.log(`  database rebuilt from snapshot     ${ms(rebuildMs)} ms`);
+    const ms = (value: number) => value.toFixed(0).padStart(6);
+    const count = (value: number) => value.toLocaleString('en-US');
+    const mib = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+    console.log(`\n${count(keys)} keys in one tumbling window (count + sum), ${KEY_GROUPS} key groups`);
+    console.log(`  first checkpoint (all dirty, ${count(firstValues)} values)  ${ms(firstMs)} ms`);
     console.log(
-      `  get() read-back, ${reads} random keys  ${ms(readsMs)} ms   p50 ${histogram.getValueAtPercentile(50)} µs, p99 ${histogram.getValueAtPercentile(99)} µs, max ${histogram.maxValue} µs`,
+      `  incremental checkpoint (1% of keys, ${count(incrementalValues)} values)  ${ms(incrementalMs)} ms   target < 1000 for 1M`,
     );
+    console.log(`  restore (whole state)  ${ms(restoreMs)} ms   target < 2000 for 1M`);
+    console.log(`  snapshot write (${mib(snapshot.bytes)} MiB)  ${ms(snapshotMs)} ms`);
+    console.log(
+      `  restore under a budget of 1/10 (${mib(budget)} of ${mib(estimate)} MiB est., ${count(resident)} rows in memory)  ${ms(boundedMs)} ms`,
+    );
+    console.log(
+      `  evicted-key batch (read-back + process), ${count(READ_BACKS)} batches  p50 ${histogram.getValueAtPercentile(50)} µs, p99 ${histogram.getValueAtPercentile(99)} µs, max ${histogram.maxValue} µs`,
+    );
+    console.log(`  read back all the rest before the window fires  ${ms(readAllMs)} ms`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-for (const count of sizes.length > 0 ? sizes : [100_000, 1_000_000]) await run(count);
+for (const keys of sizes.length > 0 ? sizes : [100_000, 1_000_000]) await run(keys);
