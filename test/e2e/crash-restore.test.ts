@@ -27,11 +27,11 @@ async function writeEvents(file: string, count: number): Promise<void> {
   await writeFile(file, `${lines.join('\n')}\n`);
 }
 
-function topology(name: string, interval: string): string {
+function topology(name: string, interval: string, memory?: string): string {
   return `name: ${name}
 workers: 2
 batch: { size: 500 }
-checkpoint: { interval: ${interval}, keep: 2, snapshotEvery: 2 }
+${memory === undefined ? '' : `state: { memory: ${memory} }\n`}checkpoint: { interval: ${interval}, keep: 2, snapshotEvery: 2 }
 sources:
   events:
     type: file
@@ -102,6 +102,28 @@ describe('exactly-once restore after kill -9', () => {
       ],
     );
     assert.deepEqual(await outputFiles(crashDir), expected);
+  });
+
+  it('with a memory budget far below its window state, killed and restarted, writes the bytes of an unbounded run', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-budget-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeEvents(join(dir, 'events.jsonl'), 100_000);
+    const runs = { unbounded: undefined, bounded: '64KiB' };
+    for (const [name, memory] of Object.entries(runs)) {
+      await mkdir(join(dir, name), { recursive: true });
+      await copyFile(join(dir, 'events.jsonl'), join(dir, name, 'events.jsonl'));
+      await writeFile(join(dir, name, 'job.yaml'), topology('budget', '150ms', memory));
+    }
+    const clean = await runSluice(['start', 'job.yaml'], { cwd: join(dir, 'unbounded'), timeoutMs: 120_000 });
+    assert.equal(clean.code, 0, clean.stderr);
+    const { kills } = await runWithKills(['start', 'job.yaml'], {
+      cwd: join(dir, 'bounded'),
+      kills: 3,
+      minDelayMs: 900,
+      maxDelayMs: 2400,
+    });
+    assert.ok(kills >= 2, `the process was killed ${kills} times`);
+    assert.deepEqual(await outputFiles(join(dir, 'bounded')), await outputFiles(join(dir, 'unbounded')));
   });
 
   it('restores from an older snapshot when the database and the newest snapshot are damaged', async (t) => {
