@@ -38,7 +38,7 @@ export class BatchIngester {
     this.#options = options;
   }
 
-  /** Batch parts appended and not yet durable. */
+  /** Batches appended and not yet durable. */
   get pending(): number {
     return this.#pending.size;
   }
@@ -87,12 +87,8 @@ export class BatchIngester {
       const message = `event ${first.index}: ${first.failure.reason} (${routed.invalid.length} invalid, batch refused)`;
       return refusal('EVENT_INVALID', payload.id, message);
     }
-    const durable: Promise<void>[] = [];
-    for (const [partition, events] of routed.parts) {
-      durable.push(this.#track(target.append(partition, events)));
-    }
     try {
-      await Promise.all(durable);
+      await this.#track(target.append(routed.parts));
     } catch (error) {
       if (error instanceof IngestRefusal) return refusal(error.code, payload.id, error.message);
       return refusal('UNAVAILABLE', payload.id, `storing the batch failed: ${(error as Error).message}`);

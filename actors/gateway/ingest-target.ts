@@ -8,8 +8,8 @@ import { encodeLogBatch } from './log-batch.ts';
 /**
  * Where an accepted client batch becomes durable before its ack: the gateway's own log
  * (the default) or a Kafka topic (`forward: kafka`). The ingester routes a batch by key
- * and hands each partition's part to `append`; a part resolved is a part that survives a
- * crash. A rejection that is an `IngestRefusal` (gateway-errors.ts) answers the client with
+ * and hands its parts (events by partition) to `append`; once that resolves, every part
+ * survives a crash. A rejection that is an `IngestRefusal` (gateway-errors.ts) answers the client with
  * its code; any other rejection is a failure of the target, answered UNAVAILABLE.
  *
  * Threading model: main thread only.
@@ -18,8 +18,8 @@ export interface IngestTarget {
   readonly partitions: number;
   /** Null when a batch may be taken now, else the refusal to answer with. */
   admission(): RefusalReply | null;
-  /** Makes one partition's events durable. */
-  append(partition: number, events: Record<string, unknown>[]): Promise<void>;
+  /** Makes a routed batch durable: its events by partition. All parts are admitted or none. */
+  append(parts: ReadonlyMap<number, Record<string, unknown>[]>): Promise<void>;
   /** Keeps refused input for the dead-letter output; `raw` is the client's payload. */
   deadLetters(failures: DecodeFailureRecord[], raw: Uint8Array): Promise<void>;
 }
@@ -48,7 +48,13 @@ export function logTarget(log: GatewayLog, onFatal: (error: Error) => void): Ing
     partitions: log.partitions,
     admission: () =>
       log.hasRoom() ? null : refusal('GATEWAY_FULL', null, 'the gateway log is full; retry later'),
-    append: (partition, events) => append(partition, encodeLogBatch({ events, failures: [] })),
+    append: async (parts) => {
+      const durable: Promise<void>[] = [];
+      for (const [partition, events] of parts) {
+        durable.push(append(partition, encodeLogBatch({ events, failures: [] })));
+      }
+      await Promise.all(durable);
+    },
     deadLetters: (failures) =>
       append(
         0,
@@ -61,7 +67,9 @@ export function logTarget(log: GatewayLog, onFatal: (error: Error) => void): Ing
 }
 
 /**
- * A Kafka topic: each part is one sluice frame record keyed by its first event's key. All
+ * A Kafka topic: each part is one sluice frame record keyed by its first event's key,
+ * and a batch's records are admitted together (never half a batch in the topic because
+ * the pending limit was reached in its middle). All
  * events of a part share a partition, so the producer's murmur2 partitioner puts the
  * record on that partition, where the job's kafka source reads it. Refused input goes to
  * partition 0 as the client sent it; the kafka source (format frame) cannot decode it and
@@ -78,7 +86,10 @@ export function kafkaTarget(
       forward.hasRoom()
         ? null
         : refusal('FORWARD_BUSY', null, `${forward.pending} records are waiting for Kafka; retry later`),
-    append: (_partition, events) => forward.send([{ key: keyOf(events[0]), value: encodeFrame(events) }]),
+    append: (parts) =>
+      forward.send(
+        [...parts.values()].map((events) => ({ key: keyOf(events[0]), value: encodeFrame(events) })),
+      ),
     deadLetters: (_failures, raw) => forward.send([{ key: null, partition: 0, value: Buffer.from(raw) }]),
   };
 }
