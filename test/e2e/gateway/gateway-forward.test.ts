@@ -16,7 +16,7 @@ import type WebSocket from 'ws';
 import { decodeFrame } from '../../../actors/codecs/frame.ts';
 import { partitionForKey } from '../../../actors/codecs/murmur2.ts';
 import { kafkaBrokers, uniqueName } from '../../integration/helpers/services.ts';
-import { startSluice } from '../sluice-process.ts';
+import { runSluice, startSluice } from '../sluice-process.ts';
 import { connectWhenUp, freePort, jsonLines, keysPerPartition } from './gateway-client.ts';
 
 const BASE = Date.UTC(2026, 0, 1);
@@ -256,6 +256,26 @@ describe('gateway forward: kafka through the CLI', { timeout: 240_000 }, () => {
     const dead = await rows(dir, 'dlq');
     assert.equal(dead.length, 1);
     assert.deepEqual([dead[0].topic, dead[0].partition], [topic, 0]);
+  });
+
+  it("refuses to start on a topic whose partition count differs from the gateway's", async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-gw-fwd-mismatch-'));
+    const topic = uniqueName('gw-forward-mismatch');
+    t.after(async () => {
+      await rm(dir, { recursive: true, force: true });
+      await deleteTopic(topic);
+    });
+    const admin = kafkaClient().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await admin.disconnect();
+    await writeFile(join(dir, 'job.yaml'), topology(await freePort(), topic));
+    const result = await runSluice(['start', 'job.yaml'], { cwd: dir, env, timeoutMs: 60_000 });
+    assert.notEqual(result.code, 0);
+    assert.match(
+      result.stderr,
+      new RegExp(`forward topic ${topic} has 2 partitions but the gateway routes to 4`),
+    );
   });
 
   it('counts every acked event exactly once however often the server is killed with -9', async (t) => {
