@@ -33,7 +33,14 @@ import { cdcError } from './cdc-errors.ts';
 import { type CdcPublishConfig, type CdcPublisher, cdcTopicName, openCdcPublisher } from './cdc-publisher.ts';
 import { ChangeAssembler, type PgoutputMessage } from './change-assembler.ts';
 import type { Envelope, TableShape } from './debezium-envelope.ts';
-import { type CdcPosition, comparePositions, formatLsn, isSnapshotComplete, parsePosition } from './lsn.ts';
+import {
+  type CdcPosition,
+  comparePositions,
+  formatLsn,
+  isSnapshotComplete,
+  parseLsn,
+  parsePosition,
+} from './lsn.ts';
 import {
   createPublication,
   createSlot,
@@ -111,6 +118,8 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
   let heartbeat: NodeJS.Timeout | null = null;
   let adminHealthy = true;
   let publisher: CdcPublisher | null = null;
+  /** The connection heartbeats use: `admin` until it fails, then a replacement. */
+  let heartbeatClient: pg.Client | null = admin;
 
   const fatal = (error: Error) => {
     if (failed || stopping) return;
@@ -123,6 +132,8 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
     if (heartbeat !== null) clearInterval(heartbeat);
     await service?.destroy().catch(() => {});
     await publisher?.close();
+    if (heartbeatClient !== null && heartbeatClient !== admin) await heartbeatClient.end().catch(() => {});
+    heartbeatClient = null;
     await admin.end().catch(() => {});
   };
 
@@ -250,6 +261,8 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
       }
     };
 
+    /** Data messages being handled; the replication client emits keepalives without waiting for them. */
+    let handling = 0;
     let reconnectingSince: number | null = null;
     const subscribe = () => {
       if (stopping || failed) return;
@@ -259,10 +272,13 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
       });
       service = replication;
       replication.on('data', async (lsn: string, message: PgoutputMessage) => {
+        handling++;
         try {
           await handle(lsn, message);
         } catch (error) {
           fatal(cdcError('SLUICE_ERR_CDC_OWNER_CALLBACK', ['deliver', String(error)], error));
+        } finally {
+          handling--;
         }
       });
       replication.on('start', () => {
@@ -270,8 +286,16 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
         log.info('cdc streaming', { slot: config.slot, from: formatLsn(acked) });
         acknowledge(true);
       });
-      replication.on('heartbeat', (_lsn: string, _time: number, shouldRespond: boolean) => {
-        if (shouldRespond) acknowledge(true);
+      replication.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => {
+        if (!shouldRespond) return;
+        // Caught up, outside a transaction, nothing waiting for a checkpoint: every change
+        // before the server's position is durable downstream, so that position may be
+        // confirmed. A server shutting down waits for exactly this before it stops.
+        if (handling === 0 && !assembler.inTransaction && ackTracker.pendingBatches() === 0) {
+          const serverLsn = parseLsn(lsn);
+          if (serverLsn > acked) acked = serverLsn;
+        }
+        acknowledge(true);
       });
       replication.on('error', (error: Error) =>
         log.warn('cdc replication error', { slot: config.slot, error }),
@@ -339,24 +363,35 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
       options.metrics.recorder.set(RETAINED_WAL_METRIC, labels, bytes);
     };
     await reportRetainedWal(admin);
-    let heartbeatClient: pg.Client | null = admin;
+    let beating = false;
     heartbeat = setInterval(() => {
+      // One heartbeat at a time: during an outage a connection attempt outlasts the interval.
+      if (beating || stopping || failed) return;
+      beating = true;
       void (async () => {
         try {
           if (heartbeatClient === null || !adminHealthy) {
-            heartbeatClient = new pg.Client(connection);
-            heartbeatClient.on('error', () => {
+            const previous = heartbeatClient;
+            if (previous !== null && previous !== admin) void previous.end().catch(() => {});
+            const client = new pg.Client(connection);
+            client.on('error', () => {
               adminHealthy = false;
             });
-            await heartbeatClient.connect();
+            heartbeatClient = client;
+            await client.connect();
+            if (stopping || failed) {
+              await client.end().catch(() => {});
+              return;
+            }
             adminHealthy = true;
           }
           await heartbeatClient.query("SELECT pg_logical_emit_message(true, 'sluice_heartbeat', '')");
           await reportRetainedWal(heartbeatClient);
         } catch (error) {
           adminHealthy = false;
-          heartbeatClient = null;
           log.debug('cdc heartbeat failed', { error });
+        } finally {
+          beating = false;
         }
         acknowledge(true);
       })();

@@ -84,6 +84,11 @@ export class ChangeAssembler {
     return this.#shapes[partition];
   }
 
+  /** True between a transaction's Begin and its Commit. */
+  get inTransaction(): boolean {
+    return this.#transaction !== null;
+  }
+
   /** Forgets the transaction in progress: the connection dropped and the server re-sends it. */
   reset(): void {
     this.#transaction = null;

@@ -155,6 +155,23 @@ postgres_down() {
   say "postgres stopped"
 }
 
+# A short outage for fault tests (CDC reconnects): fast shutdown, which ends every
+# session and replication connection, then start again on the same data directory.
+postgres_restart() {
+  PG_BIN="$(pg_bin_dir)" || fail "postgres: not installed"
+  postgres_running || fail "postgres: not running; use 'up'"
+  # A logical walsender whose client has not confirmed everything sent holds a fast
+  # shutdown up to wal_sender_timeout; keep the outage short and stop immediately then.
+  if ! pg_ctl_cmd -m fast -w -t 10 stop >/dev/null 2>&1; then
+    say "postgres: fast shutdown took over 10s; immediate shutdown"
+    pg_ctl_cmd -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+  fi
+  pg_ctl_cmd -l "$PG_LOG" -w -t "$START_TIMEOUT" start >/dev/null 2>&1 ||
+    startup_failed postgres "$PG_LOG" "pg_ctl start failed"
+  wait_ready postgres "" "$PG_LOG" postgres_ready
+  say "postgres restarted"
+}
+
 postgres_status() {
   if postgres_running && postgres_ready; then
     echo "postgres   up    127.0.0.1:$PG_PORT db=$PG_DATABASE user=$PG_ROLE (pid $(head -n 1 "$PG_DATA/postmaster.pid"))"

@@ -8,7 +8,7 @@ import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { type CdcConnectorConfig, type CdcSource, startCdcSource } from '../../../actors/cdc/cdc-source.ts';
 import type { PartitionMessage } from '../../../actors/partition/partition-plan.ts';
-import { createLogger } from '../../../runtime/logger.ts';
+import { createLogger, type Logger } from '../../../runtime/logger.ts';
 import { kafkaBrokers, postgres, uniqueName } from '../helpers/services.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read envelope fields by path
@@ -81,11 +81,12 @@ export async function startCollecting(
   config: CdcConnectorConfig,
   collector: Collector,
   resume: Array<string | null> = [],
+  log: Logger = createLogger({ level: 'warn' }),
 ): Promise<{ source: CdcSource; fatal: Error[] }> {
   const fatal: Error[] = [];
   const source = await startCdcSource({
     config,
-    log: createLogger({ level: 'warn' }),
+    log,
     deliver: collector.deliver,
     resumeFrom: async (partition) => resume[partition] ?? null,
     onFatal: (error) => fatal.push(error),
@@ -177,4 +178,15 @@ export async function deleteTopics(topics: string[]): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/** The value of `sluice_cdc_retained_wal_bytes` for `slot` on an admin server's /metrics, or null if absent. */
+export async function scrapeRetainedWal(port: number, slot: string): Promise<number | null> {
+  const response = await fetch(`http://127.0.0.1:${port}/metrics`);
+  const text = await response.text();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('sluice_cdc_retained_wal_bytes{') || !line.includes(`slot="${slot}"`)) continue;
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return null;
 }

@@ -50,4 +50,60 @@ describe('the cdc source in a topology', () => {
       },
     );
   });
+
+  it('publishes to Kafka with Debezium defaults: existing topics, tombstones on', () => {
+    const text = topology(`${VALID}
+    publish: { type: kafka, brokers: [127.0.0.1:9092] }`);
+    const source = parseTopology(text, 'topo.yaml').sources.db;
+    if (source.type !== 'cdc') return assert.fail('not a cdc source');
+    assert.deepEqual(source.publish, {
+      type: 'kafka',
+      brokers: ['127.0.0.1:9092'],
+      topics: 'existing',
+      partitions: 1,
+      tombstones: true,
+    });
+  });
+
+  it('a source that publishes needs no window or stream', () => {
+    const text = `name: shop
+sources:
+  db:
+${VALID}
+    publish: { type: kafka, brokers: [127.0.0.1:9092], topics: create, partitions: 3 }
+sinks: {}
+`;
+    const source = parseTopology(text, 'topo.yaml').sources.db;
+    if (source.type !== 'cdc') return assert.fail('not a cdc source');
+    assert.equal(source.publish?.topics, 'create');
+    assert.equal(source.publish?.partitions, 3);
+    assert.throws(
+      () => parseTopology(text.replace(/\n {4}publish:.*\n/, '\n'), 'topo.yaml'),
+      (error: unknown) =>
+        error instanceof TopologyError && error.problems.some((problem) => problem.path === 'windows'),
+    );
+  });
+
+  it('rejects bad publish fields and a topic prefix Kafka cannot name, with their paths', () => {
+    const text = topology(`${VALID}
+    topicPrefix: shop/eu
+    publish: { type: kafka, brokers: [], topics: maybe, partitions: 0, acks: 1 }`);
+    assert.throws(
+      () => parseTopology(text, 'topo.yaml'),
+      (error: unknown) => {
+        assert.ok(error instanceof TopologyError);
+        const paths = error.problems.map((problem) => problem.path);
+        for (const path of [
+          'sources.db.topicPrefix',
+          'sources.db.publish.brokers',
+          'sources.db.publish.topics',
+          'sources.db.publish.partitions',
+          'sources.db.publish.acks',
+        ]) {
+          assert.ok(paths.includes(path), `${path} in ${JSON.stringify(paths)}`);
+        }
+        return true;
+      },
+    );
+  });
 });
