@@ -45,6 +45,8 @@ function evictable(plan: WindowPlan): boolean {
 export class WindowCheckpoints {
   readonly #store: PartitionStore;
   readonly #windows: WindowPlan[];
+  /** Windows whose state may be evicted (see `evictable`). */
+  readonly #evictableNames: ReadonlySet<string>;
   /** Budget of this worker in bytes; null: unbounded. */
   readonly #workerBudget: number | null;
   /** Windows to write whole at the next checkpoint. */
@@ -54,6 +56,7 @@ export class WindowCheckpoints {
   constructor(store: PartitionStore, plan: PartitionPlan) {
     this.#store = store;
     this.#windows = plan.windows;
+    this.#evictableNames = new Set(plan.windows.filter(evictable).map((window) => window.name));
     this.#workerBudget = plan.checkpoint.memoryBytes ?? null;
     if (this.#workerBudget !== null) budgetShares.add(this);
   }
@@ -67,7 +70,7 @@ export class WindowCheckpoints {
   /** Every window's operator as the store holds it; windows with nothing stored are absent. */
   async restore(): Promise<Map<string, WindowOperator>> {
     const operators = new Map<string, WindowOperator>();
-    const budgeted = this.#windows.filter(evictable).length;
+    const budgeted = this.#evictableNames.size;
     for (const plan of this.#windows) {
       const budget =
         this.#workerBudget !== null && evictable(plan) ? (this.allowance * evictTo) / budgeted : null;
@@ -160,7 +163,6 @@ export class WindowCheckpoints {
   }
 
   #evictable(operators: ReadonlyArray<[window: string, operator: WindowOperator]>): WindowOperator[] {
-    const names = new Set(this.#windows.filter(evictable).map((plan) => plan.name));
-    return operators.filter(([window]) => names.has(window)).map(([, operator]) => operator);
+    return operators.filter(([window]) => this.#evictableNames.has(window)).map(([, operator]) => operator);
   }
 }

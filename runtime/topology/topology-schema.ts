@@ -64,6 +64,7 @@ const stateSchema = z
         'Folder of the partition state (LevelDB) and snapshot files. Absent: ./.sluice/<name> beside the topology file.',
       ),
     memory: byteSize
+      .refine((bytes) => bytes > 0, { error: 'a size greater than zero' })
       .prefault('512MiB')
       .describe(
         'Budget for open-window state held in memory per process, shared evenly by the workers and their partitions. Past it, the least recently used keys of tumbling and hopping windows (without enrich or transform) are evicted to the state store after a checkpoint and read back when an event or a firing needs them.',
