@@ -44,6 +44,10 @@ export const SCENARIOS: Record<string, Scenario> = {
     const { runCheckpoint } = await import('./checkpoint-scenario/checkpoint-scenario.ts');
     return runCheckpoint(options);
   },
+  async gateway(options) {
+    const { runGatewayScenario } = await import('./gateway/gateway.ts');
+    return runGatewayScenario({ quick: options.quick, command: options.command });
+  },
   async native(options) {
     const { runNativeScenario } = await import('./native/decode-aggregate.ts');
     return runNativeScenario({ quick: options.quick, command: options.command });

@@ -1,14 +1,24 @@
 /**
- * Gateway ingest on this machine: the gateway (log + feeders, partition actors replaced
- * by a counter) runs in this process; a load generator in a separate process opens N
- * WebSocket connections over loopback and sends batches of 1, 64 and 1,024 events,
- * each connection keeping a window of batches in flight. Before any figure is printed,
- * each run checks that the acked event count equals what the feeders read back from
- * the log. Prints ingest events/s, messages/s and ack latency p50/p99/p99.9 (hdr).
+ * Scenario `gateway`: ingest on this machine. The gateway (log + feeders) runs in this
+ * process; a load generator in a separate process opens N WebSocket connections over
+ * loopback.
  *
- *   node --import tsx bench/gateway/gateway.ts [seconds=5] [connections=4] [fsync=group]
+ * 1. Capacity: batches of 1, 64 and 1,024 events per message, each connection keeping a
+ *    window of batches in flight (closed loop); the feeders only count what they read
+ *    back. Ingest events/s, messages/s, ack latency (batch sent → ack received).
+ * 2. Fixed offered load: batches of 64 at `rate` events/s (open loop: each batch has an
+ *    intended send time and latency counts from it, so a stall is not hidden by sending
+ *    less), group commit; the feeders apply what they read to a tumbling 1-minute count
+ *    per user_id on the real WindowOperator, one per partition, on this thread. Ack
+ *    latency, and ingest → window state applied: the client's send time (a wall-clock
+ *    stamp in each event; both processes share this host's clock) to the moment the
+ *    delivered batch is applied, counted with the batch's oldest event.
+ *
+ * Before any figure counts, each run checks that the acked event count equals what the
+ * feeders read back from the log, and (2) that every acked event was counted in a window.
+ *
+ *   node --import tsx bench/gateway/gateway.ts [seconds=5] [connections=4] [fsync=group] [rate=100000]
  */
-import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,28 +27,57 @@ import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
 import { startGatewaySource } from '../../actors/gateway/gateway-source.ts';
+import type { SluiceEvent } from '../../actors/windows/index.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { gatewaySourceSchema } from '../../runtime/topology/sources/gateway-schema.ts';
 import type { GatewaySourceConfig } from '../../runtime/topology/topology-schema.ts';
+import { runScenarioChild, scenarioChildOptions, serveScenarioChild } from '../lib/child-scenario.ts';
+import { CountingWindow } from '../lib/counting-window.ts';
+import { type LatencyPercentiles, LatencyRecorder, measureProcess } from '../lib/figures.ts';
+import { runContext } from '../lib/machine.ts';
+import type { ScenarioResult, SystemFigures } from '../lib/scenario-result.ts';
+
+type Fsync = 'group' | 'always' | 'none';
 
 interface LoadSpec {
   port: number;
   connections: number;
   batchEvents: number;
+  /** Closed loop: batches in flight per connection. */
   window: number;
+  /** Open loop: events/s offered over all connections; 0 for closed loop. */
+  rate: number;
   seconds: number;
 }
 
 interface LoadResult {
   events: number;
   batches: number;
+  sentBatches: number;
   elapsedMs: number;
   /** Encoded hdr histogram of ack latency in microseconds. */
   latency: string;
   refused: number;
+  /** Batches still unanswered 30 s after the run's end (the run then gives up on them). */
+  unanswered: number;
+  cpuMs: number;
+}
+
+const PARTITIONS = 4;
+/**
+ * The gateway's `limits.inflightBatches`: the open-loop client never has more batches
+ * unanswered on a connection (more are refused with an error frame that carries no batch
+ * id), so while the gateway stalls, sending waits and the wait counts in the latency.
+ */
+const INFLIGHT_BATCHES = 256;
+
+/** Wall-clock microseconds, comparable between processes on this host. */
+function wallMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
 async function load(spec: LoadSpec): Promise<LoadResult> {
+  const cpu = process.cpuUsage();
   const histogram = hdr.build({
     lowestDiscernibleValue: 1,
     highestTrackableValue: 60_000_000,
@@ -46,35 +85,69 @@ async function load(spec: LoadSpec): Promise<LoadResult> {
   });
   let events = 0;
   let batches = 0;
+  let sentBatches = 0;
   let refused = 0;
-  const started = performance.now();
-  const endAt = started + spec.seconds * 1000;
-  await Promise.all(
-    Array.from({ length: spec.connections }, async (_, connection) => {
+  let unanswered = 0;
+  // Every connection is open before the clock starts.
+  const sockets = await Promise.all(
+    Array.from({ length: spec.connections }, async () => {
       const ws = new WebSocket(`ws://127.0.0.1:${spec.port}/ws`);
       await new Promise((resolve, reject) => {
         ws.once('open', resolve);
         ws.once('error', reject);
       });
+      return ws;
+    }),
+  );
+  const started = performance.now();
+  const endAt = started + spec.seconds * 1000;
+  /** Open loop: batches per millisecond per connection. */
+  const pace = spec.rate / spec.batchEvents / spec.connections / 1000;
+  await Promise.all(
+    sockets.map(async (ws, connection) => {
+      /** id → the time latency counts from (intended send time in open loop). */
       const sentAt = new Map<string, number>();
       let seq = 0;
-      const body = (id: string) => {
+      const body = (id: string, from: number) => {
+        const sent = Math.round((performance.timeOrigin + from) * 1000);
         const list = [];
         for (let index = 0; index < spec.batchEvents; index++) {
           list.push({
             user_id: `u${(seq * 31 + index) % 10_000}`,
             ts: 1_767_225_600_000 + seq,
             amount: index,
+            sent_us: sent,
           });
         }
         return JSON.stringify({ id, events: list });
       };
+      const sendOne = (from: number) => {
+        const id = `${connection}-${seq}`;
+        const text = body(id, from);
+        seq++;
+        sentAt.set(id, from);
+        sentBatches++;
+        ws.send(text);
+      };
       await new Promise<void>((resolve) => {
-        const sendOne = () => {
-          const id = `${connection}-${seq++}`;
-          sentAt.set(id, performance.now());
-          ws.send(body(id));
+        let ticker: NodeJS.Timeout | null = null;
+        const close = () => {
+          if (ticker !== null) clearInterval(ticker);
+          clearTimeout(giveUp);
+          ws.close();
+          resolve();
         };
+        const finish = () => {
+          if (performance.now() >= endAt && sentAt.size === 0 && ticker === null) close();
+        };
+        // Bounded: what has no answer 30 s after the end is reported, not waited for.
+        const giveUp = setTimeout(
+          () => {
+            unanswered += sentAt.size;
+            close();
+          },
+          spec.seconds * 1000 + 30_000,
+        );
         ws.on('message', (data) => {
           const reply = JSON.parse(String(data)) as { ack?: string; count?: number; id?: string };
           const id = reply.ack ?? reply.id ?? '';
@@ -86,87 +159,269 @@ async function load(spec: LoadSpec): Promise<LoadResult> {
             if (at !== undefined)
               histogram.recordValue(Math.max(1, Math.round((performance.now() - at) * 1000)));
           } else refused++;
-          if (performance.now() < endAt) sendOne();
-          else if (sentAt.size === 0) {
-            ws.close();
-            resolve();
-          }
+          if (spec.rate === 0 && performance.now() < endAt) sendOne(performance.now());
+          else finish();
         });
-        for (let index = 0; index < spec.window; index++) sendOne();
+        if (spec.rate === 0) {
+          for (let index = 0; index < spec.window; index++) sendOne(performance.now());
+          return;
+        }
+        // Open loop: every millisecond, send the batches whose intended time has come.
+        ticker = setInterval(() => {
+          const now = Math.min(performance.now(), endAt);
+          while (seq < Math.floor((now - started) * pace) && sentAt.size < INFLIGHT_BATCHES)
+            sendOne(started + seq / pace);
+          if (now >= endAt && seq >= Math.floor((endAt - started) * pace)) {
+            if (ticker !== null) clearInterval(ticker);
+            ticker = null;
+            finish();
+          }
+        }, 1);
       });
     }),
   );
+  const used = process.cpuUsage(cpu);
   const result = {
     events,
     batches,
+    sentBatches,
     elapsedMs: performance.now() - started,
     latency: hdr.encodeIntoCompressedBase64(histogram),
     refused,
+    unanswered,
+    cpuMs: (used.user + used.system) / 1000,
   };
   histogram.destroy();
   return result;
 }
 
-if (process.argv[2] === '--load') {
-  process.once('message', async (spec: LoadSpec) => {
-    process.send?.(await load(spec), () => process.exit(0));
-  });
-} else {
-  await main();
+interface RunFigures {
+  load: LoadResult;
+  ack: LatencyPercentiles | null;
+  applied: LatencyPercentiles | null;
+  usage: { wallMs: number; cpuMs: number; peakRssMiB: number };
+  /** Events the feeders read back from the log. */
+  delivered: number;
+  /** Events counted in window rows (fixed-load run), or null. */
+  counted: number | null;
+  late: number;
 }
 
-async function main(): Promise<void> {
-  const seconds = Number(process.argv[2] ?? 5);
-  const connections = Number(process.argv[3] ?? 4);
-  const fsync = (process.argv[4] ?? 'group') as 'group' | 'always' | 'none';
-  console.log(
-    `gateway ingest: ${connections} connections over loopback, ${seconds}s per run, fsync ${fsync}`,
-  );
-  console.log('batch  events/s   msgs/s  ack p50 ms  p99 ms  p99.9 ms  refused');
+/** One run: a fresh gateway and log, the load generator forked, the read-back waited for. */
+async function runOnce(spec: Omit<LoadSpec, 'port'>, fsync: Fsync, windows: boolean): Promise<RunFigures> {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-gateway-'));
+  let delivered = 0;
+  const counting = windows ? Array.from({ length: PARTITIONS }, () => new CountingWindow()) : null;
+  const applied = new LatencyRecorder();
+  const config = gatewaySourceSchema.parse({
+    type: 'gateway',
+    host: '127.0.0.1',
+    port: 0,
+    partitions: PARTITIONS,
+    key: 'user_id',
+    time: { field: 'ts' },
+    limits: { maxPayload: '8MiB', inflightBatches: INFLIGHT_BATCHES },
+    log: { dir, fsync, groupCommit: '2ms' },
+  }) as GatewaySourceConfig;
+  const source = await startGatewaySource({
+    name: 'bench',
+    config,
+    log: createLogger({ level: 'error' }),
+    deliver: async (partition, message) => {
+      if (message.kind !== 'records') return;
+      delivered += message.events.length;
+      if (counting === null) return;
+      const events = message.events.filter((event): event is SluiceEvent => event !== null);
+      const times = new Float64Array(events.length);
+      let oldest = Number.POSITIVE_INFINITY;
+      for (let index = 0; index < events.length; index++) {
+        const event = events[index] as SluiceEvent;
+        times[index] = event.ts as number;
+        oldest = Math.min(oldest, event.sent_us as number);
+      }
+      counting[partition]?.apply(events, times);
+      if (events.length > 0) applied.record(wallMicros() - oldest);
+    },
+    resumeFrom: async () => null,
+    onFatal: (error) => {
+      throw error;
+    },
+  });
+  const measure = measureProcess();
+  const child = fork(fileURLToPath(import.meta.url), ['--load'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  child.send({ ...spec, port: source.port } satisfies LoadSpec);
+  const result = await new Promise<LoadResult>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as LoadResult));
+    child.once('exit', (code) => reject(new Error(`the load generator exited with ${code}`)));
+  }).finally(() => child.removeAllListeners('exit'));
+  const deadline = Date.now() + 10_000;
+  while (delivered < result.events && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  const usage = measure.stop();
+  await source.stop();
+  rmSync(dir, { recursive: true, force: true });
+  let counted: number | null = null;
+  let late = 0;
+  for (const window of counting ?? []) {
+    const totals = window.finish();
+    counted = (counted ?? 0) + totals.counted;
+    late += totals.late;
+  }
+  const latency = hdr.decodeFromCompressedBase64(result.latency);
+  const ack: LatencyPercentiles | null =
+    latency.totalCount === 0
+      ? null
+      : {
+          p50: latency.getValueAtPercentile(50),
+          p90: latency.getValueAtPercentile(90),
+          p99: latency.getValueAtPercentile(99),
+          p999: latency.getValueAtPercentile(99.9),
+          max: latency.maxValue,
+          count: latency.totalCount,
+        };
+  return { load: result, ack, applied: applied.percentiles(), usage, delivered, counted, late };
+}
+
+export interface GatewayOptions {
+  quick: boolean;
+  command: string;
+  seconds?: number;
+  connections?: number;
+  fsync?: Fsync;
+  rate?: number;
+}
+
+export async function runGateway(options: GatewayOptions): Promise<ScenarioResult> {
+  const context = runContext(options.command);
+  const seconds = options.seconds ?? (options.quick ? 1 : 5);
+  const connections = options.connections ?? 4;
+  const fsync = options.fsync ?? 'group';
+  const rate = options.rate ?? 100_000;
+  const n = (value: number) => Math.round(value).toLocaleString('en-US');
+  const systems: SystemFigures[] = [];
+  const lines: string[] = [];
+  let agree = true;
+  const figures = (
+    name: string,
+    run: RunFigures,
+    latencyUs: LatencyPercentiles | null,
+    latencyOf: string,
+  ) => ({
+    system: name,
+    scenario: name,
+    events: run.load.events,
+    ...run.usage,
+    // The load's own clock: from all connections open to the last answer.
+    wallMs: run.load.elapsedMs,
+    eventsPerSecond: (run.load.events * 1000) / run.load.elapsedMs,
+    latencyUs,
+    latencyOf,
+    extra: {
+      messagesPerSecond: Math.round((run.load.batches * 1000) / run.load.elapsedMs),
+      refused: run.load.refused,
+      loadGeneratorCpuMs: Math.round(run.load.cpuMs),
+    },
+  });
+  let messagesPerSecondSingle = 0;
+  let eventsPerSecond64 = 0;
   for (const batchEvents of [1, 64, 1024]) {
-    const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-gateway-'));
-    let delivered = 0;
-    const config = gatewaySourceSchema.parse({
-      type: 'gateway',
-      host: '127.0.0.1',
-      port: 0,
-      partitions: 4,
-      key: 'user_id',
-      time: { field: 'ts' },
-      limits: { maxPayload: '8MiB', inflightBatches: 256 },
-      log: { dir, fsync, groupCommit: '2ms' },
-    }) as GatewaySourceConfig;
-    const source = await startGatewaySource({
-      name: 'bench',
-      config,
-      log: createLogger({ level: 'error' }),
-      deliver: async (_partition, message) => {
-        if (message.kind === 'records') delivered += message.events.length;
-      },
-      resumeFrom: async () => null,
-      onFatal: (error) => {
-        throw error;
-      },
-    });
-    const child = fork(fileURLToPath(import.meta.url), ['--load'], { execArgv: ['--import', 'tsx'] });
     const window = batchEvents === 1 ? 64 : batchEvents === 64 ? 16 : 4;
-    child.send({ port: source.port, connections, batchEvents, window, seconds } satisfies LoadSpec);
-    const result = await new Promise<LoadResult>((resolve) =>
-      child.once('message', (message) => resolve(message as LoadResult)),
+    const run = await runOnce({ connections, batchEvents, window, rate: 0, seconds }, fsync, false);
+    const same = run.delivered === run.load.events && run.load.unanswered === 0;
+    agree &&= same;
+    lines.push(
+      `batch ${n(batchEvents)}: ${n(run.load.events)} events acked, ${n(run.delivered)} read back from the log, ${n(run.load.unanswered)} batches unanswered${same ? '' : ' — DIFFERENT'}`,
     );
-    const deadline = Date.now() + 10_000;
-    while (delivered < result.events && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    // Every acked event was read back from the log exactly once before any figure counts.
-    assert.equal(delivered, result.events, 'acked events and events read back from the log differ');
-    await source.stop();
-    rmSync(dir, { recursive: true, force: true });
-    const latency = hdr.decodeFromCompressedBase64(result.latency);
-    const ms = (percentile: number) => (latency.getValueAtPercentile(percentile) / 1000).toFixed(2);
-    const perSecond = (count: number) => Math.round((count * 1000) / result.elapsedMs);
-    console.log(
-      `${String(batchEvents).padStart(5)}  ${String(perSecond(result.events)).padStart(8)}  ${String(perSecond(result.batches)).padStart(7)}  ` +
-        `${ms(50).padStart(10)}  ${ms(99).padStart(6)}  ${ms(99.9).padStart(8)}  ${String(result.refused).padStart(7)}`,
+    const system = figures(
+      `batch ${n(batchEvents)}, closed loop`,
+      run,
+      run.ack,
+      `batch sent → ack received, ${connections} connections × ${window} batches in flight`,
     );
+    if (batchEvents === 1) messagesPerSecondSingle = system.extra.messagesPerSecond;
+    if (batchEvents === 64) eventsPerSecond64 = system.eventsPerSecond;
+    systems.push(system);
+  }
+  const fixed = await runOnce({ connections, batchEvents: 64, window: 0, rate, seconds }, fsync, true);
+  const fixedSame =
+    fixed.delivered === fixed.load.events &&
+    fixed.counted === fixed.load.events &&
+    fixed.late === 0 &&
+    fixed.load.unanswered === 0;
+  agree &&= fixedSame;
+  lines.push(
+    `batch 64 at ${n(rate)} events/s offered: ${n(fixed.load.events)} events acked, ${n(fixed.delivered)} read back, ${n(fixed.counted ?? 0)} counted in window rows, ${n(fixed.late)} late, ${n(fixed.load.unanswered)} batches unanswered${fixedSame ? '' : ' — DIFFERENT'}`,
+  );
+  const offered = `batch 64 at ${n(rate)} events/s offered`;
+  const fixedAck = figures(
+    `${offered}: ack`,
+    fixed,
+    fixed.ack,
+    `intended send time → ack received (open loop), ${connections} connections`,
+  );
+  systems.push(
+    fixedAck,
+    figures(
+      `${offered}: window applied`,
+      fixed,
+      fixed.applied,
+      'intended send time (a wall-clock stamp in each event) → delivered batch applied to the window state, oldest event of each delivered batch',
+    ),
+  );
+  const ms = (value: number | undefined) => (value === undefined ? '–' : `${(value / 1000).toFixed(2)} ms`);
+  return {
+    scenario: 'gateway',
+    context,
+    quick: options.quick,
+    input: `JSON batches over ${connections} WebSocket connections on loopback from a separate load process, ${seconds} s per run; gateway log with fsync ${fsync} (group commit 2 ms), ${PARTITIONS} partitions; 10,000 user_id keys`,
+    check: { agree, lines },
+    systems: agree ? systems : [],
+    skipped: [
+      'no baseline: no other ingest server is run beside the gateway; the last column compares each row with the first',
+      'capacity runs: the feeders only count what they read back; in the fixed-load run they also apply it to a tumbling 1 min count per user_id (WindowOperator, one per partition) on the gateway thread',
+    ],
+    table: {
+      header: ['target (issue 8)', 'measured', 'target'],
+      rows: [
+        ['events/s, 64-event batches', n(eventsPerSecond64), '≥ 500,000'],
+        ['messages/s, single events', n(messagesPerSecondSingle), '≥ 100,000'],
+        [
+          `ack p99 at ${n(rate)} events/s offered (achieved ${n(fixedAck.eventsPerSecond)}), fsync ${fsync}`,
+          ms(fixed.ack?.p99),
+          '< 5 ms',
+        ],
+      ],
+    },
+  };
+}
+
+/** The scenario for the suite: in its own process, so RSS and CPU are its own. */
+export function runGatewayScenario(options: GatewayOptions): Promise<ScenarioResult> {
+  return runScenarioChild(fileURLToPath(import.meta.url), options);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const child = scenarioChildOptions<GatewayOptions>();
+  if (process.argv[2] === '--load') {
+    process.once('message', async (spec: LoadSpec) => {
+      process.send?.(await load(spec), () => process.exit(0));
+    });
+  } else if (child !== null) await serveScenarioChild(() => runGateway(child));
+  else {
+    const { printResult } = await import('../run.ts');
+    const arg = (index: number) => (process.argv[index] === undefined ? undefined : process.argv[index]);
+    const result = await runGateway({
+      quick: false,
+      command: `node --import tsx bench/gateway/gateway.ts ${process.argv.slice(2).join(' ')}`.trim(),
+      seconds: arg(2) === undefined ? undefined : Number(arg(2)),
+      connections: arg(3) === undefined ? undefined : Number(arg(3)),
+      fsync: arg(4) as Fsync | undefined,
+      rate: arg(5) === undefined ? undefined : Number(arg(5)),
+    });
+    printResult(result);
+    if (result.check.agree === false) process.exitCode = 1;
   }
 }

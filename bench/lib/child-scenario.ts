@@ -9,8 +9,15 @@ import type { ScenarioResult } from './scenario-result.ts';
 
 const FLAG = '--scenario-child';
 
-/** Forks `script` and resolves to the result it sends; rejects when it exits without one. */
-export function runScenarioChild(script: string, options: object): Promise<ScenarioResult> {
+/**
+ * Forks `script` and resolves to the result it sends; rejects when it exits without one,
+ * or kills it and rejects after `limitMs`, so a stuck scenario cannot hold up the suite.
+ */
+export function runScenarioChild(
+  script: string,
+  options: object,
+  limitMs = 10 * 60_000,
+): Promise<ScenarioResult> {
   const child = fork(script, [FLAG, JSON.stringify(options)], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -20,10 +27,17 @@ export function runScenarioChild(script: string, options: object): Promise<Scena
     child.once('message', (message) => {
       result = message as ScenarioResult;
     });
+    const limit = setTimeout(() => child.kill('SIGKILL'), limitMs);
     child.once('error', reject);
     child.once('exit', (code, signal) => {
+      clearTimeout(limit);
       if (result !== null) resolve(result);
-      else reject(new Error(`${script} exited with ${signal ?? code} before sending its result`));
+      else
+        reject(
+          new Error(
+            `${script} ${signal === 'SIGKILL' ? `ran past its ${limitMs / 60_000} min limit` : `exited with ${signal ?? code}`} before sending its result`,
+          ),
+        );
     });
   });
 }
