@@ -48,6 +48,10 @@ export const SCENARIOS: Record<string, Scenario> = {
     const { runGatewayScenario } = await import('./gateway/gateway.ts');
     return runGatewayScenario({ quick: options.quick, command: options.command });
   },
+  async cdc(options) {
+    const { runCdcScenario } = await import('./cdc/cdc.ts');
+    return runCdcScenario({ quick: options.quick, command: options.command });
+  },
   async native(options) {
     const { runNativeScenario } = await import('./native/decode-aggregate.ts');
     return runNativeScenario({ quick: options.quick, command: options.command });
