@@ -5,7 +5,11 @@
  *   meta                  {codec: 2, groups: KEY_GROUPS, watermark}
  *   b/<start>             a tumbling/hopping window: {fired}
  *   b/<start>/<group>     that window's rows for the keys of one key group, by column:
- *                         {keys, refires, columns} (see `RowChunk`)
+ *                         {keys, refires, columns} (see `RowChunk`); `refires` is the
+ *                         row count instead when every row has fired only with its window;
+ *                         `keyText` (the keys joined by NUL) replaces `keys` when every key
+ *                         value is a string without NUL: msgpack writes and reads one long
+ *                         string two to three times faster than a million short ones
  *   s/<group>             the sessions of the keys of one key group: SessionState[]
  *
  * A checkpoint writes only what changed since the previous one (`captureChanges`): the
@@ -88,9 +92,15 @@ export function encodeWindowChanges(changes: WindowStateChanges): EncodedWindowC
   }
   for (const mark of changes.marks) puts.push([markKey(mark.start), pack({ fired: mark.fired })]);
   for (const chunk of changes.chunks) {
+    const refires = chunk.refires.every((count) => count === 0) ? chunk.refires.length : chunk.refires;
+    const keys = keyText(chunk.keys);
     puts.push([
       chunkKey(chunk.start, chunk.group),
-      pack({ keys: chunk.keys, refires: chunk.refires, columns: chunk.columns }),
+      pack(
+        keys === null
+          ? { keys: chunk.keys, refires, columns: chunk.columns }
+          : { keyText: keys, refires, columns: chunk.columns },
+      ),
     ]);
   }
   for (const { group, sessions } of changes.sessionGroups) {
@@ -100,9 +110,23 @@ export function encodeWindowChanges(changes: WindowStateChanges): EncodedWindowC
   return { puts, deletes, deletePrefixes };
 }
 
+/** The key values joined by NUL, or null when one is not a string or holds a NUL. */
+function keyText(keys: readonly unknown[]): string | null {
+  if (keys.length === 0) return null;
+  for (const key of keys) if (typeof key !== 'string' || key.includes('\u0000')) return null;
+  return keys.join('\u0000');
+}
+
 function decodeChunk(start: number, group: number, value: Buffer): RowChunk {
-  const stored = unpack(value) as Omit<RowChunk, 'start' | 'group'>;
-  return { start, group, keys: stored.keys, refires: stored.refires, columns: stored.columns };
+  const stored = unpack(value) as Omit<RowChunk, 'start' | 'group' | 'refires' | 'keys'> & {
+    refires: number[] | number;
+    keys?: unknown[];
+    keyText?: string;
+  };
+  const refires =
+    typeof stored.refires === 'number' ? new Array<number>(stored.refires).fill(0) : stored.refires;
+  const keys = typeof stored.keyText === 'string' ? stored.keyText.split('\u0000') : (stored.keys ?? []);
+  return { start, group, keys, refires, columns: stored.columns };
 }
 
 /** A restored window operator; `rewrite` when its stored layout is older and must be written whole. */

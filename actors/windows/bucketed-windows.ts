@@ -377,20 +377,13 @@ export class BucketedWindows implements WindowStore {
       bucket.stored = true;
       const ids = bucket.keyIds;
       const touched = bucket.touched;
-      let dirty: Array<number[] | undefined> | null = null;
+      let dirty: Uint8Array | null = null;
       for (let slot = 0; slot < ids.length; slot++) {
         if (ids[slot] < 0 || !(touched[slot] > clean)) continue;
-        dirty ??= new Array(KEY_GROUPS);
-        dirty[groups[ids[slot]]] = [];
+        dirty ??= new Uint8Array(KEY_GROUPS);
+        dirty[groups[ids[slot]]] = 1;
       }
-      if (dirty === null) continue;
-      for (let slot = 0; slot < ids.length; slot++) {
-        if (ids[slot] >= 0) dirty[groups[ids[slot]]]?.push(slot);
-      }
-      for (let group = 0; group < KEY_GROUPS; group++) {
-        const slots = dirty[group];
-        if (slots !== undefined) changes.chunks.push(this.chunkOf(bucket, group, slots));
-      }
+      if (dirty !== null) this.captureGroups(bucket, dirty, changes);
     }
     changes.purged.push(...this.purged);
     this.purged = [];
@@ -398,17 +391,56 @@ export class BucketedWindows implements WindowStore {
     this.clock++;
   }
 
-  private chunkOf(bucket: Bucket, group: number, slots: number[]): RowChunk {
+  /**
+   * The row chunks of the key groups flagged in `dirty`, built in one pass over the
+   * window's slots in order (sequential reads; a pass per group would jump about).
+   */
+  private captureGroups(bucket: Bucket, dirty: Uint8Array, changes: WindowStateChanges): void {
     const width = this.groupBy.length;
-    const keys = new Array<unknown>(slots.length * width);
-    const refires = new Array<number>(slots.length);
     const base = bucket.fired ? 1 : 0;
-    for (let row = 0; row < slots.length; row++) {
-      const values = this.keys.values[bucket.keyIds[slots[row]]];
-      for (let i = 0; i < width; i++) keys[row * width + i] = values[i];
-      refires[row] = bucket.versions[slots[row]] - base;
+    const ids = bucket.keyIds;
+    const versions = bucket.versions;
+    const groups = this.keys.groups;
+    const values = this.keys.values;
+    const counts = new Int32Array(KEY_GROUPS);
+    for (let slot = 0; slot < ids.length; slot++) {
+      const id = ids[slot];
+      if (id >= 0 && dirty[groups[id]] !== 0) counts[groups[id]]++;
     }
-    return { start: bucket.start, group, keys, refires, columns: bucket.table.saveMany(slots) };
+    const chunks: Array<{ slots: number[]; keys: unknown[]; refires: number[]; filled: number } | undefined> =
+      new Array(KEY_GROUPS);
+    for (let group = 0; group < KEY_GROUPS; group++) {
+      if (dirty[group] === 0) continue;
+      const rows = counts[group];
+      chunks[group] = {
+        slots: new Array<number>(rows).fill(0),
+        keys: new Array<unknown>(rows * width).fill(null),
+        refires: new Array<number>(rows).fill(0),
+        filled: 0,
+      };
+    }
+    for (let slot = 0; slot < ids.length; slot++) {
+      const id = ids[slot];
+      if (id < 0) continue;
+      const chunk = chunks[groups[id]];
+      if (chunk === undefined) continue;
+      const row = chunk.filled++;
+      chunk.slots[row] = slot;
+      const key = values[id];
+      for (let i = 0; i < width; i++) chunk.keys[row * width + i] = key[i];
+      chunk.refires[row] = versions[slot] - base;
+    }
+    for (let group = 0; group < KEY_GROUPS; group++) {
+      const chunk = chunks[group];
+      if (chunk === undefined) continue;
+      changes.chunks.push({
+        start: bucket.start,
+        group,
+        keys: chunk.keys,
+        refires: chunk.refires,
+        columns: bucket.table.saveMany(chunk.slots),
+      });
+    }
   }
 
   /** Restore: a stored window, before its rows. */
