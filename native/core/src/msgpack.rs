@@ -120,6 +120,16 @@ impl<'a> Reader<'a> {
         Ok(key)
     }
 
+    /// Checks the key of a map inside a value without moving: msgpackr turns a string,
+    /// number, boolean or nil key into a property name and refuses an array, map or
+    /// binary key ("Invalid property type for record"), so those make the payload invalid.
+    fn nested_key(&self) -> Result<(), ReadError> {
+        match self.buf.get(self.pos) {
+            Some(0x80..=0x9f | 0xdc..=0xdf | 0xc4..=0xc6) => Err(ReadError::Invalid),
+            _ => Ok(()),
+        }
+    }
+
     /// Reads one value; compound values are skipped (their content is still checked).
     pub fn value(&mut self, depth: u32) -> Result<Value<'a>, ReadError> {
         self.read(depth, true)
@@ -181,6 +191,7 @@ impl<'a> Reader<'a> {
                 self.pos -= 1;
                 let n = self.map_header()?.unwrap_or(0);
                 for _ in 0..n {
+                    self.nested_key()?;
                     self.read(depth + 1, false)?;
                     self.read(depth + 1, false)?;
                 }

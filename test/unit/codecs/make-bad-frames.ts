@@ -98,6 +98,15 @@ export function badFrames(): Record<string, { bytes: Buffer; code: string }> {
       code: 'FRAME_PAYLOAD_INVALID',
     },
     'element-is-number.bin': { bytes: plain(msgpack.pack([7]), 1), code: 'FRAME_PAYLOAD_INVALID' },
+    // msgpackr refuses a map key that is an array (or a map, or binary) at any depth: {a: {[1]: 2}}.
+    'nested-array-key.bin': {
+      bytes: plain(Buffer.from([0x91, 0x81, 0xa1, 0x61, 0x81, 0x91, 0x01, 0x02]), 1),
+      code: 'FRAME_PAYLOAD_INVALID',
+    },
+    'array-key.bin': {
+      bytes: plain(Buffer.from([0x91, 0x81, 0x91, 0x6b, 0x01]), 1),
+      code: 'FRAME_PAYLOAD_INVALID',
+    },
     'good-none-with-magic-typo.bin': { bytes: withByte(goodNone, 3, 0x51), code: 'FRAME_BAD_MAGIC' },
   };
 }
