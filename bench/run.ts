@@ -68,7 +68,19 @@ Runs benchmark scenarios (default: all) with their baselines on the same input,
 checks that every system gives the same window counts before timing, and writes
 RESULTS.md, charts/ and results/<date>-<scenario>.json under DIR (default bench/).
 
-Scenarios: ${Object.keys(SCENARIOS).join(', ')}
+Scenarios and their time on this 2-core machine at default sizes (budget for the whole
+default suite: 15 minutes; --quick runs take seconds each):
+  core            ~1 min     in-process generator → windows, 1 and 2 workers
+  kafka-frame     ~1 min     Kafka, sluice frames → windows
+  kafka-json      ~3 min     the seed's job with naive-node and Spark (Spark's start-up included)
+  e2e-clickhouse  ~1.5 min   event → row visible in ClickHouse at fixed loads
+  checkpoint      ~8 min     checkpoint/restore against 100K, 1M, 5M keys (461 s under load)
+  gateway         ~30 s      4 runs of 4 s: batches of 1/64/1,024, then 100K events/s offered
+  cdc             ~40 s      50,000 inserts + 1,000 commits at 200/s, to windows and to Kafka
+  native          ~1 min     500,000 frame events: native, TS twin, per-event TS
+  sinks           ~30 s      400,000 rows per ClickHouse format, 10,000 into the BigQuery emulator
+The first five times come from their newest saved runs on a loaded machine, the last four
+from --quick runs scaled to the default sizes.
   --quick     tiny sizes, sluice and naive-node only (a smoke run)
   --no-spark  leave out the Spark baseline
   --rewrite-report  only rebuild RESULTS.md from results/ and results/notes/

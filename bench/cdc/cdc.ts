@@ -14,7 +14,7 @@
  *    the server's commit timestamp on the same host clock (millisecond resolution).
  *    Checked: every window row summed gives every change delivered, none late.
  *
- *   node --import tsx bench/cdc/cdc.ts [--quick] [--changes 100000] [--batch 1000] [--latency 1000] [--rate 200]
+ *   node --import tsx bench/cdc/cdc.ts [--quick] [--changes 50000] [--batch 1000] [--latency 1000] [--rate 200]
  * Needs the local PostgreSQL and Kafka (deploy/local/services up postgres kafka).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -213,7 +213,7 @@ async function runWay(way: 'windows' | 'kafka', sizes: Sizes): Promise<WayResult
 export async function runCdc(options: CdcOptions): Promise<ScenarioResult> {
   const context = runContext(options.command);
   const sizes: Sizes = {
-    changes: options.changes ?? (options.quick ? 5_000 : 100_000),
+    changes: options.changes ?? (options.quick ? 5_000 : 50_000),
     batch: options.batch ?? 1_000,
     latencyCommits: options.latencyCommits ?? (options.quick ? 200 : 1_000),
     rate: options.rate ?? 200,

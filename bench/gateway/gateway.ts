@@ -17,7 +17,7 @@
  * Before any figure counts, each run checks that the acked event count equals what the
  * feeders read back from the log, and (2) that every acked event was counted in a window.
  *
- *   node --import tsx bench/gateway/gateway.ts [seconds=5] [connections=4] [fsync=group] [rate=100000]
+ *   node --import tsx bench/gateway/gateway.ts [seconds=4] [connections=4] [fsync=group] [rate=100000]
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -296,7 +296,7 @@ export interface GatewayOptions {
 
 export async function runGateway(options: GatewayOptions): Promise<ScenarioResult> {
   const context = runContext(options.command);
-  const seconds = options.seconds ?? (options.quick ? 1 : 5);
+  const seconds = options.seconds ?? (options.quick ? 1 : 4);
   const connections = options.connections ?? 4;
   const fsync = options.fsync ?? 'group';
   const rate = options.rate ?? 100_000;

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCoreScenario } from '../../../bench/core/core.ts';
+import { runGatewayScenario } from '../../../bench/gateway/gateway.ts';
 import { runKafkaJson } from '../../../bench/kafka-json/kafka-json.ts';
 import { saveResult } from '../../../bench/lib/report.ts';
+import { runNativeScenario } from '../../../bench/native/decode-aggregate.ts';
 import { kafkaBrokers } from '../helpers/services.ts';
 
 // The bench suite's smoke run: tiny sizes, sluice and naive-node only. It asserts the
@@ -66,4 +68,52 @@ test('the quick kafka-json scenario finds sluice and naive-node agree on every w
     'kafka-json-latency.svg',
     'kafka-json-throughput.svg',
   ]);
+});
+
+test('the quick native scenario finds every decode path emitting the same rows and times each, in its own process', {
+  timeout: 60_000,
+}, async () => {
+  const result = await runNativeScenario({ quick: true, command: 'test', events: 20_000 });
+  assert.equal(result.scenario, 'native');
+  assert.equal(result.check.agree, true, result.check.lines.join('\n'));
+  const paths = result.systems.map((system) => system.system);
+  assert.ok(paths.includes('TS twin (aggregateFrame + runBatch)'), paths.join(', '));
+  assert.ok(paths.includes('per-event TS (decodeFrame + processBatch)'), paths.join(', '));
+  for (const system of result.systems) {
+    assert.equal(system.events, 20_000);
+    assert.ok(
+      system.latencyUs !== null && system.latencyUs.count === 4,
+      `${system.system}: one sample per frame`,
+    );
+  }
+  assert.ok(
+    result.skipped.some((line) => line.startsWith('native on JSON: skipped')),
+    'the missing JSON entry is said, not silent',
+  );
+});
+
+test('the quick gateway scenario acks only what is read back and counted in windows, and renders its targets', {
+  timeout: 90_000,
+}, async () => {
+  const result = await runGatewayScenario({ quick: true, command: 'test', seconds: 0.5, rate: 20_000 });
+  assert.equal(result.check.agree, true, result.check.lines.join('\n'));
+  assert.match(
+    result.check.lines[3] ?? '',
+    /^batch 64 at 20,000 events\/s offered: ([\d,]+) events acked, \1 read back, \1 counted in window rows, 0 late, 0 batches unanswered$/,
+  );
+  assert.deepEqual(
+    result.systems.map((system) => system.system),
+    [
+      'batch 1, closed loop',
+      'batch 64, closed loop',
+      'batch 1,024, closed loop',
+      'batch 64 at 20,000 events/s offered: ack',
+      'batch 64 at 20,000 events/s offered: window applied',
+    ],
+  );
+  assert.ok(result.systems.every((system) => system.events > 0 && system.latencyUs !== null));
+  assert.ok(result.skipped.some((line) => line.startsWith('no baseline')));
+  await saveResult(outDir, result);
+  const markdown = await readFile(join(outDir, 'RESULTS.md'), 'utf8');
+  assert.match(markdown, /## gateway \(--quick\)[\s\S]*\| ack p99 at 20,000 events\/s offered/);
 });
