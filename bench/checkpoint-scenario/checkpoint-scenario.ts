@@ -19,6 +19,7 @@ const script = fileURLToPath(new URL('../state/checkpoint.ts', import.meta.url))
 const MEASURES: Array<[string, RegExp]> = [
   ['first checkpoint ms', /first checkpoint \([^)]*\)\s+(\d+) ms/],
   ['incremental checkpoint ms (1% keys)', /incremental checkpoint \([^)]*\)\s+(\d+) ms/],
+  ['next-window checkpoint ms', /checkpoint after the window closed[^\n]*\)\s+(\d+) ms/],
   ['restore ms', /restore \(whole state\)\s+(\d+) ms/],
   ['snapshot write ms', /snapshot write \([^)]*\)\s+(\d+) ms/],
   ['restore, 1/10 budget ms', /restore under a budget[^\n]*\)\s+(\d+) ms/],
