@@ -14,6 +14,7 @@ import { type Finished, runSluice, startSluice } from '../../e2e/sluice-process.
 import { recordingContext } from '../../unit/sinks/fake-sink-context.ts';
 import { kafkaBrokers, uniqueName } from '../helpers/services.ts';
 import { deleteTopic } from './clickhouse-helpers.ts';
+import { fileTopology, testEvents, writeEvents } from './file-source-topology.ts';
 
 const brokers = kafkaBrokers.map((broker) => `"${broker}"`).join(', ');
 
@@ -385,5 +386,35 @@ describe('Kafka sink, transactional: true', { timeout: 420_000 }, () => {
       130,
       'the aborted first copy of R1 is in the log, hidden from read_committed',
     );
+  });
+
+  it('writes every window row of a file source once, visible after the final checkpoint', async (t) => {
+    const topic = uniqueName('ktxn_file');
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-kafka-txn-file-'));
+    t.after(async () => {
+      await rm(dir, { recursive: true, force: true });
+      await deleteTopic(topic);
+    });
+    await createTopic(topic, 2);
+    const events = testEvents(3000, 7);
+    await writeEvents(dir, events);
+    const sink = `{ type: kafka, brokers: [${brokers}], topic: ${topic}, transactional: true }`;
+    await writeFile(
+      join(dir, 'job.yaml'),
+      fileTopology({ name: 'ktxnfile', aggregate: 'events: count()', sink }),
+    );
+    const result = await runSluice(['start', 'job.yaml'], { cwd: dir, timeoutMs: 60_000 });
+    assert.equal(result.code, 0, result.stderr);
+    const records = await readTopic(topic);
+    const windows = new Set(
+      events.map((event) => `${Math.floor(event.ts / 10_000) * 10_000}|${event.user_id}`),
+    );
+    assert.deepEqual(new Set(records.map((record) => record.slice(0, record.indexOf(' ')))), windows);
+    assert.equal(records.length, windows.size);
+    const total = records.reduce(
+      (sum, record) => sum + JSON.parse(record.slice(record.indexOf(' ') + 1)).events,
+      0,
+    );
+    assert.equal(total, events.length);
   });
 });
