@@ -134,12 +134,17 @@ export class WindowCheckpoints {
     events: ReadonlyArray<SluiceEvent | null>,
     times: ArrayLike<number>,
   ): Promise<void> {
+    let evicted = false;
+    for (const [, operator] of operators) {
+      operator.tick();
+      if (operator.hasEvicted) evicted = true;
+    }
+    if (!evicted) return;
     let maxTime = Number.NEGATIVE_INFINITY;
     for (let index = 0; index < events.length; index++) {
       if (events[index] !== null && times[index] > maxTime) maxTime = times[index];
     }
     for (const [window, operator] of operators) {
-      operator.tick();
       const missing = operator.missingChunks(events, maxTime, (event) => operator.encodeKey(event));
       if (missing.length > 0) operator.readBack(await readEvicted(this.#store, window, missing));
     }

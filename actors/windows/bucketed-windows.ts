@@ -517,6 +517,11 @@ export class BucketedWindows implements WindowStore {
     return rows;
   }
 
+  /** Whether any key group of any window is evicted (read-backs may be due). */
+  get hasEvicted(): boolean {
+    return this.evictedChunks > 0;
+  }
+
   /** Rows held in memory. */
   get residentRows(): number {
     return this.openWindows - this.evictedRowCount();

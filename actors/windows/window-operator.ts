@@ -209,6 +209,11 @@ export class WindowOperator {
     return this.store.estimatedBytes;
   }
 
+  /** Whether some state is evicted, so a batch may need `missingChunks` read back first. */
+  get hasEvicted(): boolean {
+    return this.store instanceof BucketedWindows && this.store.hasEvicted;
+  }
+
   /** Rows held in memory (tumbling/hopping; for sessions, every session). */
   get residentWindows(): number {
     return this.store instanceof BucketedWindows ? this.store.residentRows : this.store.openWindows;
