@@ -21,9 +21,10 @@
  * Threading model: main thread only; `publish` calls come from the source's handler,
  * one at a time, and the send loop runs on the same event loop.
  * Life cycle: `openCdcPublisher` (topics checked or created, producer connected) →
- * publishing → `close()` (the send in flight finishes; what was queued behind it is
- * dropped: it was not acknowledged, so Postgres sends it again) or failed (`onFailed`
- * called once; `publish` rejects from then on).
+ * publishing → `drained()` on a graceful stop (everything queued is published and handed
+ * on) → `close()` (the send in flight finishes; what was queued behind it is dropped: it
+ * was not acknowledged, so Postgres sends it again) or failed (`onFailed` called once;
+ * `publish` rejects from then on).
  */
 import type kafkajs from 'kafkajs';
 import type { Logger } from '../../runtime/logger.ts';
@@ -121,6 +122,12 @@ export class CdcPublisher {
     this.#pumping ??= this.#pump().finally(() => {
       this.#pumping = null;
     });
+  }
+
+  /** Resolves once everything queued so far was acknowledged and handed on (rejects if publishing failed). */
+  async drained(): Promise<void> {
+    while (this.#pumping !== null) await this.#pumping;
+    if (this.#failure !== null) throw this.#failure;
   }
 
   async close(): Promise<void> {

@@ -430,6 +430,11 @@ export async function startCdcSource(options: CdcSourceOptions): Promise<CdcSour
     async stop() {
       if (stopping) return;
       stopping = true;
+      // Stop reading WAL, then let what waits for Kafka be published and handed on: the
+      // partitions' last checkpoints then cover it, and a restart does not publish it again.
+      if (heartbeat !== null) clearInterval(heartbeat);
+      await service?.destroy().catch(() => {});
+      await publisher?.drained().catch(() => {});
       await shutdown();
     },
   };
