@@ -80,7 +80,8 @@ default suite: 15 minutes; --quick runs take seconds each):
   native          ~1 min     500,000 frame events: native, TS twin, per-event TS
   sinks           ~30 s      400,000 rows per ClickHouse format, 10,000 into the BigQuery emulator
 The first five times come from their newest saved runs on a loaded machine, the last four
-from --quick runs scaled to the default sizes.
+from --quick runs scaled to the default sizes; under load the sum is over the budget, and
+checkpoint's 5M keys is most of it.
   --quick     tiny sizes, sluice and naive-node only (a smoke run)
   --no-spark  leave out the Spark baseline
   --rewrite-report  only rebuild RESULTS.md from results/ and results/notes/

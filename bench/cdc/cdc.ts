@@ -27,7 +27,7 @@ import { createKafkaClient } from '../../actors/kafka/kafka-client.ts';
 import type { PartitionMessage } from '../../actors/partition/partition-plan.ts';
 import type { SluiceEvent } from '../../actors/windows/index.ts';
 import { createLogger } from '../../runtime/logger.ts';
-import { runScenarioChild, scenarioChildOptions, serveScenarioChild } from '../lib/child-scenario.ts';
+import { runScenarioChild, scenarioMain } from '../lib/child-scenario.ts';
 import { CountingWindow } from '../lib/counting-window.ts';
 import { LatencyRecorder, measureProcess } from '../lib/figures.ts';
 import { runContext } from '../lib/machine.ts';
@@ -247,30 +247,24 @@ export function runCdcScenario(options: CdcOptions): Promise<ScenarioResult> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const child = scenarioChildOptions<CdcOptions>();
-  if (child !== null) await serveScenarioChild(() => runCdc(child));
-  else {
-    const { values } = parseArgs({
-      options: {
-        quick: { type: 'boolean', default: false },
-        changes: { type: 'string' },
-        batch: { type: 'string' },
-        latency: { type: 'string' },
-        rate: { type: 'string' },
-      },
-    });
-    const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
-    const { printResult } = await import('../run.ts');
-    const result = await runCdc({
-      quick: values.quick ?? false,
-      command: `node --import tsx bench/cdc/cdc.ts ${process.argv.slice(2).join(' ')}`.trim(),
-      changes: number(values.changes),
-      batch: number(values.batch),
-      latencyCommits: number(values.latency),
-      rate: number(values.rate),
-    });
-    printResult(result);
-    if (result.check.agree === false) process.exitCode = 1;
-    process.exit();
-  }
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      changes: { type: 'string' },
+      batch: { type: 'string' },
+      latency: { type: 'string' },
+      rate: { type: 'string' },
+    },
+  });
+  const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+  await scenarioMain(runCdc, (command) => ({
+    quick: values.quick ?? false,
+    command,
+    changes: number(values.changes),
+    batch: number(values.batch),
+    latencyCommits: number(values.latency),
+    rate: number(values.rate),
+  }));
+  // The Kafka client and the Postgres pool may keep handles; the result is printed.
+  process.exit();
 }

@@ -31,7 +31,7 @@ import type { SluiceEvent } from '../../actors/windows/index.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { gatewaySourceSchema } from '../../runtime/topology/sources/gateway-schema.ts';
 import type { GatewaySourceConfig } from '../../runtime/topology/topology-schema.ts';
-import { runScenarioChild, scenarioChildOptions, serveScenarioChild } from '../lib/child-scenario.ts';
+import { runScenarioChild, scenarioMain } from '../lib/child-scenario.ts';
 import { CountingWindow } from '../lib/counting-window.ts';
 import { type LatencyPercentiles, LatencyRecorder, measureProcess } from '../lib/figures.ts';
 import { runContext } from '../lib/machine.ts';
@@ -404,24 +404,20 @@ export function runGatewayScenario(options: GatewayOptions): Promise<ScenarioRes
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const child = scenarioChildOptions<GatewayOptions>();
   if (process.argv[2] === '--load') {
     process.once('message', async (spec: LoadSpec) => {
       process.send?.(await load(spec), () => process.exit(0));
     });
-  } else if (child !== null) await serveScenarioChild(() => runGateway(child));
-  else {
-    const { printResult } = await import('../run.ts');
-    const arg = (index: number) => (process.argv[index] === undefined ? undefined : process.argv[index]);
-    const result = await runGateway({
+  } else {
+    const number = (index: number) =>
+      process.argv[index] === undefined ? undefined : Number(process.argv[index]);
+    await scenarioMain(runGateway, (command) => ({
       quick: false,
-      command: `node --import tsx bench/gateway/gateway.ts ${process.argv.slice(2).join(' ')}`.trim(),
-      seconds: arg(2) === undefined ? undefined : Number(arg(2)),
-      connections: arg(3) === undefined ? undefined : Number(arg(3)),
-      fsync: arg(4) as Fsync | undefined,
-      rate: arg(5) === undefined ? undefined : Number(arg(5)),
-    });
-    printResult(result);
-    if (result.check.agree === false) process.exitCode = 1;
+      command,
+      seconds: number(2),
+      connections: number(3),
+      fsync: process.argv[4] as Fsync | undefined,
+      rate: number(5),
+    }));
   }
 }

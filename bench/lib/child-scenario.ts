@@ -5,6 +5,7 @@
  * `ScenarioResult` and sends it back over the IPC channel (`serveScenarioChild`).
  */
 import { fork } from 'node:child_process';
+import { relative } from 'node:path';
 import type { ScenarioResult } from './scenario-result.ts';
 
 const FLAG = '--scenario-child';
@@ -43,13 +44,33 @@ export function runScenarioChild(
 }
 
 /** The options a forked scenario child was given, or null when the script runs alone. */
-export function scenarioChildOptions<T>(): T | null {
+function scenarioChildOptions<T>(): T | null {
   const at = process.argv.indexOf(FLAG);
   return at < 0 ? null : (JSON.parse(process.argv[at + 1] as string) as T);
 }
 
 /** In a forked child: runs the scenario, sends its result to the parent and exits. */
-export async function serveScenarioChild(run: () => Promise<ScenarioResult>): Promise<void> {
+export async function serveScenarioChild(run: () => Promise<ScenarioResult>): Promise<never> {
   const result = await run();
-  process.send?.(result, () => process.exit(0));
+  await new Promise((resolve) => process.send?.(result, resolve) ?? resolve(null));
+  process.exit(0);
+}
+
+/**
+ * A scenario script's entry point: forked by the suite, it serves its result to the
+ * parent; run alone, it runs with the options `standalone` makes from the command line
+ * (given the command, for the report), prints the result and exits 1 when a check failed.
+ */
+export async function scenarioMain<T>(
+  run: (options: T) => Promise<ScenarioResult>,
+  standalone: (command: string) => T,
+): Promise<void> {
+  const child = scenarioChildOptions<T>();
+  if (child !== null) await serveScenarioChild(() => run(child));
+  const script = relative(process.cwd(), process.argv[1] as string);
+  const command = `node --import tsx ${script} ${process.argv.slice(2).join(' ')}`.trim();
+  const { printResult } = await import('../run.ts');
+  const result = await run(standalone(command));
+  printResult(result);
+  if (result.check.agree === false) process.exitCode = 1;
 }

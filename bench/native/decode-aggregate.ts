@@ -29,7 +29,7 @@ import {
   nativeAddon,
   runBatch,
 } from '../../native/index.ts';
-import { runScenarioChild, scenarioChildOptions, serveScenarioChild } from '../lib/child-scenario.ts';
+import { runScenarioChild, scenarioMain } from '../lib/child-scenario.ts';
 import { LatencyRecorder, measureProcess } from '../lib/figures.ts';
 import { runContext } from '../lib/machine.ts';
 import type { ScenarioResult, SystemFigures } from '../lib/scenario-result.ts';
@@ -235,17 +235,10 @@ export function runNativeScenario(options: NativeOptions): Promise<ScenarioResul
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const child = scenarioChildOptions<NativeOptions>();
-  if (child !== null) await serveScenarioChild(() => runNative(child));
-  else {
-    const { printResult } = await import('../run.ts');
-    const result = await runNative({
-      quick: false,
-      command: `node --import tsx bench/native/decode-aggregate.ts ${process.argv.slice(2).join(' ')}`.trim(),
-      events: process.argv[2] === undefined ? undefined : Number(process.argv[2]),
-      perFrame: process.argv[3] === undefined ? undefined : Number(process.argv[3]),
-    });
-    printResult(result);
-    if (result.check.agree === false) process.exitCode = 1;
-  }
+  await scenarioMain(runNative, (command) => ({
+    quick: false,
+    command,
+    events: process.argv[2] === undefined ? undefined : Number(process.argv[2]),
+    perFrame: process.argv[3] === undefined ? undefined : Number(process.argv[3]),
+  }));
 }

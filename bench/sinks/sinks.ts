@@ -9,7 +9,7 @@
  *   node --import tsx bench/sinks/sinks.ts [--quick]
  */
 import { fileURLToPath } from 'node:url';
-import { runScenarioChild, scenarioChildOptions, serveScenarioChild } from '../lib/child-scenario.ts';
+import { runScenarioChild, scenarioMain } from '../lib/child-scenario.ts';
 import { runContext } from '../lib/machine.ts';
 import type { ScenarioResult, SystemFigures } from '../lib/scenario-result.ts';
 import { bigQueryInsertFigures } from './bigquery.ts';
@@ -75,15 +75,5 @@ export function runSinksScenario(options: SinksOptions): Promise<ScenarioResult>
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const child = scenarioChildOptions<SinksOptions>();
-  if (child !== null) await serveScenarioChild(() => runSinks(child));
-  else {
-    const { printResult } = await import('../run.ts');
-    const result = await runSinks({
-      quick: process.argv.includes('--quick'),
-      command: `node --import tsx bench/sinks/sinks.ts ${process.argv.slice(2).join(' ')}`.trim(),
-    });
-    printResult(result);
-    if (result.check.agree === false) process.exitCode = 1;
-  }
+  await scenarioMain(runSinks, (command) => ({ quick: process.argv.includes('--quick'), command }));
 }
