@@ -102,7 +102,10 @@ export function printResult(result: ScenarioResult): void {
   for (const line of result.skipped) console.log(line);
 }
 
-/** Runs the suite; resolves to an exit code (1 when a check disagrees, 2 for bad arguments). */
+/**
+ * Runs the suite; resolves to an exit code (1 when a check disagrees or a scenario fails,
+ * 2 for bad arguments).
+ */
 export async function runBench(
   argv: string[],
   command = argv.length > 0 ? `npm run bench -- ${argv.join(' ')}` : 'npm run bench',
@@ -136,7 +139,13 @@ export async function runBench(
   }
   let agreed = true;
   for (const name of names) {
-    const result = await SCENARIOS[name](options);
+    // A scenario that fails (a service down, a crash) is reported and the others still run.
+    const result = await SCENARIOS[name](options).catch((error: unknown) => {
+      agreed = false;
+      console.error(`\n${name}: FAILED — ${error instanceof Error ? error.message : String(error)}`);
+      return null;
+    });
+    if (result === null) continue;
     if (typeof result === 'string') {
       console.log(`\n${result}`);
       continue;

@@ -179,7 +179,7 @@ async function runWay(way: 'windows' | 'kafka', sizes: Sizes): Promise<WayResult
       await kafkaAdmin.deleteTopics({ topics: [topic] }).catch(() => {});
       await kafkaAdmin.disconnect();
     }
-    const name = way === 'windows' ? 'cdc → windows' : 'cdc → Kafka topic (publish: kafka)';
+    const name = way === 'windows' ? 'cdc → windows' : 'cdc → Kafka';
     return {
       agree,
       lines,
@@ -190,7 +190,7 @@ async function runWay(way: 'windows' | 'kafka', sizes: Sizes): Promise<WayResult
         ...usage,
         eventsPerSecond: (changes * 1000) / streamMs,
         latencyUs: latency.percentiles(),
-        latencyOf: `commit (source.ts_ms) → change ${way === 'windows' ? 'applied to the window state' : 'acknowledged by Kafka'}, ${latencyCommits.toLocaleString('en-US')} single-row commits at ${rate}/s; ms resolution`,
+        latencyOf: `commit (source.ts_ms) → change ${way === 'windows' ? 'applied to the window state' : 'acknowledged by Kafka (publish: kafka)'}, ${latencyCommits.toLocaleString('en-US')} single-row commits at ${rate}/s; ms resolution`,
         extra: { postgresLoadMs: Math.round(loadMs), streamMs: Math.round(streamMs) },
       },
     };
@@ -247,24 +247,26 @@ export function runCdcScenario(options: CdcOptions): Promise<ScenarioResult> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      changes: { type: 'string' },
-      batch: { type: 'string' },
-      latency: { type: 'string' },
-      rate: { type: 'string' },
-    },
+  await scenarioMain(runCdc, (command) => {
+    const { values } = parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        changes: { type: 'string' },
+        batch: { type: 'string' },
+        latency: { type: 'string' },
+        rate: { type: 'string' },
+      },
+    });
+    const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+    return {
+      quick: values.quick ?? false,
+      command,
+      changes: number(values.changes),
+      batch: number(values.batch),
+      latencyCommits: number(values.latency),
+      rate: number(values.rate),
+    };
   });
-  const number = (text: string | undefined) => (text === undefined ? undefined : Number(text));
-  await scenarioMain(runCdc, (command) => ({
-    quick: values.quick ?? false,
-    command,
-    changes: number(values.changes),
-    batch: number(values.batch),
-    latencyCommits: number(values.latency),
-    rate: number(values.rate),
-  }));
   // The Kafka client and the Postgres pool may keep handles; the result is printed.
   process.exit();
 }

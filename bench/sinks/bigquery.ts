@@ -99,8 +99,8 @@ export async function bigQueryInsertFigures(options: {
     return {
       system: {
         ...figures,
-        system: 'bigquery emulator insertAll (sink target)',
-        latencyOf: `one insertAll of ${batchRows.toLocaleString('en-US')} rows, sent → acknowledged by the emulator`,
+        system: 'BigQuery emulator',
+        latencyOf: `one insertAll of ${batchRows.toLocaleString('en-US')} rows through the sink's target, sent → acknowledged by the emulator`,
       },
       agree,
       lines,

@@ -77,8 +77,8 @@ test('the quick native scenario finds every decode path emitting the same rows a
   assert.equal(result.scenario, 'native');
   assert.equal(result.check.agree, true, result.check.lines.join('\n'));
   const paths = result.systems.map((system) => system.system);
-  assert.ok(paths.includes('TS twin (aggregateFrame + runBatch)'), paths.join(', '));
-  assert.ok(paths.includes('per-event TS (decodeFrame + processBatch)'), paths.join(', '));
+  assert.ok(paths.includes('TS twin'), paths.join(', '));
+  assert.ok(paths.includes('per-event TS'), paths.join(', '));
   for (const system of result.systems) {
     assert.equal(system.events, 20_000);
     assert.ok(
@@ -103,13 +103,7 @@ test('the quick gateway scenario acks only what is read back and counted in wind
   );
   assert.deepEqual(
     result.systems.map((system) => system.system),
-    [
-      'batch 1, closed loop',
-      'batch 64, closed loop',
-      'batch 1,024, closed loop',
-      'batch 64 at 20,000 events/s offered: ack',
-      'batch 64 at 20,000 events/s offered: window applied',
-    ],
+    ['batch 1', 'batch 64', 'batch 1,024', '64 @ 20K/s: ack', '64 @ 20K/s: window'],
   );
   assert.ok(result.systems.every((system) => system.events > 0 && system.latencyUs !== null));
   assert.ok(result.skipped.some((line) => line.startsWith('no baseline')));
