@@ -13,6 +13,17 @@ import { SnapshotInvalidError, StateError, StateUnreadableError } from './state-
  * reported as locked (LevelDB admits one opener), with its snapshots still listed.
  */
 
+/** What a namespace holds, as its owner reads it (e.g. a window's row count from its meta entry). */
+export type NamespaceReader = (namespace: string, store: PartitionStore) => Promise<number | null>;
+
+export interface NamespaceDetail {
+  entries: number;
+  /** Bytes of its keys and values as stored (before LevelDB's compression). */
+  bytes: number;
+  /** Rows it holds as its `NamespaceReader` counts them; null when unknown (no reader, or not its kind). */
+  rows: number | null;
+}
+
 export interface PartitionSummary {
   source: string;
   partition: string;
@@ -24,14 +35,22 @@ export interface PartitionSummary {
   checkpoint: CheckpointRecord | null;
   /** Entries per namespace (empty unless status is ok). */
   namespaces: Record<string, number>;
+  /** Entries, stored bytes and rows per namespace (empty unless status is ok). */
+  details: Record<string, NamespaceDetail>;
   /** Bytes of the LevelDB files. */
   databaseBytes: number;
   /** Newest first, each verified. */
   snapshots: SnapshotInfo[];
 }
 
-/** Every `<source>/<partition>` under `stateDir` that holds a database or snapshots, in name order. */
-export async function listPartitions(stateDir: string): Promise<PartitionSummary[]> {
+/**
+ * Every `<source>/<partition>` under `stateDir` that holds a database or snapshots, in name
+ * order. `rowsOf` reads the row count of a namespace whose layout its caller knows.
+ */
+export async function listPartitions(
+  stateDir: string,
+  rowsOf?: NamespaceReader,
+): Promise<PartitionSummary[]> {
   const root = resolve(stateDir);
   const summaries: PartitionSummary[] = [];
   for (const source of await subdirectories(root)) {
@@ -41,14 +60,19 @@ export async function listPartitions(stateDir: string): Promise<PartitionSummary
       const dir = join(root, source, partition);
       const contents = await subdirectories(dir);
       if (!contents.includes('db') && !contents.includes('snapshots')) continue;
-      summaries.push(await summarize(source, partition, dir));
+      summaries.push(await summarize(source, partition, dir, rowsOf));
     }
   }
   return summaries;
 }
 
 /** One partition's summary (see `listPartitions`). */
-export async function summarize(source: string, partition: string, dir: string): Promise<PartitionSummary> {
+export async function summarize(
+  source: string,
+  partition: string,
+  dir: string,
+  rowsOf?: NamespaceReader,
+): Promise<PartitionSummary> {
   const summary: PartitionSummary = {
     source,
     partition,
@@ -56,6 +80,7 @@ export async function summarize(source: string, partition: string, dir: string):
     status: 'ok',
     checkpoint: null,
     namespaces: {},
+    details: {},
     databaseBytes: await folderBytes(join(dir, 'db')),
     snapshots: await listSnapshotsIn(join(dir, 'snapshots')),
   };
@@ -63,7 +88,11 @@ export async function summarize(source: string, partition: string, dir: string):
   try {
     store = await PartitionStore.open({ dir, createIfMissing: false });
     summary.checkpoint = store.checkpoint;
-    summary.namespaces = await store.namespaceCounts();
+    for (const [namespace, stat] of Object.entries(await store.namespaceStats())) {
+      summary.namespaces[namespace] = stat.entries;
+      const rows = rowsOf === undefined ? null : await rowsOf(namespace, store);
+      summary.details[namespace] = { ...stat, rows };
+    }
   } catch (error) {
     if (!(error instanceof StateError)) throw error;
     const missing = error instanceof StateUnreadableError && (await folderBytes(join(dir, 'db'))) === 0;

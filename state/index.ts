@@ -5,6 +5,8 @@
 
 export {
   listPartitions,
+  type NamespaceDetail,
+  type NamespaceReader,
   type PartitionSummary,
   type RollBackResult,
   rollBack,

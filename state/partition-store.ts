@@ -178,6 +178,39 @@ export class PartitionStore {
     return counts;
   }
 
+  /**
+   * Entries and stored bytes (keys within the namespace plus values) of every non-empty
+   * namespace, by a full scan (inspection, not the hot path).
+   */
+  async namespaceStats(): Promise<Record<string, { entries: number; bytes: number }>> {
+    this.assertOpen();
+    const stats: Record<string, { entries: number; bytes: number }> = {};
+    const range = allNamespacesRange();
+    const entries = this.db.iterator(range);
+    try {
+      for (
+        let chunk = await entries.nextv(READ_BATCH);
+        chunk.length > 0;
+        chunk = await entries.nextv(READ_BATCH)
+      ) {
+        for (const [key, value] of chunk) {
+          const end = key.indexOf(0, range.gte.length);
+          const namespace = key.toString('utf8', range.gte.length, end);
+          let stat = stats[namespace];
+          if (stat === undefined) {
+            stat = { entries: 0, bytes: 0 };
+            stats[namespace] = stat;
+          }
+          stat.entries++;
+          stat.bytes += key.length - end - 1 + value.length;
+        }
+      }
+    } finally {
+      await entries.close();
+    }
+    return stats;
+  }
+
   /** One entry, or undefined (read-back of keys evicted from memory). */
   async get(namespace: string, key: Buffer | string): Promise<Buffer | undefined> {
     this.assertOpen();

@@ -2,7 +2,9 @@
  * How a window operator's state is laid out in its partition's store, version 2. One
  * namespace per window (`window:<name>`); in it, keys are UTF-8 text and values msgpack:
  *
- *   meta                  {codec: 2, groups: KEY_GROUPS, watermark}
+ *   meta                  {codec: 2, groups: KEY_GROUPS, watermark, rows} (rows: the
+ *                         rows held at that checkpoint, for `sluice checkpoints`; absent
+ *                         in values written before it was added)
  *   b/<start>             a tumbling/hopping window: {fired}
  *   b/<start>/<group>     that window's rows for the keys of one key group, by column:
  *                         {keys, refires, columns} (see `RowChunk`); `refires` is the
@@ -46,6 +48,7 @@ interface StoredMeta {
   groups?: number;
   format?: 1;
   watermark: WindowOperatorState['watermark'];
+  rows?: number;
 }
 
 /** The stored state of a window is in a layout this build does not read. */
@@ -82,7 +85,15 @@ export interface EncodedWindowChanges {
 /** The entries that record `changes` (see the layout above). */
 export function encodeWindowChanges(changes: WindowStateChanges): EncodedWindowChanges {
   const puts: Array<[string, Buffer]> = [
-    [META_KEY, pack({ codec: WINDOW_STATE_CODEC_VERSION, groups: KEY_GROUPS, watermark: changes.watermark })],
+    [
+      META_KEY,
+      pack({
+        codec: WINDOW_STATE_CODEC_VERSION,
+        groups: KEY_GROUPS,
+        watermark: changes.watermark,
+        rows: changes.rows,
+      }),
+    ],
   ];
   const deletes: string[] = [];
   const deletePrefixes: string[] = [];
@@ -108,6 +119,18 @@ export function encodeWindowChanges(changes: WindowStateChanges): EncodedWindowC
     else puts.push([`s/${group}`, pack(sessions)]);
   }
   return { puts, deletes, deletePrefixes };
+}
+
+/**
+ * The rows a window namespace held at its last checkpoint, as recorded in its meta entry;
+ * null for a namespace that is not a window's or a meta written without the count.
+ */
+export async function storedWindowRows(namespace: string, store: PartitionStore): Promise<number | null> {
+  if (!namespace.startsWith('window:')) return null;
+  const metaBytes = await store.get(namespace, META_KEY);
+  if (metaBytes === undefined) return null;
+  const meta = unpack(metaBytes) as StoredMeta;
+  return meta?.codec === WINDOW_STATE_CODEC_VERSION && typeof meta.rows === 'number' ? meta.rows : null;
 }
 
 /** The key values joined by NUL, or null when one is not a string or holds a NUL. */

@@ -143,6 +143,8 @@ export interface SessionGroup {
  */
 export interface WindowStateChanges {
   watermark: EncodedTime;
+  /** Rows (tumbling/hopping: one per window and key; sessions: one per session) held, in memory or evicted. */
+  rows: number;
   marks: WindowMark[];
   chunks: RowChunk[];
   sessionGroups: SessionGroup[];

@@ -167,12 +167,14 @@ export class WindowOperator {
   captureChanges(all = false): WindowStateChanges {
     const changes: WindowStateChanges = {
       watermark: encodeTime(this.currentWatermark),
+      rows: 0,
       marks: [],
       chunks: [],
       sessionGroups: [],
       purged: [],
     };
     this.store.captureChanges(all, changes);
+    changes.rows = this.store.openWindows;
     return changes;
   }
 

@@ -1,4 +1,5 @@
 import { basename, resolve } from 'node:path';
+import { storedWindowRows } from '../../../actors/partition/window-state-codec.ts';
 import { listPartitions, type PartitionSummary, rollBack } from '../../../state/index.ts';
 import { CliArgumentError } from '../../errors.ts';
 import { loadTopology } from '../../topology/load-topology.ts';
@@ -13,9 +14,10 @@ export const usage = `Usage: sluice checkpoints list <topology.yaml> [--state-di
        sluice checkpoints restore-from <topology.yaml> --source S --partition P --snapshot FILE [--state-dir DIR]
 
 list          one line per partition: checkpoint id and time, source position,
-              watermark, entries (keys), bytes on disk, snapshots (valid/all)
-inspect       the full checkpoint record, entries per namespace and every snapshot
-              with its verification result
+              watermark, window rows (one per window and key, or per session),
+              stored entries and their bytes, bytes on disk, snapshots (valid/all)
+inspect       the full checkpoint record, rows, entries and stored bytes per
+              namespace and every snapshot with its verification result
 restore-from  rolls one partition back to a snapshot (a file name from inspect, or
               a path). Newer snapshots move to snapshots/rolled-back/. The pipeline
               must be stopped: a running partition holds its database lock.
@@ -66,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const partitions = (await listPartitions(stateDir)).filter(
+  const partitions = (await listPartitions(stateDir, storedWindowRows)).filter(
     (summary) =>
       (source === undefined || summary.source === source) &&
       (partition === undefined || summary.partition === partition),
@@ -94,15 +96,19 @@ function listLine(summary: PartitionSummary): string {
     const state = summary.status === 'ok' ? 'no checkpoint yet' : summary.status;
     return `${name}  ${state}  ${bytes(summary.databaseBytes)}  ${snapshots}`;
   }
-  const keys = Object.values(summary.namespaces).reduce((total, count) => total + count, 0);
+  const details = Object.values(summary.details);
+  const rows = details.reduce((total, detail) => total + (detail.rows ?? 0), 0);
+  const entries = details.reduce((total, detail) => total + detail.entries, 0);
+  const stored = details.reduce((total, detail) => total + detail.bytes, 0);
   return [
     name,
     `checkpoint ${checkpoint.id}`,
     time(checkpoint.createdAt),
     `position ${json(checkpoint.sourcePosition)}`,
     `watermark ${checkpoint.watermark === null ? '-' : time(checkpoint.watermark)}`,
-    `keys ${keys}`,
-    bytes(summary.databaseBytes),
+    `rows ${rows}`,
+    `entries ${entries} (${bytes(stored)})`,
+    `disk ${bytes(summary.databaseBytes)}`,
     snapshots,
   ].join('  ');
 }
@@ -125,8 +131,10 @@ function inspectText(summary: PartitionSummary): string {
     );
   }
   lines.push(`  database    ${bytes(summary.databaseBytes)}`);
-  for (const [namespace, count] of Object.entries(summary.namespaces))
-    lines.push(`  namespace   ${namespace}: ${count} keys`);
+  for (const [namespace, detail] of Object.entries(summary.details)) {
+    const rows = detail.rows === null ? '' : `${detail.rows} rows, `;
+    lines.push(`  namespace   ${namespace}: ${rows}${detail.entries} entries, ${bytes(detail.bytes)}`);
+  }
   for (const info of summary.snapshots) {
     const detail = info.valid
       ? `checkpoint ${info.id}, ${time(info.createdAt ?? 0)}, ${info.entries} entries, ${bytes(info.bytes)}`

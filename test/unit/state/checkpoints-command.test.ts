@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { encodeWindowChanges, windowNamespace } from '../../../actors/partition/window-state-codec.ts';
+import { WindowOperator } from '../../../actors/windows/index.ts';
 import { run } from '../../../runtime/cli/commands/checkpoints.ts';
 import { CliArgumentError } from '../../../runtime/errors.ts';
 import { PartitionStore } from '../../../state/index.ts';
@@ -70,7 +72,7 @@ describe('sluice checkpoints', () => {
       assert.equal(code, 0);
       assert.match(
         out,
-        /^events\/0 {2}checkpoint 2 {2}\S+Z {2}position \{"line":2\} {2}watermark 1970-01-01T00:02:00.000Z {2}keys 2 {2}.+ {2}snapshots 2\/2\n$/,
+        /^events\/0 {2}checkpoint 2 {2}\S+Z {2}position \{"line":2\} {2}watermark 1970-01-01T00:02:00.000Z {2}rows 0 {2}entries 2 \(\d+ B\) {2}disk .+ {2}snapshots 2\/2\n$/,
       );
     });
   });
@@ -83,7 +85,7 @@ describe('sluice checkpoints', () => {
       await statePartition(join(stateDir, 'events', '1'), 3);
       const inspected = await capture(['inspect', topology, '--state-dir', stateDir, '--partition', '1']);
       assert.equal(inspected.code, 0);
-      assert.match(inspected.out, /namespace {3}per_user: 3 keys/);
+      assert.match(inspected.out, /namespace {3}per_user: 3 entries, \d+ B/);
       assert.match(inspected.out, /snapshot {4}snapshot-0{15}1\.snap {2}checkpoint 1, /);
 
       const rolled = await capture([
@@ -102,7 +104,50 @@ describe('sluice checkpoints', () => {
       assert.match(rolled.out, /events\/1: rolled back from checkpoint 3 to checkpoint 1 /);
       assert.equal(rolled.out.match(/set aside/g)?.length, 2);
       const listed = await capture(['list', topology, '--state-dir', stateDir]);
-      assert.match(listed.out, /checkpoint 1 .* keys 1 .* snapshots 1\/1/);
+      assert.match(listed.out, /checkpoint 1 .* entries 1 .* snapshots 1\/1/);
+    });
+  });
+
+  it('counts window rows, not stored key-group values, and shows the bytes stored', async () => {
+    await withTempDir(async (root) => {
+      const topology = join(root, 'clicks.yaml');
+      await writeFile(topology, TOPOLOGY);
+      const stateDir = join(root, 'state');
+      const operator = new WindowOperator({
+        window: { type: 'tumbling', sizeMs: 60_000 },
+        allowedLatenessMs: 0,
+        maxOutOfOrderMs: 60_000,
+        groupBy: ['user_id'],
+        aggregates: [{ name: 'events', fn: 'count' }],
+      });
+      const ignore = { row() {}, late() {} };
+      // 5,000 keys in two windows: 10,000 rows in at most 2 × 1,024 key-group values.
+      for (let key = 0; key < 5000; key++) operator.process({ user_id: `u${key}` }, 1000, ignore);
+      for (let key = 0; key < 5000; key++) operator.process({ user_id: `u${key}` }, 30_000, ignore);
+      for (let key = 0; key < 5000; key++) operator.process({ user_id: `u${key}` }, 61_000, ignore);
+      const encoded = encodeWindowChanges(operator.captureChanges(true));
+      const store = await PartitionStore.open({ dir: join(stateDir, 'events', '0') });
+      await store.commit({
+        checkpoint: {
+          sourcePosition: { line: 15_000 },
+          watermark: 61_000,
+          sinkPositions: {},
+          emitted: null,
+          meta: {},
+        },
+        puts: encoded.puts.map(([key, value]) => [windowNamespace('per_user'), key, value]),
+        deletes: [],
+      });
+      await store.close();
+      const listed = await capture(['list', topology, '--state-dir', stateDir]);
+      const entries = Number(/entries (\d+)/.exec(listed.out)?.[1]);
+      assert.match(listed.out, / {2}rows 10000 {2}entries \d+ \(\d+\.\d KiB\) {2}disk /);
+      assert.ok(entries > 2 && entries <= 2 * 1024 + 3, `entries ${entries}`);
+      const inspected = await capture(['inspect', topology, '--state-dir', stateDir]);
+      assert.match(
+        inspected.out,
+        new RegExp(`namespace {3}window:per_user: 10000 rows, ${entries} entries, \\d`),
+      );
     });
   });
 
