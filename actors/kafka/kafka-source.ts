@@ -27,13 +27,13 @@
  * partition is in flight, and kafkajs's loop keeps fetching other partitions and sending
  * heartbeats (with every partition paused it still heartbeats after each empty fetch).
  */
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumerGroupJoinEvent, EachBatchPayload } from 'kafkajs';
 import type { Logger } from '../../runtime/logger.ts';
 import { BrokerWatchdog } from './broker-watchdog.ts';
 import { type PackedKafkaBatch, packKafkaBatch } from './kafka-batch.ts';
 import { createKafkaClient } from './kafka-client.ts';
-import { describeError, kafkaError } from './kafka-errors.ts';
+import { describeError, KafkaError, kafkaError } from './kafka-errors.ts';
 import { openTopicOffsets } from './topic-offsets.ts';
 
 export interface KafkaSourceOptions {
@@ -84,6 +84,14 @@ interface OwnedPartition {
 }
 
 const FETCH_WAIT_MS = 1000;
+/**
+ * How long `stop` waits for kafkajs to leave the group and disconnect. kafkajs's
+ * `disconnect` waits for its fetch loop, which during a rebalance sits in JoinGroup for up
+ * to the rebalance timeout and may rejoin after it (kafkajs PR 1462); seen to hang 2.5 min
+ * on a SIGTERM just after a rejoin. Leaving is a courtesy (checkpoints are the truth), so
+ * a stop does not wait for it longer than this.
+ */
+const STOP_TIMEOUT_MS = 5000;
 
 export async function startKafkaSource(options: KafkaSourceOptions): Promise<KafkaSource> {
   const { topic, log } = options;
@@ -101,7 +109,16 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
   let lifecycle: Promise<void> = Promise.resolve();
   let stopping = false;
   let failed = false;
+  /** Set once startKafkaSource returned: before, a fatal error rejects the start instead of calling onFatal. */
+  let started = false;
+  let failStart: (error: Error) => void = () => {};
+  const startFailed = new Promise<never>((_, reject) => {
+    failStart = reject;
+  });
+  startFailed.catch(() => {});
   const watchdog = new BrokerWatchdog(options.brokerTimeoutMs, Date.now());
+  const unreachable = (silentMs: number) =>
+    kafkaError('SLUICE_ERR_KAFKA_BROKER_UNREACHABLE', [brokers, silentMs, client.lastError() || 'no answer']);
 
   const consumer = client.kafka.consumer({
     groupId: options.group,
@@ -118,7 +135,28 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
     log.error('kafka source stopped', { topic, group: options.group, error });
     void consumer.disconnect().catch(() => {});
     void offsets.disconnect();
-    options.onFatal(error);
+    if (started) options.onFatal(error);
+    else failStart(error);
+  };
+
+  /**
+   * Runs `step` until it succeeds, waiting between attempts, while the broker has not been
+   * silent past brokerTimeoutMs (then SLUICE_ERR_KAFKA_BROKER_UNREACHABLE). For the steps
+   * whose kafkajs errors are final although the broker is only restarting.
+   */
+  const untilBrokerAnswers = async <T>(what: string, step: () => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        if (stopping || failed) throw error;
+        const silent = watchdog.overdue(Date.now());
+        if (silent !== null) throw unreachable(silent);
+        const waitMs = Math.min(5000, 300 * 2 ** attempt);
+        log.warn(`kafka ${what} failed; retrying`, { topic, error, retryInMs: waitMs });
+        await sleep(waitMs);
+      }
+    }
   };
   const ownerCallback = (name: string) => (error: unknown) => {
     fatal(kafkaError('SLUICE_ERR_KAFKA_OWNER_CALLBACK', [name, describeError(error)], error));
@@ -158,7 +196,10 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
 
   const assign = async (partitions: number[], states: OwnedPartition[]) => {
     const seeks = await options.onAssign(partitions);
-    const committed = options.bounded === null ? null : await offsets.committed(options.group);
+    const committed =
+      options.bounded === null
+        ? null
+        : await untilBrokerAnswers('committed offsets fetch', () => offsets.committed(options.group));
     for (let index = 0; index < partitions.length; index++) {
       const partition = partitions[index];
       const state = states[index];
@@ -239,6 +280,7 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
   };
 
   const eachBatch = async (payload: EachBatchPayload) => {
+    if (stopping || failed) return;
     const { batch } = payload;
     const partition = batch.partition;
     const state = owned.get(partition);
@@ -276,36 +318,75 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
   consumer.on(START_BATCH_PROCESS, () => watchdog.contact(Date.now()));
   consumer.on(GROUP_JOIN, onGroupJoin);
   consumer.on(REBALANCING, () => beginRevoke());
+  /**
+   * Connects, subscribes and runs the consumer; kafkajs resolves `run` once the group is
+   * joined or the join crashed. A crash kafkajs does not restart (an error it marks not
+   * retriable, such as GroupCoordinatorNotFound or a lock time-out while the broker
+   * restarts under a join, issues 852/1163) is restarted here, with back-off, so that the
+   * watchdog's brokerTimeoutMs is the only limit whether the broker went away before,
+   * during or after the first join. One launch at a time: a crash during a launch makes
+   * it go round again.
+   */
+  let launching: Promise<void> | null = null;
+  let relaunch = false;
+  const launchOnce = async () => {
+    for (let attempt = 0; !stopping && !failed; attempt++) {
+      await untilBrokerAnswers('consumer start', async () => {
+        relaunch = false;
+        await consumer.connect();
+        await consumer.subscribe({ topic, fromBeginning: options.fromBeginning });
+        await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+      });
+      if (stopping || failed) {
+        await consumer.disconnect().catch(() => {});
+        return;
+      }
+      if (!relaunch) return;
+      const silent = watchdog.overdue(Date.now());
+      if (silent !== null) throw unreachable(silent);
+      await sleep(Math.min(5000, 300 * 2 ** attempt));
+    }
+  };
+  const launch = () => {
+    launching ??= launchOnce().finally(() => {
+      launching = null;
+    });
+    return launching;
+  };
+
   consumer.on(CRASH, (event) => {
     const { error, restart } = event.payload as { error: Error; restart: boolean };
-    if (restart) log.warn('kafka consumer restarting after an error', { topic, error });
-    else fatal(kafkaError('SLUICE_ERR_KAFKA_CONSUMER_CRASHED', [options.group, describeError(error)], error));
+    if (stopping || failed) return;
+    if (restart) {
+      log.warn('kafka consumer restarting after an error', { topic, error });
+      return;
+    }
+    log.warn('kafka consumer crashed on an error kafkajs does not retry; restarting it', { topic, error });
+    relaunch = true;
+    if (launching === null) {
+      launch().catch((failure: unknown) => fatal(asSourceError(options.group, failure)));
+    }
   });
   const watchdogTimer = setInterval(
     () => {
       const silent = watchdog.overdue(Date.now());
-      if (silent === null) return;
-      fatal(
-        kafkaError('SLUICE_ERR_KAFKA_BROKER_UNREACHABLE', [
-          brokers,
-          silent,
-          client.lastError() || 'no answer',
-        ]),
-      );
+      if (silent !== null) fatal(unreachable(silent));
     },
     Math.min(1000, options.brokerTimeoutMs / 4),
   );
   watchdogTimer.unref();
 
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: options.fromBeginning });
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch });
+    const first = launch();
+    first.catch(() => {});
+    await Promise.race([first, startFailed]);
+    started = true;
   } catch (error) {
+    failed = true;
     clearInterval(watchdogTimer);
     await consumer.disconnect().catch(() => {});
     await offsets.disconnect();
-    throw kafkaError('SLUICE_ERR_KAFKA_CONSUMER_CRASHED', [options.group, describeError(error)], error);
+    throw asSourceError(options.group, error);
   }
 
   return {
@@ -325,11 +406,38 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
       if (stopping) return;
       stopping = true;
       clearInterval(watchdogTimer);
-      await consumer.disconnect().catch((error) => log.warn('kafka consumer disconnect failed', { error }));
-      await offsets.disconnect();
+      const disconnected = consumer
+        .disconnect()
+        .catch((error) => log.warn('kafka consumer disconnect failed', { error }));
+      if (!(await settlesWithin(disconnected, STOP_TIMEOUT_MS))) {
+        log.warn(
+          'kafka consumer did not leave its group in time (rebalance or broker away); stopping without it — the group drops this member after its session timeout',
+          { topic, group: options.group, waitedMs: STOP_TIMEOUT_MS },
+        );
+      }
+      await settlesWithin(offsets.disconnect(), STOP_TIMEOUT_MS);
     },
     assigned: () => [...owned.keys()].sort((a, b) => a - b),
   };
+}
+
+/** Whether `promise` settled within `ms` (it is left running if not). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Our own errors as they are; a kafkajs one as SLUICE_ERR_KAFKA_CONSUMER_CRASHED. */
+function asSourceError(group: string, error: unknown): Error {
+  if (error instanceof KafkaError) return error;
+  return kafkaError('SLUICE_ERR_KAFKA_CONSUMER_CRASHED', [group, describeError(error)], error);
 }
 
 function isRebalancing(error: unknown): boolean {
