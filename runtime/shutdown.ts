@@ -1,3 +1,4 @@
+import { runtimeError } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 export type ShutdownSignal = 'SIGINT' | 'SIGTERM';
@@ -10,13 +11,25 @@ export interface ShutdownOptions {
   log?: Logger;
   /** Injected in tests; `process.exit` by default. */
   exit?: (code: number) => void;
+  /**
+   * A graceful step still running this long after the signal exits the process with 1
+   * and a one-line SLUICE_ERR_SHUTDOWN_TIMEOUT reason on stderr, whatever `exitWhenDone`
+   * says. Absent: no limit.
+   */
+  timeoutMs?: number;
+  /** Names what the graceful step is still waiting for, for that reason line. */
+  pending?: () => string;
+  /** Where the reason line goes; stderr by default. */
+  writeReason?: (line: string) => void;
 }
 
 /**
  * Graceful shutdown on SIGINT/SIGTERM: the first signal runs `graceful` (stop sources,
  * drain mailboxes, flush sinks) and then exits 0; a second signal while it runs exits at
  * once with 128 + signal number (130 for SIGINT, 143 for SIGTERM), for the operator who
- * does not want to wait. Returns a disposer that removes the handlers.
+ * does not want to wait. A graceful step that outlasts `timeoutMs` exits 1 with a reason
+ * naming what did not finish: a shutdown never hangs silently. Returns a disposer that
+ * removes the handlers.
  *
  * Threading model: main thread only (signals are delivered there).
  */
@@ -27,6 +40,7 @@ export function onShutdownSignal(
   const log = options.log ?? createLogger();
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const exitWhenDone = options.exitWhenDone ?? true;
+  const writeReason = options.writeReason ?? ((line: string) => process.stderr.write(line));
   let shuttingDown = false;
 
   const handler = (signal: ShutdownSignal) => {
@@ -37,11 +51,23 @@ export function onShutdownSignal(
     }
     shuttingDown = true;
     log.info('shutting down gracefully; send the signal again to exit at once', { signal });
+    let timer: NodeJS.Timeout | undefined;
+    if (options.timeoutMs !== undefined) {
+      const timeoutMs = options.timeoutMs;
+      timer = setTimeout(() => {
+        const pending = options.pending?.() || 'the graceful shutdown step';
+        const error = runtimeError('SLUICE_ERR_SHUTDOWN_TIMEOUT', [timeoutMs, pending]);
+        writeReason(`sluice: ${error.message}\n`);
+        exit(1);
+      }, timeoutMs);
+    }
     graceful(signal).then(
       () => {
+        clearTimeout(timer);
         if (exitWhenDone) exit(0);
       },
       (error: unknown) => {
+        clearTimeout(timer);
         log.error('graceful shutdown failed', { error });
         if (exitWhenDone) exit(1);
       },

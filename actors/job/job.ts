@@ -88,6 +88,7 @@ export class Job {
   readonly #readers = new AbortController();
   readonly #running: Promise<void>[] = [];
   readonly #ended = new Set<string>();
+  #stopStep: string | null = null;
   #expectedPartitions = 0;
   #stopping: Promise<void> | null = null;
 
@@ -388,15 +389,36 @@ export class Job {
     return this.#stopping;
   }
 
+  /** While a graceful stop runs: the step it waits for (for a shutdown time-out's reason); else null. */
+  get stopPending(): string | null {
+    return this.#stopStep;
+  }
+
   async #stop(): Promise<void> {
+    this.#stopStep = 'sources reading';
     this.#readers.abort();
     await Promise.allSettled(this.#running);
-    for (const kafka of this.#kafka.values()) await kafka.stop();
-    for (const gateway of this.#gateways.values()) await gateway.stop();
-    for (const cdc of this.#cdc.values()) await cdc.stop();
+    for (const [name, kafka] of this.#kafka) {
+      this.#stopStep = `kafka source ${name}`;
+      await kafka.stop();
+    }
+    for (const [name, gateway] of this.#gateways) {
+      this.#stopStep = `gateway source ${name}`;
+      await gateway.stop();
+    }
+    for (const [name, cdc] of this.#cdc) {
+      this.#stopStep = `cdc source ${name}`;
+      await cdc.stop();
+    }
+    this.#stopStep = 'lookup tables';
     await this.#tables?.stop();
+    this.#stopStep = 'partitions (draining mailboxes, last checkpoints)';
     await this.#pool.stop();
-    for (const sink of this.#sinks.values()) await sink.stop();
+    for (const [name, sink] of this.#sinks) {
+      this.#stopStep = `sink ${name} (flush)`;
+      await sink.stop();
+    }
+    this.#stopStep = null;
   }
 
   /** Ends everything at once (second signal, failed start). */

@@ -19,16 +19,11 @@ Runs the sources, windows and sinks of a topology file. A topology whose sources
 all bounded (file, generator with count) exits 0 once every window has fired and the
 sinks are flushed. Otherwise it runs until SIGINT/SIGTERM: the first signal stops the
 sources, drains the mailboxes and flushes the sinks, then exits 0; a second one exits
-at once.`;
+at once. A graceful stop that outlasts shutdown.timeout exits 1 naming what did not
+finish.`;
 
-/** Waits for `promise`, but no longer than `ms`; rejects with `message` on time-out. */
-function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+/** After a signal stop, handles kafkajs or a client may leave open must not keep the process alive. */
+const LINGER_MS = 2000;
 
 export async function run(argv: string[]): Promise<number> {
   const [file, ...rest] = argv;
@@ -50,11 +45,23 @@ export async function run(argv: string[]): Promise<number> {
     const stopped = new Promise<void>((resolve, reject) => {
       const dispose = onShutdownSignal(
         async () => {
-          await within(job.stop(), topology.shutdown.timeoutMs, 'graceful shutdown timed out');
+          try {
+            await job.stop();
+          } catch (error) {
+            reject(error);
+            throw error;
+          }
+          // Disposed only now: a second signal while stopping still exits at once.
           dispose();
+          setTimeout(() => process.exit(process.exitCode ?? 0), LINGER_MS).unref();
           resolve();
         },
-        { exitWhenDone: false, log },
+        {
+          exitWhenDone: false,
+          log,
+          timeoutMs: topology.shutdown.timeoutMs,
+          pending: () => job.stopPending ?? '',
+        },
       );
       job.finished.then(
         async () => {
