@@ -6,9 +6,12 @@
  * Memory budget (`state.memory`, per process): each worker gets an equal share, split
  * evenly among the partitions open on it (`budgetShares`). After a checkpoint commits,
  * every row is in the store exactly as in memory, so a partition over its share drops
- * the least recently used key groups of its windows from memory. Before a batch, the key
- * groups its events touch and the windows it can fire are read back with one `getMany`
- * per window, so the pure operator never waits. Only windows whose operator sees the
+ * the least recently used key groups of its windows from memory (tumbling/hopping: a
+ * window's rows of one key group; sessions: every session of one key group). Before a
+ * batch, the key groups its events touch and those it can fire or purge are read back
+ * with one `getMany` per window, so the pure operator never waits. For sessions the
+ * operator keeps, per evicted group, the earliest time a watermark closes one of its
+ * sessions, so a watermark move reads back only the groups it closes. Only windows whose operator sees the
  * source event as it is (no enrich step, no transform) are evicted: the key a transform
  * or a lookup would give cannot be known before the batch runs.
  *
@@ -18,7 +21,13 @@
 import type { PartitionStore } from '../../state/index.ts';
 import type { SluiceEvent, WindowOperator } from '../windows/index.ts';
 import type { PartitionPlan, WindowPlan } from './partition-plan.ts';
-import { encodeWindowChanges, readEvicted, restoreWindow, windowNamespace } from './window-state-codec.ts';
+import {
+  encodeWindowChanges,
+  readEvicted,
+  readEvictedSessions,
+  restoreWindow,
+  windowNamespace,
+} from './window-state-codec.ts';
 
 /** Partitions on this worker that hold window state under a budget. */
 const budgetShares = new Set<WindowCheckpoints>();
@@ -145,9 +154,25 @@ export class WindowCheckpoints {
       if (events[index] !== null && times[index] > maxTime) maxTime = times[index];
     }
     for (const [window, operator] of operators) {
-      const missing = operator.missingChunks(events, maxTime, (event) => operator.encodeKey(event));
-      if (missing.length > 0) operator.readBack(await readEvicted(this.#store, window, missing));
+      const encode = (event: SluiceEvent) => operator.encodeKey(event);
+      await this.#readBackMissing(
+        window,
+        operator,
+        operator.missingChunks(events, maxTime, encode),
+        operator.missingSessionGroups(events, maxTime, encode),
+      );
     }
+  }
+
+  async #readBackMissing(
+    window: string,
+    operator: WindowOperator,
+    chunks: ReturnType<WindowOperator['missingChunks']>,
+    sessionGroups: number[],
+  ): Promise<void> {
+    if (chunks.length > 0) operator.readBack(await readEvicted(this.#store, window, chunks));
+    if (sessionGroups.length > 0)
+      operator.readBackSessions(await readEvictedSessions(this.#store, window, sessionGroups));
   }
 
   /** Before the watermark moves to `watermark` without events (idle timeout, end of input). */
@@ -156,8 +181,12 @@ export class WindowCheckpoints {
     watermark: number,
   ): Promise<void> {
     for (const [window, operator] of operators) {
-      const missing = operator.missingForWatermark(watermark);
-      if (missing.length > 0) operator.readBack(await readEvicted(this.#store, window, missing));
+      await this.#readBackMissing(
+        window,
+        operator,
+        operator.missingForWatermark(watermark),
+        operator.sessionGroupsForWatermark(watermark),
+      );
     }
   }
 

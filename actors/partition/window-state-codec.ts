@@ -31,6 +31,7 @@ import {
   type EvictedChunk,
   KEY_GROUPS,
   type RowChunk,
+  type SessionGroup,
   type SessionState,
   WindowOperator,
   type WindowOperatorConfig,
@@ -193,10 +194,10 @@ export async function restoreWindow(
     const key = keyBytes.toString('utf8');
     if (key === META_KEY) continue;
     if (key.startsWith('s/')) {
-      operator.restoreSessionGroup({
-        group: Number(key.slice(2)),
-        sessions: unpack(value) as SessionState[],
-      });
+      operator.restoreSessionGroup(
+        { group: Number(key.slice(2)), sessions: unpack(value) as SessionState[] },
+        operator.estimatedBytes < budget,
+      );
       continue;
     }
     const slash = key.indexOf('/', 2);
@@ -232,6 +233,25 @@ export async function readEvicted(
       );
     }
     return decodeChunk(start, group, value);
+  });
+}
+
+/** The stored sessions of evicted key groups (`s/<group>`), in the order asked. */
+export async function readEvictedSessions(
+  store: PartitionStore,
+  window: string,
+  groups: readonly number[],
+): Promise<SessionGroup[]> {
+  const values = await store.getMany(
+    windowNamespace(window),
+    groups.map((group) => `s/${group}`),
+  );
+  return groups.map((group, index) => {
+    const value = values[index];
+    if (value === undefined) {
+      throw new Error(`window ${window}: evicted sessions of key group ${group} are not in the store`);
+    }
+    return { group, sessions: unpack(value) as SessionState[] };
   });
 }
 

@@ -9,7 +9,16 @@ import type {
   WindowOperatorState,
   WindowStateChanges,
 } from './types.ts';
+import { WindowOperatorError } from './window-errors.ts';
 import { keyAsEvent, type StoreContext, type WindowStore } from './window-store.ts';
+
+/**
+ * Estimated heap bytes of one key (map entry, `KeySessions`, values tuple) and of one
+ * session (object, heap entry, accumulator slot). Rough, on purpose: they turn counts into
+ * a budget check.
+ */
+const KEY_BYTES = 200;
+const SESSION_BYTES = 120;
 
 /** The sessions of one key, sorted by start and pairwise disjoint. */
 class KeySessions {
@@ -75,6 +84,13 @@ function bySortOrder(a: Session, b: Session): number {
  *
  * Fired sessions are retained until watermark >= end + lateness. Two heaps with lazy
  * deletion find what to fire and purge without scanning every key.
+ *
+ * Memory budget: `evict` drops clean key groups whole (every key of a group, every
+ * session of each key) after a checkpoint committed; the store holds them as they are.
+ * Per evicted group it keeps the session count and the group's deadline — the earliest
+ * time a watermark fires or purges one of its sessions — so the owner knows which groups
+ * a watermark move needs (`missingGroups`) without reading any, and `advance` refuses a
+ * watermark that reaches a deadline not read back.
  */
 export class SessionWindows implements WindowStore {
   openWindows = 0;
@@ -83,6 +99,16 @@ export class SessionWindows implements WindowStore {
   private cleanClock = 0;
   /** Key groups that lost a key since the last capture. */
   private readonly emptiedGroups = new Uint8Array(KEY_GROUPS);
+  /** Per key group: its sessions held in the store only (0 when the group is in memory). */
+  private readonly evictedSessionsOf = new Int32Array(KEY_GROUPS);
+  /** Per evicted key group: the lowest watermark that fires or purges one of its sessions. */
+  private readonly evictedDeadlineOf = new Float64Array(KEY_GROUPS).fill(Number.POSITIVE_INFINITY);
+  /** Per key group: 1 when evicted. */
+  private readonly evictedGroups = new Uint8Array(KEY_GROUPS);
+  private evictedGroupCount = 0;
+  private evictedSessions = 0;
+  /** The lowest deadline of any evicted group. */
+  private evictedDeadline = Number.POSITIVE_INFINITY;
 
   private readonly gap: number;
   private readonly lateness: number;
@@ -102,7 +128,7 @@ export class SessionWindows implements WindowStore {
   }
 
   get nextDeadline(): number {
-    return Math.min(this.toFire.peekPriority(), this.toPurge.peekPriority());
+    return Math.min(this.toFire.peekPriority(), this.toPurge.peekPriority(), this.evictedDeadline);
   }
 
   assign(event: SluiceEvent, time: number, watermarkBefore: number, emit: Emitter): void {
@@ -114,6 +140,13 @@ export class SessionWindows implements WindowStore {
     const encoded = this.context.encodeKey(event);
     let owner = this.keys.get(encoded);
     if (owner === undefined) {
+      if (this.evictedGroupCount > 0 && this.evictedGroups[keyGroup(encoded)] !== 0) {
+        // A new key here would shadow the key's stored sessions and lose them at the next checkpoint.
+        throw new WindowOperatorError(
+          'SLUICE_ERR_WINDOW_EVICTED',
+          `session key group ${keyGroup(encoded)} is evicted and was not read back`,
+        );
+      }
       owner = new KeySessions(encoded, keyValues(this.groupBy, event));
       this.keys.set(encoded, owner);
     }
@@ -180,6 +213,12 @@ export class SessionWindows implements WindowStore {
   }
 
   advance(watermark: number, emit: Emitter): void {
+    if (this.evictedGroupCount > 0 && watermark >= this.evictedDeadline) {
+      throw new WindowOperatorError(
+        'SLUICE_ERR_WINDOW_EVICTED',
+        `watermark ${watermark} reaches sessions evicted and not read back (deadline ${this.evictedDeadline})`,
+      );
+    }
     const ready: Session[] = [];
     while (this.toFire.size > 0 && this.toFire.peekPriority() <= watermark) {
       const { session, stamp } = this.toFire.pop() as Scheduled;
@@ -208,6 +247,9 @@ export class SessionWindows implements WindowStore {
   }
 
   save(state: WindowOperatorState): void {
+    if (this.evictedGroupCount > 0) {
+      throw new WindowOperatorError('SLUICE_ERR_WINDOW_EVICTED', 'a snapshot needs every session in memory');
+    }
     for (const owner of this.keys.values()) {
       for (const session of owner.sessions) {
         state.sessions.push({
@@ -257,6 +299,13 @@ export class SessionWindows implements WindowStore {
 
   /** The sessions of every key group with a changed key (every group, when `all`); then clean. */
   captureChanges(all: boolean, changes: WindowStateChanges): void {
+    if (all && this.evictedGroupCount > 0) {
+      // A full capture replaces what is stored: evicted groups would be lost.
+      throw new WindowOperatorError(
+        'SLUICE_ERR_WINDOW_EVICTED',
+        'a full capture needs every session in memory',
+      );
+    }
     const dirty = all ? new Uint8Array(KEY_GROUPS) : this.emptiedGroups.slice();
     const byGroup: Array<SessionState[] | undefined> = new Array(KEY_GROUPS);
     for (const owner of this.keys.values())
@@ -284,13 +333,158 @@ export class SessionWindows implements WindowStore {
     this.clock++;
   }
 
-  /** Restore: the stored sessions of one key group. */
-  restoreGroup(stored: SessionGroup): void {
-    this.loadSessions(stored.sessions, 0);
+  /**
+   * Restore: the stored sessions of one key group. `resident` false records them as
+   * evicted instead (state larger than its memory budget): their count and deadline only.
+   */
+  restoreGroup(stored: SessionGroup, resident: boolean): void {
+    if (resident) {
+      this.loadSessions(stored.sessions, 0);
+      return;
+    }
+    let deadline = Number.POSITIVE_INFINITY;
+    for (const session of stored.sessions) {
+      deadline = Math.min(deadline, session.fired ? session.end + this.lateness : session.end);
+    }
+    this.markEvicted(stored.group, stored.sessions.length, deadline);
   }
 
-  /** Estimated heap bytes of the sessions held (sessions are not evicted). */
+  private markEvicted(group: number, sessions: number, deadline: number): void {
+    if (this.evictedGroups[group] !== 0)
+      throw new WindowOperatorError(
+        'SLUICE_ERR_WINDOW_EVICTED',
+        `session key group ${group} is evicted twice`,
+      );
+    this.evictedGroups[group] = 1;
+    this.evictedGroupCount++;
+    this.evictedSessionsOf[group] = sessions;
+    this.evictedSessions += sessions;
+    this.evictedDeadlineOf[group] = deadline;
+    if (deadline < this.evictedDeadline) this.evictedDeadline = deadline;
+    this.openWindows += sessions;
+  }
+
+  /** Estimated heap bytes of the keys and sessions held in memory. */
   get estimatedBytes(): number {
-    return this.keys.size * 200 + this.openWindows * 120;
+    return this.keys.size * KEY_BYTES + (this.openWindows - this.evictedSessions) * SESSION_BYTES;
+  }
+
+  /** Sessions held in memory. */
+  get residentSessions(): number {
+    return this.openWindows - this.evictedSessions;
+  }
+
+  /** Whether any key group is evicted (read-backs may be due). */
+  get hasEvicted(): boolean {
+    return this.evictedGroupCount > 0;
+  }
+
+  /**
+   * Drops clean key groups from memory, least recently used first, until the estimate is
+   * at most `targetBytes`; the store holds them exactly as they are. Returns the sessions
+   * evicted. Call right after a checkpoint committed, when every key is clean.
+   */
+  evict(targetBytes: number): number {
+    let excess = this.estimatedBytes - targetBytes;
+    if (excess <= 0) return 0;
+    const perGroup: Array<{ lastUse: number; owners: KeySessions[]; dirty: boolean } | undefined> = new Array(
+      KEY_GROUPS,
+    );
+    for (const owner of this.keys.values()) {
+      let entry = perGroup[owner.group];
+      if (entry === undefined) {
+        entry = { lastUse: 0, owners: [], dirty: this.emptiedGroups[owner.group] !== 0 };
+        perGroup[owner.group] = entry;
+      }
+      entry.owners.push(owner);
+      if (owner.touched > entry.lastUse) entry.lastUse = owner.touched;
+      if (owner.touched > this.cleanClock) entry.dirty = true;
+    }
+    const candidates: number[] = [];
+    perGroup.forEach((entry, group) => {
+      if (entry !== undefined && !entry.dirty) candidates.push(group);
+    });
+    candidates.sort((a, b) => (perGroup[a]?.lastUse ?? 0) - (perGroup[b]?.lastUse ?? 0) || a - b);
+    let evicted = 0;
+    for (const group of candidates) {
+      if (excess <= 0) break;
+      const owners = (perGroup[group] as { owners: KeySessions[] }).owners;
+      let deadline = Number.POSITIVE_INFINITY;
+      let sessions = 0;
+      for (const owner of owners) {
+        for (const session of owner.sessions) {
+          deadline = Math.min(deadline, session.fired ? session.end + this.lateness : session.end);
+          this.table.release(session.slot);
+          // Its heap entries go stale and are skipped when popped.
+          session.alive = false;
+          sessions++;
+        }
+        this.keys.delete(owner.encoded);
+      }
+      this.openWindows -= sessions;
+      this.markEvicted(group, sessions, deadline);
+      evicted += sessions;
+      excess -= owners.length * KEY_BYTES + sessions * SESSION_BYTES;
+    }
+    return evicted;
+  }
+
+  /**
+   * The evicted key groups to read back before processing `events` in one batch, with
+   * `watermarkBound` the highest watermark that batch can reach: each event's key group,
+   * and every group whose deadline that watermark reaches. `encode` gives the event's
+   * encoded key (null: the event skips this window). Empty at once when nothing is evicted.
+   */
+  missingGroups(
+    events: readonly (SluiceEvent | null)[],
+    watermarkBound: number,
+    encode: (event: SluiceEvent, index: number) => string | null,
+  ): number[] {
+    const missing: number[] = [];
+    if (this.evictedGroupCount === 0) return missing;
+    const wanted = new Uint8Array(KEY_GROUPS);
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index];
+      if (event === null) continue;
+      const encoded = encode(event, index);
+      if (encoded !== null) wanted[keyGroup(encoded)] = 1;
+    }
+    for (let group = 0; group < KEY_GROUPS; group++) {
+      if (
+        this.evictedGroups[group] !== 0 &&
+        (wanted[group] !== 0 || this.evictedDeadlineOf[group] <= watermarkBound)
+      )
+        missing.push(group);
+    }
+    return missing;
+  }
+
+  /** Reads evicted groups back: their stored sessions, as `missingGroups` named them. */
+  readBack(groups: readonly SessionGroup[]): void {
+    let lowered = false;
+    for (const stored of groups) {
+      const group = stored.group;
+      if (this.evictedGroups[group] === 0) {
+        throw new WindowOperatorError(
+          'SLUICE_ERR_WINDOW_EVICTED',
+          `session key group ${group} is not evicted`,
+        );
+      }
+      if (this.evictedDeadlineOf[group] === this.evictedDeadline) lowered = true;
+      this.evictedGroups[group] = 0;
+      this.evictedGroupCount--;
+      this.openWindows -= this.evictedSessionsOf[group];
+      this.evictedSessions -= this.evictedSessionsOf[group];
+      this.evictedSessionsOf[group] = 0;
+      this.evictedDeadlineOf[group] = Number.POSITIVE_INFINITY;
+      this.loadSessions(stored.sessions, this.cleanClock);
+    }
+    if (lowered) {
+      let deadline = Number.POSITIVE_INFINITY;
+      for (let group = 0; group < KEY_GROUPS; group++) {
+        if (this.evictedDeadlineOf[group] < deadline) deadline = this.evictedDeadlineOf[group];
+      }
+      this.evictedDeadline = deadline;
+    }
   }
 }

@@ -57,9 +57,10 @@ function decodeTime(time: EncodedTime): number {
  * capture, as plain data grouped by (window, key group), and marks it clean; the per-event
  * cost is one number stored per row touched. A restore replays the stored pieces
  * (`restoreMark`, `restoreChunk`, `restoreSessionGroup`, `restoreWatermark`) into a fresh
- * operator. Tumbling and hopping windows can also `evict` clean key groups under a
- * memory budget; the owner reads them back (`missingChunks`, `readBack`) before the
- * batch that needs them, because the operator itself never waits for I/O.
+ * operator. Under a memory budget it can also `evict` clean key groups; the owner reads
+ * them back before the batch or watermark move that needs them (`missingChunks` and
+ * `readBack` for tumbling/hopping windows, `missingSessionGroups` and
+ * `readBackSessions` for sessions), because the operator itself never waits for I/O.
  */
 export class WindowOperator {
   private currentWatermark = Number.NEGATIVE_INFINITY;
@@ -198,12 +199,9 @@ export class WindowOperator {
     this.bucketed('restoreChunk').restoreChunk(chunk, resident);
   }
 
-  /** Restore: the stored sessions of one key group. */
-  restoreSessionGroup(group: SessionGroup): void {
-    if (!(this.store instanceof SessionWindows)) {
-      throw new WindowSnapshotError('session state does not belong to a tumbling or hopping window');
-    }
-    this.store.restoreGroup(group);
+  /** Restore: the stored sessions of one key group; `resident` false keeps them evicted (memory budget). */
+  restoreSessionGroup(group: SessionGroup, resident = true): void {
+    this.sessions('restoreSessionGroup').restoreGroup(group, resident);
   }
 
   /** Estimated heap bytes of the state held in memory. */
@@ -213,22 +211,26 @@ export class WindowOperator {
 
   /** Whether some state is evicted, so a batch may need `missingChunks` read back first. */
   get hasEvicted(): boolean {
-    return this.store instanceof BucketedWindows && this.store.hasEvicted;
+    const store = this.store;
+    return store instanceof BucketedWindows || store instanceof SessionWindows ? store.hasEvicted : false;
   }
 
-  /** Rows held in memory (tumbling/hopping; for sessions, every session). */
+  /** Rows held in memory (tumbling/hopping: per window and key; sessions: per session). */
   get residentWindows(): number {
-    return this.store instanceof BucketedWindows ? this.store.residentRows : this.store.openWindows;
+    const store = this.store;
+    if (store instanceof BucketedWindows) return store.residentRows;
+    if (store instanceof SessionWindows) return store.residentSessions;
+    return store.openWindows;
   }
 
   /**
    * Drops clean key groups, least recently used first, until the estimate is at most
-   * `targetBytes` (tumbling/hopping only; sessions stay in memory). Call only right after
-   * a checkpoint committed: what is dropped must be in the store as it is in memory.
-   * Returns the rows evicted.
+   * `targetBytes`. Call only right after a checkpoint committed: what is dropped must be
+   * in the store as it is in memory. Returns the rows (sessions) evicted.
    */
   evict(targetBytes: number): number {
-    return this.store instanceof BucketedWindows ? this.store.evict(targetBytes) : 0;
+    const store = this.store;
+    return store instanceof BucketedWindows || store instanceof SessionWindows ? store.evict(targetBytes) : 0;
   }
 
   /**
@@ -258,9 +260,43 @@ export class WindowOperator {
     this.bucketed('readBack').readBack(chunks);
   }
 
+  /**
+   * Session windows: the evicted key groups to read back before a batch — those of the
+   * events' keys and those holding a session the batch can fire or purge, given `maxTime`,
+   * the largest event time in it. `encode` as for `missingChunks`. Empty for other windows
+   * and at once when nothing is evicted.
+   */
+  missingSessionGroups(
+    events: readonly (SluiceEvent | null)[],
+    maxTime: number,
+    encode: (event: SluiceEvent, index: number) => string | null,
+  ): number[] {
+    if (!(this.store instanceof SessionWindows)) return [];
+    const bound = Math.max(this.currentWatermark, maxTime - this.maxOutOfOrder);
+    return this.store.missingGroups(events, bound, encode);
+  }
+
+  /** Session windows: the evicted key groups a watermark of `watermark` would fire or purge sessions of. */
+  sessionGroupsForWatermark(watermark: number): number[] {
+    if (!(this.store instanceof SessionWindows)) return [];
+    return this.store.missingGroups([], watermark, () => null);
+  }
+
+  /** Loads evicted session groups back, as read from the store. */
+  readBackSessions(groups: readonly SessionGroup[]): void {
+    this.sessions('readBackSessions').readBack(groups);
+  }
+
   /** The encoded key of an event (what key groups hash). */
   encodeKey(event: SluiceEvent): string {
     return this.keyEncoder(event);
+  }
+
+  private sessions(what: string): SessionWindows {
+    if (!(this.store instanceof SessionWindows)) {
+      throw new WindowSnapshotError(`${what}: window state does not belong to a tumbling or hopping window`);
+    }
+    return this.store;
   }
 
   private bucketed(what: string): BucketedWindows {

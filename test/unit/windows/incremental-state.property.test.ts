@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { pack, unpack } from 'msgpackr';
+import { keyGroup } from '../../../actors/windows/group-key.ts';
 import {
   type Emitter,
   formatRow,
@@ -38,8 +39,11 @@ class PieceStore {
     }
   }
 
-  /** A fresh operator from the stored pieces; with `budget`, rows past it stay evicted. */
-  restore(config: WindowOperatorConfig, resident: (chunk: RowChunk) => boolean): WindowOperator {
+  /** A fresh operator from the stored pieces; the pieces `resident` refuses stay evicted. */
+  restore(
+    config: WindowOperatorConfig,
+    resident: (piece: RowChunk | SessionGroup) => boolean,
+  ): WindowOperator {
     const operator = new WindowOperator(config);
     operator.restoreWatermark(this.watermark);
     const names = [...this.pieces.keys()];
@@ -51,7 +55,8 @@ class PieceStore {
       operator.restoreChunk(chunk, resident(chunk));
     }
     for (const name of names.filter((n) => n.startsWith('s:'))) {
-      operator.restoreSessionGroup(unpack(this.pieces.get(name) as Buffer) as SessionGroup);
+      const group = unpack(this.pieces.get(name) as Buffer) as SessionGroup;
+      operator.restoreSessionGroup(group, resident(group));
     }
     return operator;
   }
@@ -65,6 +70,12 @@ class PieceStore {
     const bytes = this.pieces.get(`c:${start}:${group}`);
     assert.ok(bytes, `evicted piece ${start}/${group} is stored`);
     return unpack(bytes) as RowChunk;
+  }
+
+  sessionGroup(group: number): SessionGroup {
+    const bytes = this.pieces.get(`s:${group}`);
+    assert.ok(bytes, `evicted session group ${group} is stored`);
+    return unpack(bytes) as SessionGroup;
   }
 }
 
@@ -117,12 +128,21 @@ function checkpointed(
   let committedOutput = 0;
   let committedStep = 0;
   let crashed = false;
-  const readBackFor = (missing: Array<{ start: number; group: number }>) => {
+  const readBackFor = (missing: Array<{ start: number; group: number }>, sessionGroups: number[]) => {
     if (missing.length > 0) operator.readBack(missing.map(({ start, group }) => store.chunk(start, group)));
+    if (sessionGroups.length > 0)
+      operator.readBackSessions(sessionGroups.map((group) => store.sessionGroup(group)));
   };
+  const readBackForWatermark = (watermark: number) =>
+    readBackFor(operator.missingForWatermark(watermark), operator.sessionGroupsForWatermark(watermark));
   const runBatch = (events: SluiceEvent[], times: number[]) => {
     if (events.length === 0) return;
-    readBackFor(operator.missingChunks(events, Math.max(...times), (event) => operator.encodeKey(event)));
+    const maxTime = Math.max(...times);
+    const encode = (event: SluiceEvent) => operator.encodeKey(event);
+    readBackFor(
+      operator.missingChunks(events, maxTime, encode),
+      operator.missingSessionGroups(events, maxTime, encode),
+    );
     operator.tick();
     operator.processBatch(events, times, emit);
   };
@@ -137,7 +157,10 @@ function checkpointed(
       store.apply(operator.captureChanges());
       committedOutput = output.length;
       committedStep = index;
-      if (plan.evict) operator.evict(0);
+      if (plan.evict) {
+        operator.evict(0);
+        assert.equal(operator.residentWindows, 0, 'a budget of 0 leaves no row in memory');
+      }
     }
     if (!crashed && plan.crashAt === index) {
       crashed = true;
@@ -157,12 +180,12 @@ function checkpointed(
       runBatch(events, times);
       events = [];
       times = [];
-      readBackFor(operator.missingForWatermark(step.watermark));
+      readBackForWatermark(step.watermark);
       operator.advanceWatermark(step.watermark, emit);
     }
     index++;
   }
-  readBackFor(operator.missingForWatermark(Number.POSITIVE_INFINITY));
+  readBackForWatermark(Number.POSITIVE_INFINITY);
   operator.advanceWatermark(Number.POSITIVE_INFINITY, emit);
   return { output, store };
 }
@@ -183,6 +206,26 @@ describe('incremental window state', () => {
         steps.chain((input) => fc.tuple(fc.constant(input), plan(input.length))),
         (config, [input, chosen]) => {
           assert.deepEqual(checkpointed(config, input, chosen).output, uninterrupted(config, input));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('gives the output of an uninterrupted run for session windows evicted whole after every checkpoint', () => {
+    const sessionConfig = windowConfig.map(
+      (config): WindowOperatorConfig => ({
+        ...config,
+        window: { type: 'session', gapMs: (config.allowedLatenessMs % 15) + 1 },
+      }),
+    );
+    fc.assert(
+      fc.property(
+        sessionConfig,
+        steps.chain((input) => fc.tuple(fc.constant(input), plan(input.length))),
+        (config, [input, chosen]) => {
+          const run = checkpointed(config, input, { ...chosen, evict: true });
+          assert.deepEqual(run.output, uninterrupted(config, input));
         },
       ),
       { numRuns: 400 },
@@ -271,5 +314,52 @@ describe('incremental window state', () => {
     assert.equal(operator.openWindows, 10_000, 'evicted rows still count as held');
     assert.ok(operator.residentWindows < 2000);
     assert.throws(() => operator.process({ k: 'user-1' }, 20, emit), /evicted/);
+  });
+
+  it('keeps sessions in memory within the budget and reads back only the groups a watermark closes', () => {
+    const config: WindowOperatorConfig = {
+      window: { type: 'session', gapMs: 10 },
+      allowedLatenessMs: 0,
+      maxOutOfOrderMs: 10_000,
+      groupBy: ['k'],
+      aggregates: [{ name: 'n', fn: 'count' }],
+    };
+    const operator = new WindowOperator(config);
+    const { emit, output } = recorder();
+    // Key i has one session [i, i + 10).
+    for (let key = 0; key < 10_000; key++) operator.process({ k: `user-${key}` }, key, emit);
+    const before = operator.estimatedBytes;
+    const store = new PieceStore();
+    store.apply(operator.captureChanges());
+    const evicted = operator.evict(before / 10);
+    assert.ok(evicted > 8000, `${evicted} sessions evicted`);
+    assert.ok(operator.estimatedBytes <= before / 10);
+    assert.equal(operator.openWindows, 10_000, 'evicted sessions still count as held');
+    assert.ok(operator.residentWindows < 2000, `${operator.residentWindows} sessions in memory`);
+
+    const groupOf = (key: number) => keyGroup(operator.encodeKey({ k: `user-${key}` }));
+    const evictedGroups = new Set(operator.sessionGroupsForWatermark(Number.POSITIVE_INFINITY));
+    // A watermark of 105 closes the sessions of keys 0…95 only: their groups, no others.
+    const closing = new Set([...Array(96).keys()].map(groupOf).filter((group) => evictedGroups.has(group)));
+    const cold = [...Array(10_000).keys()].find(
+      (key) => evictedGroups.has(groupOf(key)) && !closing.has(groupOf(key)),
+    ) as number;
+    assert.throws(() => operator.process({ k: `user-${cold}` }, 10_000, emit), /evicted/);
+    const wanted = operator.sessionGroupsForWatermark(105);
+    assert.deepEqual(new Set(wanted), closing);
+    assert.ok(wanted.length < evictedGroups.size / 4, `${wanted.length} of ${evictedGroups.size} groups`);
+    operator.readBackSessions(wanted.map((group) => store.sessionGroup(group)));
+    operator.advanceWatermark(105, emit);
+    assert.equal(output.length, 96, 'every session ending by 105 fired');
+    assert.deepEqual(
+      operator.missingSessionGroups([], 0, () => null),
+      [],
+    );
+    const batch = [{ k: `user-${cold}` }];
+    const missing = operator.missingSessionGroups(batch, 200, (event) => operator.encodeKey(event));
+    assert.ok(missing.includes(groupOf(cold)));
+    operator.readBackSessions(missing.map((group) => store.sessionGroup(group)));
+    operator.process(batch[0], 200, emit);
+    assert.throws(() => operator.advanceWatermark(20_000, emit), /evicted/);
   });
 });
