@@ -4,6 +4,7 @@
  * brokerTimeoutMs, and every event arrives exactly once after the broker is back.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { produceEvents } from '../../../actors/kafka/produce-events.ts';
 import { createLogger } from '../../../runtime/logger.ts';
@@ -148,4 +149,44 @@ describe('kafka source when the broker goes away during its first join', () => {
     const waited = endedAt - began;
     assert.ok(killedAt > 0 && waited >= 7000 && waited < 20_000, `ended after ${waited} ms`);
   });
+});
+
+/** The private broker's JVM (found by its own properties file), to freeze it: a broker that accepts and never answers. */
+function brokerPid(): number {
+  return Number(
+    execFileSync('pgrep', ['-f', `${broker.dir}/server.properties`])
+      .toString()
+      .trim()
+      .split('\n')[0],
+  );
+}
+
+test('stop does not hang on a broker that stopped answering: the source stops within seconds', async () => {
+  const count = 2000;
+  const topic = await topicWith(count, 2);
+  const owner = new RecordingOwner('json');
+  const source = await startRecordedSource(owner, topic, {
+    brokers: [broker.address],
+    bounded: null,
+    brokerTimeoutMs: 60_000,
+    sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1000,
+  });
+  const pid = brokerPid();
+  try {
+    const deadline = Date.now() + 20_000;
+    while (owner.received.length < count && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(owner.received.length, count);
+    process.kill(pid, 'SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const began = Date.now();
+    await source.stop();
+    const took = Date.now() - began;
+    assert.ok(took < 8000, `stop took ${took} ms`);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  assert.deepEqual(owner.fatal, []);
 });
