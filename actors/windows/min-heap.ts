@@ -53,4 +53,41 @@ export class MinHeap<T> {
     items[index] = lastItem;
     return top;
   }
+
+  /** Keeps only the items `keep` accepts (dropping stale entries of a lazy-deletion heap), in O(n). */
+  retain(keep: (item: T) => boolean): void {
+    const priorities = this.priorities;
+    const items = this.items;
+    let kept = 0;
+    for (let index = 0; index < items.length; index++) {
+      if (!keep(items[index])) continue;
+      priorities[kept] = priorities[index];
+      items[kept] = items[index];
+      kept++;
+    }
+    priorities.length = kept;
+    items.length = kept;
+    for (let index = (kept >> 1) - 1; index >= 0; index--) this.siftDown(index);
+  }
+
+  private siftDown(start: number): void {
+    const priorities = this.priorities;
+    const items = this.items;
+    const size = items.length;
+    const priority = priorities[start];
+    const item = items[start];
+    let index = start;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= size) break;
+      const right = left + 1;
+      const child = right < size && priorities[right] < priorities[left] ? right : left;
+      if (priorities[child] >= priority) break;
+      priorities[index] = priorities[child];
+      items[index] = items[child];
+      index = child;
+    }
+    priorities[index] = priority;
+    items[index] = item;
+  }
 }

@@ -426,6 +426,14 @@ export class SessionWindows implements WindowStore {
       evicted += sessions;
       excess -= owners.length * KEY_BYTES + sessions * SESSION_BYTES;
     }
+    // Evicted sessions leave stale heap entries; drop them once they outnumber the live
+    // ones, so evict/read-back cycles do not grow the heaps past the sessions in memory.
+    const live = this.residentSessions;
+    if (this.toFire.size + this.toPurge.size > 2 * live + 64) {
+      const current = (entry: Scheduled) => entry.session.alive && entry.session.stamp === entry.stamp;
+      this.toFire.retain(current);
+      this.toPurge.retain(current);
+    }
     return evicted;
   }
 
