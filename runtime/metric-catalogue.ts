@@ -157,4 +157,42 @@ export const metricCatalogue: readonly MetricSpec[] = [
     type: 'gauge',
     labelNames: ['source', 'slot'],
   },
+  {
+    name: 'sluice_state_rows_in_memory',
+    help: 'Window rows (sessions, for session windows) a partition holds in memory; the rest of its state is evicted to its store under state.memory.',
+    type: 'gauge',
+    labelNames: ['window', 'partition'],
+  },
+  {
+    name: 'sluice_state_evicted_groups_total',
+    help: 'Key groups of window state dropped from memory after a checkpoint (per window and key group for tumbling/hopping windows), under state.memory.',
+    type: 'counter',
+    labelNames: ['window', 'partition'],
+  },
+  {
+    name: 'sluice_state_readback_groups_total',
+    help: 'Evicted key groups of window state read back from the store before a batch or watermark move needed them.',
+    type: 'counter',
+    labelNames: ['window', 'partition'],
+  },
+  {
+    name: 'sluice_state_readback_seconds',
+    help: 'Time to read evicted window state back before one batch or watermark move (only when something was read).',
+    type: 'histogram',
+    labelNames: [],
+    buckets: latencyBucketsSeconds,
+  },
+  {
+    name: 'sluice_checkpoint_bytes_written_total',
+    help: 'Bytes of keys and values a partition wrote in its checkpoint commits.',
+    type: 'counter',
+    labelNames: ['source', 'partition'],
+  },
+  {
+    name: 'sluice_checkpoint_duration_seconds',
+    help: 'Time of one partition checkpoint commit: capturing what changed, the atomic write and its snapshot file when one is due.',
+    type: 'histogram',
+    labelNames: ['source'],
+    buckets: latencyBucketsSeconds,
+  },
 ];

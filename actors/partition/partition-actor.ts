@@ -176,6 +176,7 @@ class PartitionActor implements Actor<PartitionMessage> {
    * the messages that arrived since that checkpoint.
    */
   async start(ctx: ActorContext): Promise<void> {
+    this.#checkpoints.useMetrics(ctx.metrics);
     await this.#twoPhase.recover(ctx, this.#restoredPending.checkpoint, this.#restoredPending.rows);
     for (const sync of this.#syncs) await ctx.emit('sync', sync);
     await PartitionCheckpoints.truncateFiles(this.#restoredFiles);

@@ -17,6 +17,7 @@
 import { stat, truncate } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../runtime/logger.ts';
+import { discardingRecorder, type MetricsRecorder } from '../../runtime/metrics-recorder.ts';
 import {
   type CheckpointRecord,
   openWithRecovery,
@@ -83,12 +84,23 @@ export class PartitionCheckpoints {
   readonly #plan: CheckpointPlan;
   /** Window state: restore, incremental writes, memory budget (window-checkpoints.ts). */
   readonly windowState: WindowCheckpoints;
+  readonly #source: string;
+  readonly #partition: string;
+  #metrics: MetricsRecorder = discardingRecorder;
   #sinceSnapshot = 0;
 
   private constructor(store: PartitionStore, plan: PartitionPlan) {
     this.#store = store;
     this.#plan = plan.checkpoint;
+    this.#source = plan.source;
+    this.#partition = String(plan.partition);
     this.windowState = new WindowCheckpoints(store, plan);
+  }
+
+  /** Where checkpoint and state metrics go; discarded until set. */
+  useMetrics(metrics: MetricsRecorder): void {
+    this.#metrics = metrics;
+    this.windowState.useMetrics(metrics);
   }
 
   /** Opens the partition's store, waiting for a previous owner to let go of it. */
@@ -155,6 +167,7 @@ export class PartitionCheckpoints {
 
   /** Commits one checkpoint; every `snapshotEvery` commits (or when `snapshot`), also a snapshot file. */
   async commit(content: CheckpointContent, snapshot = false): Promise<CheckpointRecord> {
+    const began = performance.now();
     const windowCommit = this.windowState.changes(content.windows);
     const puts: Array<[string, string, Buffer]> = windowCommit.puts;
     for (const [key, value] of encodePendingRows(content.pendingRows ?? new Map())) {
@@ -179,6 +192,18 @@ export class PartitionCheckpoints {
       await this.#store.snapshot(this.#plan.keep);
       this.#sinceSnapshot = 0;
     }
+    let written = 0;
+    for (const [, key, value] of puts) written += Buffer.byteLength(key) + value.length;
+    this.#metrics.inc(
+      'sluice_checkpoint_bytes_written_total',
+      { source: this.#source, partition: this.#partition },
+      written,
+    );
+    this.#metrics.observe(
+      'sluice_checkpoint_duration_seconds',
+      { source: this.#source },
+      (performance.now() - began) / 1000,
+    );
     return record;
   }
 

@@ -18,6 +18,7 @@
  * Threading model: owned by one partition actor on its worker thread; `budgetShares`
  * is module state of that worker, touched only by its actors' turns.
  */
+import { discardingRecorder, type MetricsRecorder } from '../../runtime/metrics-recorder.ts';
 import type { PartitionStore } from '../../state/index.ts';
 import type { SluiceEvent, WindowOperator } from '../windows/index.ts';
 import type { PartitionPlan, WindowPlan } from './partition-plan.ts';
@@ -60,14 +61,22 @@ export class WindowCheckpoints {
   readonly #workerBudget: number | null;
   /** Windows to write whole at the next checkpoint. */
   readonly #rewrite = new Set<string>();
+  readonly #partition: string;
+  #metrics: MetricsRecorder = discardingRecorder;
   #closed = false;
 
   constructor(store: PartitionStore, plan: PartitionPlan) {
     this.#store = store;
+    this.#partition = String(plan.partition);
     this.#windows = plan.windows;
     this.#evictableNames = new Set(plan.windows.filter(evictable).map((window) => window.name));
     this.#workerBudget = plan.checkpoint.memoryBytes ?? null;
     if (this.#workerBudget !== null) budgetShares.add(this);
+  }
+
+  /** Where the state metrics go (`sluice_state_*`); discarded until set. */
+  useMetrics(metrics: MetricsRecorder): void {
+    this.#metrics = metrics;
   }
 
   /** This partition's share of the worker's budget, in bytes; Infinity when unbounded. */
@@ -112,16 +121,31 @@ export class WindowCheckpoints {
    */
   committed(operators: ReadonlyArray<[window: string, operator: WindowOperator]>): number {
     this.#rewrite.clear();
-    const allowance = this.allowance;
-    if (!Number.isFinite(allowance)) return 0;
-    const held = this.#evictable(operators);
-    const total = held.reduce((sum, operator) => sum + operator.estimatedBytes, 0);
-    if (total <= allowance) return 0;
-    let evicted = 0;
-    for (const operator of held) {
-      evicted += operator.evict((operator.estimatedBytes / total) * allowance * evictTo);
+    const evicted = this.#evictOverShare(operators);
+    for (const [window, operator] of operators) {
+      this.#metrics.set('sluice_state_rows_in_memory', this.#labels(window), operator.residentWindows);
     }
     return evicted;
+  }
+
+  #evictOverShare(operators: ReadonlyArray<[window: string, operator: WindowOperator]>): number {
+    const allowance = this.allowance;
+    if (!Number.isFinite(allowance)) return 0;
+    const held = operators.filter(([window]) => this.#evictableNames.has(window));
+    const total = held.reduce((sum, [, operator]) => sum + operator.estimatedBytes, 0);
+    if (total <= allowance) return 0;
+    let evicted = 0;
+    for (const [window, operator] of held) {
+      const groupsBefore = operator.evictedGroups;
+      evicted += operator.evict((operator.estimatedBytes / total) * allowance * evictTo);
+      const groups = operator.evictedGroups - groupsBefore;
+      if (groups > 0) this.#metrics.inc('sluice_state_evicted_groups_total', this.#labels(window), groups);
+    }
+    return evicted;
+  }
+
+  #labels(window: string): { window: string; partition: string } {
+    return { window, partition: this.#partition };
   }
 
   /** Held well past its share since the last checkpoint: the actor checkpoints early, which evicts. */
@@ -153,26 +177,38 @@ export class WindowCheckpoints {
     for (let index = 0; index < events.length; index++) {
       if (events[index] !== null && times[index] > maxTime) maxTime = times[index];
     }
+    const began = performance.now();
+    let read = 0;
     for (const [window, operator] of operators) {
       const encode = (event: SluiceEvent) => operator.encodeKey(event);
-      await this.#readBackMissing(
+      read += await this.#readBackMissing(
         window,
         operator,
         operator.missingChunks(events, maxTime, encode),
         operator.missingSessionGroups(events, maxTime, encode),
       );
     }
+    if (read > 0)
+      this.#metrics.observe('sluice_state_readback_seconds', {}, (performance.now() - began) / 1000);
   }
+
+  /** Reads back the pieces named; returns how many. */
 
   async #readBackMissing(
     window: string,
     operator: WindowOperator,
     chunks: ReturnType<WindowOperator['missingChunks']>,
     sessionGroups: number[],
-  ): Promise<void> {
+  ): Promise<number> {
+    const pieces = chunks.length + sessionGroups.length;
+    if (pieces === 0) return 0;
     if (chunks.length > 0) operator.readBack(await readEvicted(this.#store, window, chunks));
     if (sessionGroups.length > 0)
       operator.readBackSessions(await readEvictedSessions(this.#store, window, sessionGroups));
+    const labels = this.#labels(window);
+    this.#metrics.inc('sluice_state_readback_groups_total', labels, pieces);
+    this.#metrics.set('sluice_state_rows_in_memory', labels, operator.residentWindows);
+    return pieces;
   }
 
   /** Before the watermark moves to `watermark` without events (idle timeout, end of input). */
@@ -180,14 +216,18 @@ export class WindowCheckpoints {
     operators: ReadonlyArray<[window: string, operator: WindowOperator]>,
     watermark: number,
   ): Promise<void> {
+    const began = performance.now();
+    let read = 0;
     for (const [window, operator] of operators) {
-      await this.#readBackMissing(
+      read += await this.#readBackMissing(
         window,
         operator,
         operator.missingForWatermark(watermark),
         operator.sessionGroupsForWatermark(watermark),
       );
     }
+    if (read > 0)
+      this.#metrics.observe('sluice_state_readback_seconds', {}, (performance.now() - began) / 1000);
   }
 
   close(): void {

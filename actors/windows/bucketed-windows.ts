@@ -517,6 +517,11 @@ export class BucketedWindows implements WindowStore {
     return rows;
   }
 
+  /** (window, key group) pairs evicted. */
+  get evictedGroups(): number {
+    return this.evictedChunks;
+  }
+
   /** Whether any key group of any window is evicted (read-backs may be due). */
   get hasEvicted(): boolean {
     return this.evictedChunks > 0;

@@ -104,7 +104,7 @@ export class SessionWindows implements WindowStore {
   /** Per evicted key group: the lowest watermark that fires or purges one of its sessions. */
   private readonly evictedDeadlineOf = new Float64Array(KEY_GROUPS).fill(Number.POSITIVE_INFINITY);
   /** Per key group: 1 when evicted. */
-  private readonly evictedGroups = new Uint8Array(KEY_GROUPS);
+  private readonly evictedFlags = new Uint8Array(KEY_GROUPS);
   private evictedGroupCount = 0;
   private evictedSessions = 0;
   /** The lowest deadline of any evicted group. */
@@ -140,7 +140,7 @@ export class SessionWindows implements WindowStore {
     const encoded = this.context.encodeKey(event);
     let owner = this.keys.get(encoded);
     if (owner === undefined) {
-      if (this.evictedGroupCount > 0 && this.evictedGroups[keyGroup(encoded)] !== 0) {
+      if (this.evictedGroupCount > 0 && this.evictedFlags[keyGroup(encoded)] !== 0) {
         // A new key here would shadow the key's stored sessions and lose them at the next checkpoint.
         throw new WindowOperatorError(
           'SLUICE_ERR_WINDOW_EVICTED',
@@ -350,12 +350,12 @@ export class SessionWindows implements WindowStore {
   }
 
   private markEvicted(group: number, sessions: number, deadline: number): void {
-    if (this.evictedGroups[group] !== 0)
+    if (this.evictedFlags[group] !== 0)
       throw new WindowOperatorError(
         'SLUICE_ERR_WINDOW_EVICTED',
         `session key group ${group} is evicted twice`,
       );
-    this.evictedGroups[group] = 1;
+    this.evictedFlags[group] = 1;
     this.evictedGroupCount++;
     this.evictedSessionsOf[group] = sessions;
     this.evictedSessions += sessions;
@@ -372,6 +372,11 @@ export class SessionWindows implements WindowStore {
   /** Sessions held in memory. */
   get residentSessions(): number {
     return this.openWindows - this.evictedSessions;
+  }
+
+  /** Key groups evicted. */
+  get evictedGroups(): number {
+    return this.evictedGroupCount;
   }
 
   /** Whether any key group is evicted (read-backs may be due). */
@@ -459,7 +464,7 @@ export class SessionWindows implements WindowStore {
     }
     for (let group = 0; group < KEY_GROUPS; group++) {
       if (
-        this.evictedGroups[group] !== 0 &&
+        this.evictedFlags[group] !== 0 &&
         (wanted[group] !== 0 || this.evictedDeadlineOf[group] <= watermarkBound)
       )
         missing.push(group);
@@ -472,14 +477,14 @@ export class SessionWindows implements WindowStore {
     let lowered = false;
     for (const stored of groups) {
       const group = stored.group;
-      if (this.evictedGroups[group] === 0) {
+      if (this.evictedFlags[group] === 0) {
         throw new WindowOperatorError(
           'SLUICE_ERR_WINDOW_EVICTED',
           `session key group ${group} is not evicted`,
         );
       }
       if (this.evictedDeadlineOf[group] === this.evictedDeadline) lowered = true;
-      this.evictedGroups[group] = 0;
+      this.evictedFlags[group] = 0;
       this.evictedGroupCount--;
       this.openWindows -= this.evictedSessionsOf[group];
       this.evictedSessions -= this.evictedSessionsOf[group];

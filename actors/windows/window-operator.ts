@@ -215,6 +215,12 @@ export class WindowOperator {
     return store instanceof BucketedWindows || store instanceof SessionWindows ? store.hasEvicted : false;
   }
 
+  /** Pieces evicted: (window, key group) pairs for tumbling/hopping windows, key groups for sessions. */
+  get evictedGroups(): number {
+    const store = this.store;
+    return store instanceof BucketedWindows || store instanceof SessionWindows ? store.evictedGroups : 0;
+  }
+
   /** Rows held in memory (tumbling/hopping: per window and key; sessions: per session). */
   get residentWindows(): number {
     const store = this.store;

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startSluice } from './sluice-process.ts';
+
+async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(200);
+  }
+}
+
+function adminPort(stderr: string): number | undefined {
+  const match = /url=http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(stderr);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Sum of every sample of `name` (for a histogram, pass `<name>_count`) whose labels match `labels`. */
+function total(text: string, name: string, labels = ''): number {
+  let sum = 0;
+  for (const match of text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))) {
+    if ((match[1] ?? '').includes(labels)) sum += Number(match[2]);
+  }
+  return sum;
+}
+
+const WANTED: Array<[name: string, labels: string]> = [
+  ['sluice_state_rows_in_memory', 'window="per_user"'],
+  ['sluice_state_rows_in_memory', 'window="visits"'],
+  ['sluice_state_evicted_groups_total', 'window="per_user"'],
+  ['sluice_state_evicted_groups_total', 'window="visits"'],
+  ['sluice_state_readback_groups_total', 'window="per_user"'],
+  ['sluice_state_readback_groups_total', 'window="visits"'],
+  ['sluice_state_readback_seconds_count', ''],
+  ['sluice_checkpoint_bytes_written_total', 'source="clicks"'],
+  ['sluice_checkpoint_duration_seconds_count', 'source="clicks"'],
+];
+
+describe('state metrics', () => {
+  it('a job past a tiny state.memory budget exposes eviction, read-back and checkpoint metrics', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-state-metrics-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(
+      join(dir, 'budget.yaml'),
+      `name: budget
+workers: 1
+admin: { port: 0 }
+state: { memory: 64KiB }
+checkpoint: { interval: 200ms }
+sources:
+  clicks: { type: generator, keys: 20000, rate: 20000, partitions: 1, startTime: 0, time: { maxOutOfOrder: 1s } }
+windows:
+  per_user:
+    from: clicks
+    window: { type: tumbling, size: 5s }
+    groupBy: [user_id]
+    aggregate: { events: count() }
+    to: [out]
+  visits:
+    from: clicks
+    window: { type: session, gap: 2s }
+    groupBy: [user_id]
+    aggregate: { events: count() }
+    to: [out]
+sinks:
+  out: { type: file, path: ./out/rows.jsonl }
+`,
+    );
+    const running = startSluice(['start', 'budget.yaml'], { cwd: dir, env: { SLUICE_LOG: 'info' } });
+    t.after(() => running.child.kill('SIGKILL'));
+    const port = await until(() => adminPort(running.stderr), 20_000);
+    const text = await until(async () => {
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return WANTED.every(([name, labels]) => total(body, name, labels) > 0) ? body : undefined;
+    }, 45_000).catch(async (error) => {
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const missing = WANTED.filter(([name, labels]) => !(total(body, name, labels) > 0));
+      throw new Error(`${(error as Error).message}: still zero ${JSON.stringify(missing)}`);
+    });
+    for (const [name, labels] of WANTED) assert.ok(total(text, name, labels) > 0, `${name}{${labels}}`);
+    running.child.kill('SIGTERM');
+    const result = await running.finished;
+    assert.equal(result.code, 0, result.stderr);
+  });
+});
