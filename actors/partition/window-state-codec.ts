@@ -221,19 +221,12 @@ export async function readEvicted(
   window: string,
   pieces: readonly EvictedChunk[],
 ): Promise<RowChunk[]> {
-  const values = await store.getMany(
-    windowNamespace(window),
-    pieces.map(({ start, group }) => chunkKey(start, group)),
+  const values = await readStored(
+    store,
+    window,
+    pieces.map(({ start, group }) => [chunkKey(start, group), `rows of window ${start}, key group ${group}`]),
   );
-  return pieces.map(({ start, group }, index) => {
-    const value = values[index];
-    if (value === undefined) {
-      throw new Error(
-        `window ${window}: evicted rows of window ${start}, key group ${group} are not in the store`,
-      );
-    }
-    return decodeChunk(start, group, value);
-  });
+  return pieces.map(({ start, group }, index) => decodeChunk(start, group, values[index]));
 }
 
 /** The stored sessions of evicted key groups (`s/<group>`), in the order asked. */
@@ -242,16 +235,28 @@ export async function readEvictedSessions(
   window: string,
   groups: readonly number[],
 ): Promise<SessionGroup[]> {
+  const values = await readStored(
+    store,
+    window,
+    groups.map((group) => [`s/${group}`, `sessions of key group ${group}`]),
+  );
+  return groups.map((group, index) => ({ group, sessions: unpack(values[index]) as SessionState[] }));
+}
+
+/** Values an evicted piece must have in the store, with one `getMany`; a missing one is a corrupt state. */
+async function readStored(
+  store: PartitionStore,
+  window: string,
+  keys: ReadonlyArray<[key: string, what: string]>,
+): Promise<Buffer[]> {
   const values = await store.getMany(
     windowNamespace(window),
-    groups.map((group) => `s/${group}`),
+    keys.map(([key]) => key),
   );
-  return groups.map((group, index) => {
-    const value = values[index];
-    if (value === undefined) {
-      throw new Error(`window ${window}: evicted sessions of key group ${group} are not in the store`);
-    }
-    return { group, sessions: unpack(value) as SessionState[] };
+  return values.map((value, index) => {
+    if (value === undefined)
+      throw new Error(`window ${window}: evicted ${keys[index][1]} are not in the store`);
+    return value;
   });
 }
 

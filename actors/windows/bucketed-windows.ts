@@ -1,5 +1,5 @@
 import { AccumulatorTable } from './aggregates.ts';
-import { compareCodeUnits, KEY_GROUPS, type KeyEncoder, keyGroup } from './group-key.ts';
+import { compareCodeUnits, KEY_GROUPS, type KeyEncoder, keyGroup, keyGroupsOf } from './group-key.ts';
 import { KeyDictionary } from './key-dictionary.ts';
 import type { PartialBatch } from './partial-batch.ts';
 import type { RowFactory } from './row-factory.ts';
@@ -613,15 +613,7 @@ export class BucketedWindows implements WindowStore {
   ): EvictedChunk[] {
     const missing: EvictedChunk[] = [];
     if (this.evictedChunks === 0) return missing;
-    const wanted = new Uint8Array(KEY_GROUPS);
-    for (let index = 0; index < events.length; index++) {
-      const event = events[index];
-      if (event === null) continue;
-      const encoded = encode(event, index);
-      if (encoded === null) continue;
-      const group = keyGroup(encoded);
-      if (this.evictedWindows[group] > 0) wanted[group] = 1;
-    }
+    const wanted = keyGroupsOf(events, encode);
     for (const bucket of this.buckets.values()) {
       const evicted = bucket.evicted;
       if (evicted === null || bucket.evictedRows === 0) continue;

@@ -74,3 +74,21 @@ export function keyGroup(encoded: string): number {
   for (let i = 0; i < encoded.length; i++) hash = Math.imul(hash ^ encoded.charCodeAt(i), 0x01000193);
   return (hash >>> 0) & (KEY_GROUPS - 1);
 }
+
+/**
+ * Flags (1) the key group of each non-null event's key; `encode` gives the key as a window
+ * sees it, or null when the event skips that window. What a batch needs read back.
+ */
+export function keyGroupsOf(
+  events: readonly (SluiceEvent | null)[],
+  encode: (event: SluiceEvent, index: number) => string | null,
+): Uint8Array {
+  const groups = new Uint8Array(KEY_GROUPS);
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index];
+    if (event === null) continue;
+    const encoded = encode(event, index);
+    if (encoded !== null) groups[keyGroup(encoded)] = 1;
+  }
+  return groups;
+}

@@ -36,21 +36,10 @@ export class MinHeap<T> {
     const top = items[0];
     const lastPriority = priorities.pop() as number;
     const lastItem = items.pop() as T;
-    const size = items.length;
-    if (size === 0) return top;
-    let index = 0;
-    for (;;) {
-      const left = 2 * index + 1;
-      if (left >= size) break;
-      const right = left + 1;
-      const child = right < size && priorities[right] < priorities[left] ? right : left;
-      if (priorities[child] >= lastPriority) break;
-      priorities[index] = priorities[child];
-      items[index] = items[child];
-      index = child;
-    }
-    priorities[index] = lastPriority;
-    items[index] = lastItem;
+    if (items.length === 0) return top;
+    priorities[0] = lastPriority;
+    items[0] = lastItem;
+    this.siftDown(0);
     return top;
   }
 

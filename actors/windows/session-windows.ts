@@ -1,5 +1,5 @@
 import { AccumulatorTable } from './aggregates.ts';
-import { compareCodeUnits, KEY_GROUPS, keyGroup, keyOrder, keyValues } from './group-key.ts';
+import { compareCodeUnits, KEY_GROUPS, keyGroup, keyGroupsOf, keyOrder, keyValues } from './group-key.ts';
 import { MinHeap } from './min-heap.ts';
 import type {
   Emitter,
@@ -455,13 +455,7 @@ export class SessionWindows implements WindowStore {
   ): number[] {
     const missing: number[] = [];
     if (this.evictedGroupCount === 0) return missing;
-    const wanted = new Uint8Array(KEY_GROUPS);
-    for (let index = 0; index < events.length; index++) {
-      const event = events[index];
-      if (event === null) continue;
-      const encoded = encode(event, index);
-      if (encoded !== null) wanted[keyGroup(encoded)] = 1;
-    }
+    const wanted = keyGroupsOf(events, encode);
     for (let group = 0; group < KEY_GROUPS; group++) {
       if (
         this.evictedFlags[group] !== 0 &&

@@ -2,6 +2,7 @@
  * Runs the `sluice` CLI as a child process, the way a user does, for end-to-end tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -108,4 +109,25 @@ export async function outputFiles(dir: string): Promise<Array<[file: string, tex
   return Promise.all(
     files.map(async (file) => [file, await readFile(join(dir, 'out', file), 'utf8')] as [string, string]),
   );
+}
+
+/** Polls `probe` every `intervalMs` until it gives a value; fails after `timeoutMs`. */
+export async function until<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(intervalMs);
+  }
+}
+
+/** The admin server's port, once a `sluice start` logged its /metrics URL on stderr. */
+export function adminPort(stderr: string): number | undefined {
+  const match = /url=http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(stderr);
+  return match ? Number(match[1]) : undefined;
 }

@@ -3,23 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { startSluice } from './sluice-process.ts';
-
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(200);
-  }
-}
-
-function adminPort(stderr: string): number | undefined {
-  const match = /url=http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(stderr);
-  return match ? Number(match[1]) : undefined;
-}
+import { adminPort, startSluice, until } from './sluice-process.ts';
 
 /** Sum of every sample of `name` (for a histogram, pass `<name>_count`) whose labels match `labels`. */
 function total(text: string, name: string, labels = ''): number {
