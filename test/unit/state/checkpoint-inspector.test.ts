@@ -55,6 +55,18 @@ describe('checkpoint inspector', () => {
       );
       const [first] = listed;
       assert.deepEqual(first.namespaces, { 'lookup:users': 1, w: 3 });
+      assert.deepEqual(
+        first.details,
+        {
+          'lookup:users': { entries: 1, bytes: 2, rows: null },
+          w: { entries: 3, bytes: 9, rows: null },
+        },
+        'stored bytes are each key within its namespace plus its value; rows need a reader',
+      );
+      const [read] = await listPartitions(stateDir, async (namespace, store) =>
+        namespace === 'w' ? (await store.getMany('w', ['k1', 'k2', 'k3'])).length * 10 : null,
+      );
+      assert.deepEqual(read.details.w, { entries: 3, bytes: 9, rows: 30 });
       assert.deepEqual(first.checkpoint?.sourcePosition, { offset: '3' });
       assert.equal(first.checkpoint?.watermark, 3000);
       assert.ok(first.databaseBytes > 0);
