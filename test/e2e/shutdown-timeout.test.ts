@@ -99,10 +99,7 @@ sinks:
     batch: { rows: 1000, bytes: 1MiB, interval: 100ms }
 `,
     );
-    const running = startSluice(['start', 'stuck.yaml'], {
-      cwd: dir,
-      env: { SLUICE_LOG: process.env.DBG ?? 'warn' },
-    });
+    const running = startSluice(['start', 'stuck.yaml'], { cwd: dir });
     const killer = setTimeout(() => running.child.kill('SIGKILL'), 90_000);
     t.after(() => clearTimeout(killer));
     // Rows reach the table through the proxy: the job runs and talks to ClickHouse.

@@ -5,12 +5,12 @@
  * time when the broker stops answering.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { createKafkaClient } from '../../../actors/kafka/kafka-client.ts';
 import type { KafkaError } from '../../../actors/kafka/kafka-errors.ts';
 import { createIdempotentProducer, prepareTopics } from '../../../actors/kafka/kafka-producer.ts';
 import { createLogger } from '../../../runtime/logger.ts';
+import { freezeBroker } from './frozen-broker.ts';
 import { uniqueName } from './kafka-fixture.ts';
 import { PrivateBroker } from './private-broker.ts';
 
@@ -18,21 +18,20 @@ const broker = new PrivateBroker();
 before(() => broker.start(), { timeout: 60_000 });
 after(() => broker.destroy());
 
-function recordingLog(lines: string[]) {
-  return createLogger({ level: 'debug', write: (line) => lines.push(line) });
+/** A connected idempotent producer on a new topic; its kafkajs log lines go to `lines`. */
+async function connectedProducer(lines: string[], sendTimeoutMs?: number) {
+  const log = createLogger({ level: 'debug', write: (line) => lines.push(line) });
+  const { kafka } = createKafkaClient({ brokers: [broker.address], clientId: 'sluice-test', log });
+  const topic = uniqueName('idempotent');
+  await prepareTopics(kafka, [topic], { partitions: 1 });
+  const producer = createIdempotentProducer(kafka, sendTimeoutMs);
+  await producer.connect();
+  return { producer, topic };
 }
 
 test('the idempotent producer starts and sends without the limited-retries warning', async () => {
   const lines: string[] = [];
-  const { kafka } = createKafkaClient({
-    brokers: [broker.address],
-    clientId: 'sluice-test',
-    log: recordingLog(lines),
-  });
-  const topic = uniqueName('idempotent');
-  await prepareTopics(kafka, [topic], { partitions: 1 });
-  const producer = createIdempotentProducer(kafka);
-  await producer.connect();
+  const { producer, topic } = await connectedProducer(lines);
   try {
     await producer.send({ topic, acks: -1, messages: [{ key: 'a', value: '1' }] });
     assert.equal(producer.isIdempotent(), true);
@@ -46,23 +45,8 @@ test('the idempotent producer starts and sends without the limited-retries warni
 });
 
 test('a send to a broker that stopped answering rejects after sendTimeoutMs, not never', async () => {
-  const lines: string[] = [];
-  const { kafka } = createKafkaClient({
-    brokers: [broker.address],
-    clientId: 'sluice-test',
-    log: recordingLog(lines),
-  });
-  const topic = uniqueName('idempotent-stuck');
-  await prepareTopics(kafka, [topic], { partitions: 1 });
-  const producer = createIdempotentProducer(kafka, 2000);
-  await producer.connect();
-  const pid = Number(
-    execFileSync('pgrep', ['-f', `${broker.dir}/server.properties`])
-      .toString()
-      .trim()
-      .split('\n')[0],
-  );
-  process.kill(pid, 'SIGSTOP');
+  const { producer, topic } = await connectedProducer([], 2000);
+  const thaw = freezeBroker(broker);
   try {
     const began = Date.now();
     await assert.rejects(
@@ -74,7 +58,7 @@ test('a send to a broker that stopped answering rejects after sendTimeoutMs, not
     const took = Date.now() - began;
     assert.ok(took >= 1900 && took < 5000, `rejected after ${took} ms`);
   } finally {
-    process.kill(pid, 'SIGCONT');
+    thaw();
     await producer.disconnect().catch(() => {});
   }
 });

@@ -4,10 +4,10 @@
  * brokerTimeoutMs, and every event arrives exactly once after the broker is back.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { produceEvents } from '../../../actors/kafka/produce-events.ts';
 import { createLogger } from '../../../runtime/logger.ts';
+import { freezeBroker } from './frozen-broker.ts';
 import { quietLog, RecordingOwner, startRecordedSource, uniqueName } from './kafka-fixture.ts';
 import { PrivateBroker } from './private-broker.ts';
 
@@ -16,6 +16,13 @@ before(() => broker.start(), { timeout: 60_000 });
 after(() => broker.destroy());
 
 const OUTAGE_MS = 4000;
+/** Source options of the tests whose broker comes back: long enough a limit, quick heartbeats. */
+const riding = () => ({
+  brokers: [broker.address],
+  brokerTimeoutMs: 40_000,
+  sessionTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1000,
+});
 
 /** Kills the broker now and starts it again after OUTAGE_MS; resolves once it answers. */
 function outage(): Promise<void> {
@@ -57,13 +64,7 @@ describe('kafka source when the broker goes away during its first join', () => {
         if (restarted === null && / DEBUG Starting .*namespace=Consumer/.test(line)) restarted = outage();
       },
     });
-    const source = await startRecordedSource(owner, topic, {
-      brokers: [broker.address],
-      brokerTimeoutMs: 40_000,
-      sessionTimeoutMs: 10_000,
-      heartbeatIntervalMs: 1000,
-      log,
-    });
+    const source = await startRecordedSource(owner, topic, { ...riding(), log });
     try {
       assert.notEqual(restarted, null, 'the broker was killed during the join');
       await restarted;
@@ -81,10 +82,7 @@ describe('kafka source when the broker goes away during its first join', () => {
     const callbacks = owner.callbacks();
     let restarted: Promise<void> | null = null;
     const source = await startRecordedSource(owner, topic, {
-      brokers: [broker.address],
-      brokerTimeoutMs: 40_000,
-      sessionTimeoutMs: 10_000,
-      heartbeatIntervalMs: 1000,
+      ...riding(),
       onAssign: async (partitions) => {
         if (restarted === null) {
           restarted = outage();
@@ -151,16 +149,6 @@ describe('kafka source when the broker goes away during its first join', () => {
   });
 });
 
-/** The private broker's JVM (found by its own properties file), to freeze it: a broker that accepts and never answers. */
-function brokerPid(): number {
-  return Number(
-    execFileSync('pgrep', ['-f', `${broker.dir}/server.properties`])
-      .toString()
-      .trim()
-      .split('\n')[0],
-  );
-}
-
 test('stop does not hang on a broker that stopped answering: the source stops within seconds', async () => {
   const count = 2000;
   const topic = await topicWith(count, 2);
@@ -172,21 +160,21 @@ test('stop does not hang on a broker that stopped answering: the source stops wi
     sessionTimeoutMs: 10_000,
     heartbeatIntervalMs: 1000,
   });
-  const pid = brokerPid();
+  let thaw = () => {};
   try {
     const deadline = Date.now() + 20_000;
     while (owner.received.length < count && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.equal(owner.received.length, count);
-    process.kill(pid, 'SIGSTOP');
+    thaw = freezeBroker(broker);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const began = Date.now();
     await source.stop();
     const took = Date.now() - began;
     assert.ok(took < 8000, `stop took ${took} ms`);
   } finally {
-    process.kill(pid, 'SIGCONT');
+    thaw();
   }
   assert.deepEqual(owner.fatal, []);
 });
