@@ -12,6 +12,7 @@
 import type kafkajs from 'kafkajs';
 import type { ActorContext } from '../../runtime/actor.ts';
 import { createKafkaClient } from '../kafka/kafka-client.ts';
+import { createIdempotentProducer } from '../kafka/kafka-producer.ts';
 import { sinkError } from './batching-errors.ts';
 import {
   type BatchingSinkConfig,
@@ -52,7 +53,9 @@ export class KafkaTarget implements BatchTarget {
       clientId: `sluice-sink-${this.#config.name}`,
       log: ctx.log,
     });
-    const producer = client.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // The shared idempotent producer: retries unbounded in count as kafkajs wants for
+    // exactly-once, each send bounded in time (kafka-producer.ts).
+    const producer = createIdempotentProducer(client.kafka);
     await this.#call(() => producer.connect());
     this.#producer = producer;
   }
