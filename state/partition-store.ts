@@ -50,6 +50,22 @@ export interface PartitionStoreOptions {
 
 const READ_BATCH = 1000;
 
+/** Calls `visit` with every key in `range`, read in chunks; the iterator is always closed. */
+async function forEachKey(
+  db: Database,
+  range: { gte: Buffer; lt: Buffer },
+  visit: (key: Buffer) => void,
+): Promise<void> {
+  const keys = db.keys(range);
+  try {
+    for (let chunk = await keys.nextv(READ_BATCH); chunk.length > 0; chunk = await keys.nextv(READ_BATCH)) {
+      for (const key of chunk) visit(key);
+    }
+  } finally {
+    await keys.close();
+  }
+}
+
 /** The first key after every key that starts with `prefix` (non-empty, ends below 0xff). */
 function prefixEnd(prefix: Buffer): Buffer {
   const end = Buffer.from(prefix);
@@ -164,17 +180,10 @@ export class PartitionStore {
     this.assertOpen();
     const counts: Record<string, number> = {};
     const range = allNamespacesRange();
-    const keys = this.db.keys(range);
-    try {
-      for (let chunk = await keys.nextv(READ_BATCH); chunk.length > 0; chunk = await keys.nextv(READ_BATCH)) {
-        for (const key of chunk) {
-          const namespace = key.toString('utf8', range.gte.length, key.indexOf(0, range.gte.length));
-          counts[namespace] = (counts[namespace] ?? 0) + 1;
-        }
-      }
-    } finally {
-      await keys.close();
-    }
+    await forEachKey(this.db, range, (key) => {
+      const namespace = key.toString('utf8', range.gte.length, key.indexOf(0, range.gte.length));
+      counts[namespace] = (counts[namespace] ?? 0) + 1;
+    });
     return counts;
   }
 
@@ -231,33 +240,11 @@ export class PartitionStore {
       const batch = this.db.batch();
       try {
         for (const namespace of change.clear ?? []) {
-          const keys = this.db.keys(namespaceRange(namespace));
-          try {
-            for (
-              let chunk = await keys.nextv(READ_BATCH);
-              chunk.length > 0;
-              chunk = await keys.nextv(READ_BATCH)
-            ) {
-              for (const key of chunk) batch.del(key);
-            }
-          } finally {
-            await keys.close();
-          }
+          await forEachKey(this.db, namespaceRange(namespace), (key) => batch.del(key));
         }
         for (const [namespace, prefix] of change.deletePrefixes ?? []) {
           const gte = entryKey(this.prefix(namespace), prefix);
-          const keys = this.db.keys({ gte, lt: prefixEnd(gte) });
-          try {
-            for (
-              let chunk = await keys.nextv(READ_BATCH);
-              chunk.length > 0;
-              chunk = await keys.nextv(READ_BATCH)
-            ) {
-              for (const key of chunk) batch.del(key);
-            }
-          } finally {
-            await keys.close();
-          }
+          await forEachKey(this.db, { gte, lt: prefixEnd(gte) }, (key) => batch.del(key));
         }
         for (const [namespace, key] of change.deletes) batch.del(entryKey(this.prefix(namespace), key));
         for (const [namespace, key, value] of change.puts) {
