@@ -55,3 +55,56 @@ export function jsonLines(texts: string[]): Record<string, unknown>[] {
       .map((line) => JSON.parse(line) as Record<string, unknown>),
   );
 }
+
+/** Sends one batch over the socket and resolves with the reply naming its id (ack or error). */
+export function sendBatch(
+  ws: WebSocket,
+  batch: { id: string; events: object[] },
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const onClose = () => reject(new Error('closed'));
+    const onMessage = (data: WebSocket.RawData) => {
+      const reply = JSON.parse(String(data)) as Record<string, unknown>;
+      if (reply.ack !== batch.id && reply.id !== batch.id) return;
+      ws.off('message', onMessage);
+      ws.off('close', onClose);
+      resolve(reply);
+    };
+    ws.on('message', onMessage);
+    ws.once('close', onClose);
+    ws.send(JSON.stringify(batch));
+  });
+}
+
+/**
+ * Until `stopAt` (or the socket closes), sends batches of 40 events `{user_id, ts, seq}`
+ * with up to 8 in flight, so a kill lands between receipt and ack; every seq sent goes to
+ * `sent`, every acked one to `acked`. Returns the next seq and the batches still in flight.
+ */
+export async function sendUntil(
+  ws: WebSocket,
+  stopAt: number,
+  first: { seq: number; base: number },
+  sent: Set<number>,
+  acked: Set<number>,
+): Promise<{ seq: number; inflight: Promise<void>[] }> {
+  let seq = first.seq;
+  const inflight = new Set<Promise<void>>();
+  while (Date.now() < stopAt && ws.readyState === ws.OPEN) {
+    const events = Array.from({ length: 40 }, () => {
+      const id = seq++;
+      sent.add(id);
+      return { user_id: `u${id % 13}`, ts: first.base + (id % 9000), seq: id };
+    });
+    const ids = events.map((event) => event.seq);
+    const pending = sendBatch(ws, { id: `s${ids[0]}`, events })
+      .then((reply) => {
+        if (reply.ack !== undefined) for (const id of ids) acked.add(id);
+      })
+      .catch(() => {});
+    inflight.add(pending);
+    void pending.finally(() => inflight.delete(pending));
+    if (inflight.size >= 8) await Promise.race(inflight);
+  }
+  return { seq, inflight: [...inflight] };
+}

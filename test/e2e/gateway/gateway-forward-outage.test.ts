@@ -11,11 +11,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import type WebSocket from 'ws';
 import { uniqueName } from '../../integration/helpers/services.ts';
 import { PrivateBroker } from '../../integration/kafka/private-broker.ts';
 import { startSluice } from '../sluice-process.ts';
-import { connectWhenUp, freePort, jsonLines, keysPerPartition } from './gateway-client.ts';
+import { connectWhenUp, freePort, jsonLines, keysPerPartition, sendBatch } from './gateway-client.ts';
 
 const BASE = Date.UTC(2026, 0, 1);
 const PARTITIONS = 4;
@@ -59,22 +58,6 @@ windows:
 sinks:
   out: { type: file, path: ./out/rows.jsonl }
 `;
-}
-
-function sendBatch(ws: WebSocket, batch: { id: string; events: object[] }): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const onClose = () => reject(new Error('closed'));
-    const onMessage = (data: WebSocket.RawData) => {
-      const reply = JSON.parse(String(data)) as Record<string, unknown>;
-      if (reply.ack !== batch.id && reply.id !== batch.id) return;
-      ws.off('message', onMessage);
-      ws.off('close', onClose);
-      resolve(reply);
-    };
-    ws.on('message', onMessage);
-    ws.once('close', onClose);
-    ws.send(JSON.stringify(batch));
-  });
 }
 
 async function rows(dir: string): Promise<Record<string, unknown>[]> {

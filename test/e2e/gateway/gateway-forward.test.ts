@@ -17,7 +17,14 @@ import { decodeFrame } from '../../../actors/codecs/frame.ts';
 import { partitionForKey } from '../../../actors/codecs/murmur2.ts';
 import { kafkaBrokers, uniqueName } from '../../integration/helpers/services.ts';
 import { runSluice, startSluice } from '../sluice-process.ts';
-import { connectWhenUp, freePort, jsonLines, keysPerPartition } from './gateway-client.ts';
+import {
+  connectWhenUp,
+  freePort,
+  jsonLines,
+  keysPerPartition,
+  sendBatch,
+  sendUntil,
+} from './gateway-client.ts';
 
 const BASE = Date.UTC(2026, 0, 1);
 const PARTITIONS = 4;
@@ -108,22 +115,6 @@ async function highOffsets(admin: kafkajs.Admin, topic: string): Promise<number[
   const high = new Array<number>(PARTITIONS).fill(0);
   for (const entry of offsets) high[entry.partition] = Number(entry.high);
   return high;
-}
-
-function sendBatch(ws: WebSocket, batch: { id: string; events: object[] }): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const onClose = () => reject(new Error('closed'));
-    const onMessage = (data: WebSocket.RawData) => {
-      const reply = JSON.parse(String(data)) as Record<string, unknown>;
-      if (reply.ack !== batch.id && reply.id !== batch.id) return;
-      ws.off('message', onMessage);
-      ws.off('close', onClose);
-      resolve(reply);
-    };
-    ws.on('message', onMessage);
-    ws.once('close', onClose);
-    ws.send(JSON.stringify(batch));
-  });
 }
 
 async function flush(ws: WebSocket): Promise<void> {
@@ -296,26 +287,11 @@ describe('gateway forward: kafka through the CLI', { timeout: 240_000 }, () => {
       const ws = await connectWhenUp(port, auth, 60_000);
       const killAt = Date.now() + 500 + Math.floor(Math.random() * 1500);
       // Several batches in flight at once, so the kill lands between produce and ack.
-      const inflight = new Set<Promise<void>>();
-      while (Date.now() < killAt && ws.readyState === ws.OPEN) {
-        const events = Array.from({ length: 40 }, () => {
-          const id = seq++;
-          sent.add(id);
-          return { user_id: `u${id % 13}`, ts: BASE + (id % 9000), seq: id };
-        });
-        const ids = events.map((event) => event.seq);
-        const pending = sendBatch(ws, { id: `s${ids[0]}`, events })
-          .then((reply) => {
-            if (reply.ack !== undefined) for (const id of ids) acked.add(id);
-          })
-          .catch(() => {});
-        inflight.add(pending);
-        void pending.finally(() => inflight.delete(pending));
-        if (inflight.size >= 8) await Promise.race(inflight);
-      }
+      const sending = await sendUntil(ws, killAt, { seq, base: BASE }, sent, acked);
+      seq = sending.seq;
       running.child.kill('SIGKILL');
       await running.finished;
-      await Promise.allSettled(inflight);
+      await Promise.allSettled(sending.inflight);
       ws.terminate();
     }
     const running = startSluice(['start', 'job.yaml'], { cwd: dir, env });

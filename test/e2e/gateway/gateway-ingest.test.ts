@@ -7,7 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import type WebSocket from 'ws';
 import { startSluice } from '../sluice-process.ts';
-import { connectWhenUp, freePort, jsonLines, keysPerPartition } from './gateway-client.ts';
+import {
+  connectWhenUp,
+  freePort,
+  jsonLines,
+  keysPerPartition,
+  sendBatch,
+  sendUntil,
+} from './gateway-client.ts';
 
 const BASE = Date.UTC(2026, 0, 1);
 const PARTITIONS = 2;
@@ -54,20 +61,6 @@ async function rows(dir: string): Promise<Record<string, unknown>[]> {
 async function flush(ws: WebSocket): Promise<void> {
   const events = keysPerPartition(PARTITIONS).map((key) => ({ user_id: key, ts: BASE + 3_600_000, seq: -1 }));
   await sendBatch(ws, { id: 'flush', events });
-}
-
-function sendBatch(ws: WebSocket, batch: { id: string; events: object[] }): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (data: WebSocket.RawData) => {
-      const reply = JSON.parse(String(data)) as Record<string, unknown>;
-      if (reply.ack !== batch.id && reply.id !== batch.id) return;
-      ws.off('message', onMessage);
-      resolve(reply);
-    };
-    ws.on('message', onMessage);
-    ws.once('close', () => reject(new Error('closed')));
-    ws.send(JSON.stringify(batch));
-  });
 }
 
 async function waitForRows(
@@ -143,26 +136,11 @@ describe('gateway through the CLI', () => {
       const ws = await connectWhenUp(port, auth);
       const killAt = Date.now() + 300 + Math.floor(Math.random() * 900);
       // Several batches in flight at once, so the kill lands between append, fsync and ack.
-      const inflight = new Set<Promise<void>>();
-      while (Date.now() < killAt && ws.readyState === ws.OPEN) {
-        const events = Array.from({ length: 40 }, () => {
-          const id = seq++;
-          sent.add(id);
-          return { user_id: `u${id % 13}`, ts: BASE + (id % 9000), seq: id };
-        });
-        const ids = events.map((event) => event.seq);
-        const pending = sendBatch(ws, { id: `s${ids[0]}`, events })
-          .then((reply) => {
-            if (reply.ack !== undefined) for (const id of ids) acked.add(id);
-          })
-          .catch(() => {});
-        inflight.add(pending);
-        void pending.finally(() => inflight.delete(pending));
-        if (inflight.size >= 8) await Promise.race(inflight);
-      }
+      const sending = await sendUntil(ws, killAt, { seq, base: BASE }, sent, acked);
+      seq = sending.seq;
       running.child.kill('SIGKILL');
       await running.finished;
-      await Promise.allSettled(inflight);
+      await Promise.allSettled(sending.inflight);
       ws.terminate();
     }
     const running = startSluice(['start', 'job.yaml'], { cwd: dir, env });
