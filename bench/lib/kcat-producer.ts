@@ -71,6 +71,9 @@ export async function produceJsonWithKcat(options: KcatProduceOptions): Promise<
     if (stderr.length < 4096) stderr += chunk;
   });
   const exited = once(kcat, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  // A write after kcat died fails with EPIPE; the exit code below says why.
+  kcat.stdin.on('error', () => {});
+  exited.catch(() => {}); // a spawn failure rejects it; awaited below
   const { rate, count } = options;
   const startTime = options.generator.startTime;
   const generator = createGenerator(
@@ -90,8 +93,10 @@ export async function produceJsonWithKcat(options: KcatProduceOptions): Promise<
         let text = '';
         for (const event of events) text += `${String(event.user_id)}\t${JSON.stringify(event)}\n`;
         written = due;
-        // A full pipe means kcat is behind: wait for it rather than buffer without bound.
-        if (!kcat.stdin.write(text)) await once(kcat.stdin, 'drain');
+        // A full pipe means kcat is behind: wait for it rather than buffer without bound
+        // (or for kcat to die: its exit code and stderr are reported below).
+        if (!kcat.stdin.write(text)) await Promise.race([once(kcat.stdin, 'drain'), exited]);
+        if (kcat.exitCode !== null || kcat.signalCode !== null) break;
       } else await sleep(tickMs);
     }
     kcat.stdin.end();
