@@ -77,7 +77,11 @@ export function staticPartitionCount(source: SourceConfig): number | null {
 /** Sinks that commit a partition's rows with its checkpoints (actors/partition/sink-hooks.ts). */
 function transactionalSinks(topology: Topology): string[] {
   return Object.entries(topology.sinks)
-    .filter(([, sink]) => sink.type === 'kafka' && sink.transactional)
+    .filter(
+      ([, sink]) =>
+        (sink.type === 'kafka' && sink.transactional) ||
+        (sink.type === 'bigquery' && sink.api === 'storage-write'),
+    )
     .map(([name]) => name);
 }
 

@@ -12,6 +12,8 @@
  * to the dead-letter output with the API's reason. 429, 5xx and network failures are
  * retried with backoff.
  *
+ * Exactly-once instead: `api: storage-write` (bigquery-storage-sink.ts).
+ *
  * Threading model: a main-thread actor (see batching-sink.ts).
  */
 import { BigQuery, type Table } from '@google-cloud/bigquery';

@@ -71,3 +71,42 @@ export function insertIdOf(row: Record<string, unknown>, groupBy: readonly strin
     );
   return hash.digest('base64url').slice(0, 32);
 }
+
+function toStorageValue(field: BigQueryField, value: unknown): unknown {
+  if (value === null || value === undefined) {
+    if (field.mode === 'NULLABLE') return null;
+    if (field.type === 'INT64') return 0;
+    throw new Error(`${field.name} is required but missing`);
+  }
+  switch (field.type) {
+    case 'TIMESTAMP': {
+      const ms = typeof value === 'number' ? value : Date.parse(String(value));
+      if (!Number.isFinite(ms)) throw new Error(`${field.name} is not a timestamp: ${JSON.stringify(value)}`);
+      return Math.round(ms * 1000);
+    }
+    case 'STRING':
+      return typeof value === 'string' ? value : JSON.stringify(value);
+    case 'INT64':
+      if (!Number.isSafeInteger(value))
+        throw new Error(`${field.name} is not an integer: ${JSON.stringify(value)}`);
+      return value;
+    default:
+      if (typeof value !== 'number')
+        throw new Error(`${field.name} is not a number: ${JSON.stringify(value)}`);
+      return value;
+  }
+}
+
+/**
+ * One output row for the Storage Write API (TIMESTAMP as microseconds since the epoch).
+ * Throws when a value does not fit its column: the row is refused before it gets an
+ * offset. Pure, so a replayed row is refused (or kept) the same way.
+ */
+export function toStorageRow(
+  fields: readonly BigQueryField[],
+  row: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of fields) out[field.name] = toStorageValue(field, row[field.name]);
+  return out;
+}

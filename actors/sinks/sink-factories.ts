@@ -7,6 +7,7 @@ import type { SinkConfig, Topology } from '../../runtime/topology/topology-schem
 import type { SinkWrite } from '../partition/partition-plan.ts';
 import { requireWindowRowShape, windowRowShape } from './batching-row-shape.ts';
 import { createBigQuerySink } from './bigquery-sink.ts';
+import { createBigQueryStorageSink } from './bigquery-storage-sink.ts';
 import { createClickHouseSink } from './clickhouse-sink.ts';
 import { createConsoleSink } from './console-sink.ts';
 import { createFileSink } from './file-sink.ts';
@@ -40,15 +41,17 @@ const sinkSpecs: SinkSpecs = {
       shape: requireWindowRowShape(name, topology),
     },
   }),
-  bigquery: (name, { type: _, ...spec }, topology) => ({
-    factory: createBigQuerySink,
-    config: {
+  bigquery: (name, { type: _, api, ...spec }, topology) => {
+    const config = {
       ...spec,
       name,
       deadLetter: topology.deadLetter ?? null,
       shape: requireWindowRowShape(name, topology),
-    },
-  }),
+    };
+    return api === 'storage-write'
+      ? { factory: createBigQueryStorageSink, config: { ...config, stateDir: topology.state.dir } }
+      : { factory: createBigQuerySink, config };
+  },
   kafka: (name, { type: _, key, transactional, transactionTimeoutMs, ...spec }, topology) => {
     const config = {
       ...spec,
