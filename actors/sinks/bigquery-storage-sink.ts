@@ -31,7 +31,7 @@
  * settles the rows. A restarted incarnation has lost the rows it held: it refuses hooks of
  * partitions it has not recovered, and they restart too.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { adapt, managedwriter } from '@google-cloud/bigquery-storage';
 import * as grpc from '@grpc/grpc-js';
@@ -143,7 +143,13 @@ class BigQueryStorageSink implements Actor<SinkWrite> {
     this.#partitions.get(hook.partition)?.writer?.close();
     this.#partitions.delete(hook.partition);
     try {
-      const record = await readRecord(this.#recordPath(hook.partition));
+      let record = await readRecord(this.#recordPath(hook.partition));
+      if (hook.checkpoint === 0 && record !== null) {
+        // The partition starts over without a checkpoint: the old stream's rows belong to a
+        // history that is gone; forget it now so that a later restore is not held against it.
+        await rm(this.#recordPath(hook.partition), { force: true });
+        record = null;
+      }
       const pending = hook.pending === null ? [] : await this.#rows(hook.pending, ctx, false);
       const usable = record === null || (await this.#streamUsable(record.stream, ctx));
       const plan = planRecovery(record, hook.checkpoint, pending.length, usable);
