@@ -181,7 +181,9 @@ describe('a whole job over a broker that goes away', { timeout: 300_000 }, () =>
     assert.notEqual(finished.code, 0);
     assert.equal(finished.signal, null);
     assert.match(finished.stderr, new RegExp(`Kafka brokers ${broker.address} unreachable for \\d+ s`));
-    assert.ok(waited >= 5000, `exited ${waited} ms after the kill, before the 5 s limit`);
+    // The limit runs from the broker's last answer (a fetch or heartbeat, every ≤ 3 s
+    // here), which can come shortly before the kill: the exit is due 2–5 s after it.
+    assert.ok(waited >= 2000, `exited ${waited} ms after the kill, well before the 5 s limit`);
     await broker.restart();
   });
 });
