@@ -9,7 +9,7 @@ import {
   type RefusalReply,
   refusal,
 } from './gateway-errors.ts';
-import { isFrame } from './ingest-payload.ts';
+import { batchIdOf, isFrame } from './ingest-payload.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
 /**
@@ -170,7 +170,7 @@ export class GatewayServer {
         JSON.stringify(
           refusal(
             'INFLIGHT_LIMIT',
-            null,
+            batchIdOf(bytes, binary),
             `more than ${this.#options.inflightBatches} batches awaiting their ack`,
           ),
         ),

@@ -1,6 +1,6 @@
 import { type DecodeFailureCode, describeType, isPlainObject } from '../codecs/decode-failure.ts';
 import { decodeFrame } from '../codecs/frame.ts';
-import { FRAME_MAGIC } from '../codecs/frame-header.ts';
+import { FRAME_MAGIC, readFrameHeader } from '../codecs/frame-header.ts';
 
 /**
  * What a client message (WebSocket message or HTTP body) says: a batch of events and
@@ -61,4 +61,15 @@ export function parseIngestPayload(bytes: Uint8Array, frame: boolean): IngestPay
     };
   }
   return { ok: true, id: idText, events: value.events };
+}
+
+/**
+ * The client's batch id of a message that is refused before it is taken (over the
+ * in-flight limit), so that the refusal still names it: a frame's header id, or the
+ * `id` of a JSON batch; null when there is none or the message does not say.
+ */
+export function batchIdOf(bytes: Uint8Array, frame: boolean): string | null {
+  if (!frame) return parseIngestPayload(bytes, false).id;
+  const header = readFrameHeader(bytes);
+  return header.ok && header.batchId !== '' ? header.batchId : null;
 }

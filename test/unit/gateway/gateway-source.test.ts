@@ -152,6 +152,33 @@ describe('gateway source over WebSocket', () => {
       await fixture.stop();
     }
   });
+
+  it('refuses a batch over inflightBatches with INFLIGHT_LIMIT naming its batch id, JSON or frame', async () => {
+    // A long group commit keeps the first batch unacknowledged while the others arrive.
+    const fixture = await startFixture({ limits: { inflightBatches: 1 }, log: { groupCommit: '300ms' } });
+    try {
+      const ws = await connect(fixture.url);
+      const replies: Record<string, unknown>[] = [];
+      ws.on('message', (data) => replies.push(JSON.parse(String(data))));
+      ws.send(JSON.stringify({ id: 'first', events: [event('ann')] }));
+      ws.send(JSON.stringify({ id: 'json-2', events: [event('bob')] }));
+      ws.send(encodeFrame([event('cy')], { batchId: 'frame-3' }));
+      ws.send(JSON.stringify([event('dee')]));
+      await until(() => replies.length === 4);
+      assert.deepEqual(
+        replies.map((reply) => ('error' in reply ? [reply.error, reply.id] : ['ack', reply.ack])),
+        [
+          ['INFLIGHT_LIMIT', 'json-2'],
+          ['INFLIGHT_LIMIT', 'frame-3'],
+          ['INFLIGHT_LIMIT', null],
+          ['ack', 'first'],
+        ],
+      );
+      ws.close();
+    } finally {
+      await fixture.stop();
+    }
+  });
 });
 
 describe('gateway source over HTTP', () => {
