@@ -19,15 +19,11 @@ import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import type { SinkWrite } from '../partition/partition-plan.ts';
 import { BatchBuffer, type BatchLimits, type BatchPart } from './batching-buffer.ts';
 import { sinkError } from './batching-errors.ts';
-import { defaultRetryPolicy, type RetryPolicy, withRetries } from './batching-retry.ts';
-import { BatchingSinkMetrics, errorCode } from './sink-metrics.ts';
+import type { RetryPolicy } from './batching-retry.ts';
+import { deadLetterRows, type RejectedRow, retryingSinkCall } from './sink-failures.ts';
+import { BatchingSinkMetrics } from './sink-metrics.ts';
 
-/** A row the target refused, with the target's reason and a stable code. */
-export interface RejectedRow {
-  line: string;
-  code: string;
-  reason: string;
-}
+export type { RejectedRow } from './sink-failures.ts';
 
 /**
  * What a concrete sink provides: how to write one batch durably. `write` throws a
@@ -135,7 +131,7 @@ export class BatchingSink implements Actor<SinkWrite> {
     );
     this.#writing = { rows: 0, bytes: 0 };
     this.#reportHolding(ctx);
-    if (rejected.length > 0) await this.#deadLetter(rejected, ctx);
+    await deadLetterRows(ctx, this.#config, this.#metrics, rejected);
   }
 
   #reportHolding(ctx: ActorContext): void {
@@ -147,65 +143,6 @@ export class BatchingSink implements Actor<SinkWrite> {
   }
 
   #retrying<T>(ctx: ActorContext, what: string, operation: () => Promise<T>): Promise<T> {
-    const counted = async () => {
-      try {
-        return await operation();
-      } catch (error) {
-        this.#metrics.failed(ctx.metrics, what, errorCode(error));
-        throw error;
-      }
-    };
-    return withRetries(
-      `sink ${this.#config.name} ${what}`,
-      counted,
-      this.#config.retry ?? defaultRetryPolicy,
-      {
-        onRetry: (error, attempt, delayMs) => {
-          this.#metrics.retrying(ctx.metrics, what);
-          ctx.log.warn('sink retrying', {
-            sink: this.#config.name,
-            operation: what,
-            attempt,
-            delayMs,
-            error: (error as Error).message,
-          });
-        },
-      },
-    );
-  }
-
-  async #deadLetter(rejected: readonly RejectedRow[], ctx: ActorContext): Promise<void> {
-    const byCode = new Map<string, number>();
-    for (const row of rejected) byCode.set(row.code, (byCode.get(row.code) ?? 0) + 1);
-    for (const [code, count] of byCode) this.#metrics.rejected(ctx.metrics, code, count);
-    const deadLetter = this.#config.deadLetter;
-    if (deadLetter === null) {
-      ctx.log.warn('sink rejected rows; no deadLetter sink configured', {
-        sink: this.#config.name,
-        rows: rejected.length,
-        reason: rejected[0]?.reason,
-      });
-      return;
-    }
-    let data = '';
-    for (const row of rejected) {
-      data += `${JSON.stringify({ reason: row.reason, code: row.code, sink: this.#config.name, row: parseLine(row.line) })}\n`;
-    }
-    await ctx.emit('sink', {
-      sink: deadLetter,
-      file: null,
-      data,
-      rows: rejected.length,
-      outputs: { [this.#config.name]: rejected.length },
-    } satisfies SinkWrite);
-  }
-}
-
-/** The rejected row as JSON when it parses, else its text, so a dead letter always shows it. */
-function parseLine(line: string): unknown {
-  try {
-    return JSON.parse(line);
-  } catch {
-    return line;
+    return retryingSinkCall(ctx, this.#config, this.#metrics, what, operation);
   }
 }

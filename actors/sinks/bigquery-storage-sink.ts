@@ -38,8 +38,6 @@ import * as grpc from '@grpc/grpc-js';
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import type { SinkWrite } from '../partition/partition-plan.ts';
 import type { SinkHook, SinkHookReply } from '../partition/sink-hooks.ts';
-import { sinkError } from './batching-errors.ts';
-import { defaultRetryPolicy, withRetries } from './batching-retry.ts';
 import { type BigQuerySinkConfig, BigQueryTarget } from './bigquery-sink.ts';
 import {
   type AppendAnswer,
@@ -48,7 +46,8 @@ import {
   type StreamRecord,
 } from './bigquery-stream-offsets.ts';
 import { type BigQueryField, bigQueryFields, toStorageRow } from './bigquery-table.ts';
-import { countRows } from './sink-metrics.ts';
+import { convertLines, deadLetterRows, retryingSinkCall } from './sink-failures.ts';
+import { BatchingSinkMetrics, countRows } from './sink-metrics.ts';
 
 export interface BigQueryStorageSinkConfig extends BigQuerySinkConfig {
   /** gRPC endpoint of the Storage Write API, `host:port`; absent: Google Cloud. */
@@ -84,6 +83,7 @@ type AppendResponse = Awaited<ReturnType<ReturnType<managedwriter.JSONWriter['ap
 
 class BigQueryStorageSink implements Actor<SinkWrite> {
   readonly #config: BigQueryStorageSinkConfig;
+  readonly #metrics: BatchingSinkMetrics;
   readonly #fields: BigQueryField[];
   readonly #table: BigQueryTarget;
   readonly #partitions = new Map<string, PartitionStream>();
@@ -92,6 +92,7 @@ class BigQueryStorageSink implements Actor<SinkWrite> {
 
   constructor(config: BigQueryStorageSinkConfig) {
     this.#config = config;
+    this.#metrics = new BatchingSinkMetrics(config.name);
     this.#fields = bigQueryFields(config.shape);
     this.#table = new BigQueryTarget(config);
     this.#parent = `projects/${config.projectId}/datasets/${config.dataset}/tables/${config.table}`;
@@ -198,11 +199,7 @@ class BigQueryStorageSink implements Actor<SinkWrite> {
         partition: origin,
         error: (error as Error).message,
       });
-      ctx.metrics.inc('sluice_sink_errors_total', {
-        sink: this.#config.name,
-        operation: 'append',
-        code: 'BIGQUERY_APPEND',
-      });
+      this.#metrics.failed(ctx.metrics, 'append', 'BIGQUERY_APPEND');
     }
   }
 
@@ -289,35 +286,13 @@ class BigQueryStorageSink implements Actor<SinkWrite> {
 
   /** The storage rows of JSON lines; lines that cannot be encoded go to the dead-letter output once. */
   async #rows(data: string, ctx: ActorContext, deadLetter: boolean): Promise<JsonRow[]> {
-    const rows: JsonRow[] = [];
-    let rejected = '';
-    let rejectedRows = 0;
-    for (const line of data.split('\n')) {
-      if (line === '') continue;
-      try {
-        rows.push(toStorageRow(this.#fields, JSON.parse(line) as Record<string, unknown>) as JsonRow);
-      } catch (error) {
-        rejectedRows++;
-        rejected += `${JSON.stringify({ reason: (error as Error).message, code: 'SINK_BAD_ROW', sink: this.#config.name, row: line })}\n`;
-      }
-    }
-    if (rejectedRows > 0 && deadLetter) {
-      ctx.metrics.inc(
-        'sluice_dead_letters_total',
-        { source: this.#config.name, reason: 'SINK_BAD_ROW' },
-        rejectedRows,
-      );
-      if (this.#config.deadLetter !== null) {
-        await ctx.emit('sink', {
-          sink: this.#config.deadLetter,
-          file: null,
-          data: rejected,
-          rows: rejectedRows,
-          outputs: { [this.#config.name]: rejectedRows },
-        } satisfies SinkWrite);
-      }
-    }
-    return rows;
+    const { converted, rejected } = convertLines(
+      data,
+      'SINK_BAD_ROW',
+      (line) => toStorageRow(this.#fields, JSON.parse(line) as Record<string, unknown>) as JsonRow,
+    );
+    if (deadLetter) await deadLetterRows(ctx, this.#config, this.#metrics, rejected);
+    return converted;
   }
 
   async #insertUntracked(write: SinkWrite, ctx: ActorContext): Promise<void> {
@@ -348,36 +323,18 @@ class BigQueryStorageSink implements Actor<SinkWrite> {
   }
 
   #retrying<T>(ctx: ActorContext, what: string, operation: () => Promise<T>): Promise<T> {
-    return withRetries(
-      `sink ${this.#config.name} ${what}`,
-      async () => {
-        try {
-          return await operation();
-        } catch (error) {
-          const reason = (error as Error).message;
-          const code = (error as { code?: unknown }).code;
-          const retriable =
-            (error as { retriable?: unknown }).retriable === true ||
-            code === undefined ||
-            (typeof code === 'number' && RETRIABLE_GRPC.has(code));
-          throw retriable
-            ? sinkError('SLUICE_ERR_SINK_UNAVAILABLE', [this.#config.name, reason], error)
-            : sinkError('SLUICE_ERR_SINK_WRITE_FAILED', [this.#config.name, reason], error);
-        }
-      },
-      this.#config.retry ?? defaultRetryPolicy,
-      {
-        onRetry: (error, attempt, delayMs) =>
-          ctx.log.warn('sink retrying', {
-            sink: this.#config.name,
-            operation: what,
-            attempt,
-            delayMs,
-            error: (error as Error).message,
-          }),
-      },
-    );
+    return retryingSinkCall(ctx, this.#config, this.#metrics, what, operation, isRetriableStorageError);
   }
+}
+
+/** Our own retriable errors, errors without a code (network) and the retriable gRPC codes. */
+function isRetriableStorageError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    (error as { retriable?: unknown }).retriable === true ||
+    code === undefined ||
+    (typeof code === 'number' && RETRIABLE_GRPC.has(code))
+  );
 }
 
 /** [from, to) ranges of at most APPEND_ROWS rows and about APPEND_BYTES bytes. */

@@ -36,14 +36,13 @@ import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import { createKafkaClient } from '../kafka/kafka-client.ts';
 import type { SinkWrite } from '../partition/partition-plan.ts';
 import type { SinkHook, SinkHookReply } from '../partition/sink-hooks.ts';
-import { sinkError } from './batching-errors.ts';
-import { defaultRetryPolicy, withRetries } from './batching-retry.ts';
 import { PartitionTransaction } from './kafka-partition-transaction.ts';
 import type { KafkaSinkConfig } from './kafka-sink.ts';
 import { isRetriableKafkaError } from './kafka-sink.ts';
 import { type KafkaSinkRecord, toKafkaRecord } from './kafka-sink-record.ts';
 import { transactionIdentity } from './kafka-transaction-marker.ts';
-import { countRows } from './sink-metrics.ts';
+import { convertLines, deadLetterRows, retryingSinkCall } from './sink-failures.ts';
+import { BatchingSinkMetrics, countRows } from './sink-metrics.ts';
 
 export interface KafkaTransactionalSinkConfig extends KafkaSinkConfig {
   /** The topology's name: part of every transactional id and marker group. */
@@ -68,6 +67,7 @@ interface PartitionOutput {
 
 class KafkaTransactionalSink implements Actor<SinkWrite> {
   readonly #config: KafkaTransactionalSinkConfig;
+  readonly #metrics: BatchingSinkMetrics;
   readonly #partitions = new Map<string, PartitionOutput>();
   /** Writes without an origin, for the plain producer. */
   #untracked: SinkWrite[] = [];
@@ -78,6 +78,7 @@ class KafkaTransactionalSink implements Actor<SinkWrite> {
 
   constructor(config: KafkaTransactionalSinkConfig) {
     this.#config = config;
+    this.#metrics = new BatchingSinkMetrics(config.name);
   }
 
   async start(ctx: ActorContext): Promise<void> {
@@ -156,7 +157,7 @@ class KafkaTransactionalSink implements Actor<SinkWrite> {
         ? null
         : {
             rows: { checkpoint: hook.checkpoint, rows: hook.pending },
-            records: await this.#records(hook.pending, ctx),
+            records: await this.#records(hook.pending, ctx, false),
           };
     const kafka = this.#kafka;
     const admin = this.#admin;
@@ -238,41 +239,21 @@ class KafkaTransactionalSink implements Actor<SinkWrite> {
       operation,
       error: (error as Error).message,
     });
-    ctx.metrics.inc('sluice_sink_errors_total', { sink: this.#config.name, operation, code: 'KAFKA_TXN' });
+    this.#metrics.failed(ctx.metrics, operation, 'KAFKA_TXN');
     await output.transaction.close();
   }
 
-  /** The records for the lines of `rows`; lines that are not JSON go to the dead-letter output. */
-  async #records(rows: string, ctx: ActorContext): Promise<KafkaSinkRecord[]> {
-    const records: KafkaSinkRecord[] = [];
-    let rejected = '';
-    let rejectedRows = 0;
-    for (const line of rows.split('\n')) {
-      if (line === '') continue;
-      try {
-        records.push(toKafkaRecord(line, this.#config.keyFields, this.#config.format));
-      } catch (error) {
-        rejectedRows++;
-        rejected += `${JSON.stringify({ reason: (error as Error).message, code: 'SINK_BAD_JSON', sink: this.#config.name, row: line })}\n`;
-      }
-    }
-    if (rejectedRows > 0) {
-      ctx.metrics.inc(
-        'sluice_dead_letters_total',
-        { source: this.#config.name, reason: 'SINK_BAD_JSON' },
-        rejectedRows,
-      );
-      if (this.#config.deadLetter !== null) {
-        await ctx.emit('sink', {
-          sink: this.#config.deadLetter,
-          file: null,
-          data: rejected,
-          rows: rejectedRows,
-          outputs: { [this.#config.name]: rejectedRows },
-        } satisfies SinkWrite);
-      }
-    }
-    return records;
+  /**
+   * The records for the lines of `rows`; lines that cannot be made records go to the
+   * dead-letter output, unless `deadLetter` is false (rows a checkpoint recorded, resent
+   * on recovery: their refused lines were dead-lettered when first sent).
+   */
+  async #records(rows: string, ctx: ActorContext, deadLetter = true): Promise<KafkaSinkRecord[]> {
+    const { converted, rejected } = convertLines(rows, 'SINK_BAD_JSON', (line) =>
+      toKafkaRecord(line, this.#config.keyFields, this.#config.format),
+    );
+    if (deadLetter) await deadLetterRows(ctx, this.#config, this.#metrics, rejected);
+    return converted;
   }
 
   /** Writes without an origin: a plain idempotent producer, retried while the broker is unavailable. */
@@ -298,29 +279,6 @@ class KafkaTransactionalSink implements Actor<SinkWrite> {
   }
 
   #retrying<T>(ctx: ActorContext, what: string, operation: () => Promise<T>): Promise<T> {
-    return withRetries(
-      `sink ${this.#config.name} ${what}`,
-      async () => {
-        try {
-          return await operation();
-        } catch (error) {
-          const reason = (error as Error).message;
-          throw isRetriableKafkaError(error)
-            ? sinkError('SLUICE_ERR_SINK_UNAVAILABLE', [this.#config.name, reason], error)
-            : sinkError('SLUICE_ERR_SINK_WRITE_FAILED', [this.#config.name, reason], error);
-        }
-      },
-      this.#config.retry ?? defaultRetryPolicy,
-      {
-        onRetry: (error, attempt, delayMs) =>
-          ctx.log.warn('sink retrying', {
-            sink: this.#config.name,
-            operation: what,
-            attempt,
-            delayMs,
-            error: (error as Error).message,
-          }),
-      },
-    );
+    return retryingSinkCall(ctx, this.#config, this.#metrics, what, operation, isRetriableKafkaError);
   }
 }
