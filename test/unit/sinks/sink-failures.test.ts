@@ -7,6 +7,21 @@ import { recordingContext } from './fake-sink-context.ts';
 
 const fast = { initialDelayMs: 1, maxDelayMs: 2, multiplier: 2, maxAttempts: Number.POSITIVE_INFINITY };
 
+/** An `append` of sink `analytics` through retryingSinkCall, recorded. */
+function append<T>(operation: () => Promise<T>, retriable: (error: unknown) => boolean) {
+  const recorded = recordingContext();
+  const sink = { name: 'analytics', deadLetter: null, retry: fast };
+  const result = retryingSinkCall(
+    recorded.ctx,
+    sink,
+    new BatchingSinkMetrics('analytics'),
+    'append',
+    operation,
+    retriable,
+  );
+  return { recorded, result };
+}
+
 describe('sink failures', () => {
   it('keeps the lines a conversion refuses, with the reason, and converts the rest', () => {
     const { converted, rejected } = convertLines(
@@ -84,13 +99,8 @@ describe('sink failures', () => {
   });
 
   it('retries what the classifier calls retriable, counting each failure and retry', async () => {
-    const recorded = recordingContext();
     let calls = 0;
-    const result = await retryingSinkCall(
-      recorded.ctx,
-      { name: 'analytics', deadLetter: null, retry: fast },
-      new BatchingSinkMetrics('analytics'),
-      'append',
+    const { recorded, result } = append(
       async () => {
         calls++;
         if (calls < 3) throw Object.assign(new Error('connection reset'), { code: 14 });
@@ -98,7 +108,7 @@ describe('sink failures', () => {
       },
       (error) => (error as { code?: unknown }).code === 14,
     );
-    assert.equal(result, 'done');
+    assert.equal(await result, 'done');
     assert.equal(calls, 3);
     const failures = recorded.counters.filter((c) => c.name === 'sluice_sink_errors_total');
     assert.equal(failures.length, 2);
@@ -112,28 +122,21 @@ describe('sink failures', () => {
   });
 
   it('stops at once on what the classifier calls permanent, as a write failure keeping the cause', async () => {
-    const recorded = recordingContext();
     let calls = 0;
     const refused = new Error('permission denied');
-    await assert.rejects(
-      retryingSinkCall(
-        recorded.ctx,
-        { name: 'analytics', deadLetter: null, retry: fast },
-        new BatchingSinkMetrics('analytics'),
-        'append',
-        async () => {
-          calls++;
-          throw refused;
-        },
-        () => false,
-      ),
-      (error: Error & { code?: string; cause?: unknown }) => {
-        assert.equal(error.code, 'SLUICE_ERR_SINK_WRITE_FAILED');
-        assert.match(error.message, /analytics.*permission denied/);
-        assert.equal(error.cause, refused);
-        return true;
+    const { recorded, result } = append(
+      async () => {
+        calls++;
+        throw refused;
       },
+      () => false,
     );
+    await assert.rejects(result, (error: Error & { code?: string; cause?: unknown }) => {
+      assert.equal(error.code, 'SLUICE_ERR_SINK_WRITE_FAILED');
+      assert.match(error.message, /analytics.*permission denied/);
+      assert.equal(error.cause, refused);
+      return true;
+    });
     assert.equal(calls, 1);
     assert.equal(recorded.counters.filter((c) => c.name === 'sluice_sink_retries_total').length, 0);
   });
