@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import { compressSync, uncompressSync } from 'lz4-napi';
 import { SluiceError } from '../../runtime/errors.ts';
 import { type DecodeFailure, decodeFailure, describeType, isPlainObject } from './decode-failure.ts';
+import { decodeFlatEventArray } from './flat-event-array.ts';
 import {
   type FrameCodec,
   MAX_BATCH_ID_BYTES,
@@ -110,6 +111,14 @@ export function decodeFrame(buf: Uint8Array): DecodedFrame {
         `lz4 gave ${packed.length} bytes, header says ${header.uncompressedLength}`,
       );
     }
+  }
+  // The common payload (flat events) has a faster reader that gives what msgpackr gives.
+  const flat = decodeFlatEventArray(packed);
+  if (flat !== undefined) {
+    if (flat.length !== header.count) {
+      return fail('FRAME_COUNT_MISMATCH', `payload holds ${flat.length} events, header says ${header.count}`);
+    }
+    return { ok: true, events: flat, batchId: header.batchId, count: header.count };
   }
   let value: unknown;
   try {
