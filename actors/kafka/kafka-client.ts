@@ -2,11 +2,13 @@
  * The one place a kafkajs client is built: brokers, retry policy and kafkajs's own log
  * lines routed into the sluice logger (kafkajs's errors become warnings: it retries them
  * itself; the source decides what is fatal). The last kafkajs error is kept so that a
- * fatal "broker unreachable" message can say what actually failed.
+ * fatal "broker unreachable" message can say what actually failed. It also installs, once,
+ * the LZ4 codec and the corrected read_committed filter (read-committed.ts).
  */
 import kafkajs from 'kafkajs';
 import type { Logger } from '../../runtime/logger.ts';
 import { registerLz4Codec } from './lz4-codec.ts';
+import { installReadCommittedFilter } from './read-committed.ts';
 
 export interface KafkaClientOptions {
   brokers: string[];
@@ -26,6 +28,7 @@ export interface KafkaClient {
 
 export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
   registerLz4Codec();
+  installReadCommittedFilter();
   let lastError = '';
   const log = options.log.child({ component: 'kafkajs' });
   const logCreator = () => (entry: kafkajs.LogEntry) => {
