@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { type FsyncPolicy, GroupCommit } from './group-commit.ts';
+import { RECORD_HEADER_BYTES } from './log-record.ts';
 import { PartitionLog } from './partition-log.ts';
 
 /**
@@ -45,9 +46,17 @@ export class GatewayLog {
     }
     this.#commits = this.#partitions.map(
       (log, partition) =>
-        new GroupCommit(options.fsync, options.groupCommitMs, async () => {
-          await log.sync();
-          this.#announce(partition);
+        new GroupCommit({
+          policy: options.fsync,
+          intervalMs: options.groupCommitMs,
+          write: () => {
+            log.write();
+            this.#announce(partition);
+          },
+          sync: async () => {
+            await log.sync();
+            this.#announce(partition);
+          },
         }),
     );
     this.#bytes = this.#partitions.reduce((sum, log) => sum + log.bytes, 0);
@@ -75,14 +84,10 @@ export class GatewayLog {
   }
 
   /** Appends one record to `partition`; `durable` resolves when it is safe to ack. */
-  append(partition: number, payload: Uint8Array): { offset: number; durable: Promise<void> } {
-    const log = this.#partitions[partition];
-    const before = log.bytes;
-    const offset = log.append(payload);
-    this.#bytes += log.bytes - before;
-    const durable = this.#commits[partition].request();
-    if (log.durableEnd > offset) queueMicrotask(() => this.#announce(partition));
-    return { offset, durable };
+  append(partition: number, payload: Buffer): { offset: number; durable: Promise<void> } {
+    const offset = this.#partitions[partition].append(payload);
+    this.#bytes += RECORD_HEADER_BYTES + payload.length;
+    return { offset, durable: this.#commits[partition].request() };
   }
 
   /** Calls `listener(partition)` whenever new records of `partition` became durable. */

@@ -6,71 +6,119 @@
  * - `group`: requests wait together; one fsync runs at most every `intervalMs` and
  *   satisfies every request made before it started. Throughput of `none` at the price
  *   of up to `intervalMs` extra ack latency.
- * - `none`: requests resolve at once; the OS writes the pages back when it likes. A
- *   process crash loses nothing (the data is in the page cache), a machine crash may
- *   lose acknowledged batches.
+ * - `none`: requests wait only until the records are written to the OS (once per turn of
+ *   the event loop, for everything appended in it), never for an fsync; the OS writes the
+ *   pages back when it likes. A process crash loses nothing acknowledged (the data is in
+ *   the page cache), a machine crash may lose acknowledged batches.
+ *
+ * Requests waiting for the same flush share one promise, so a request costs no promise
+ * of its own.
  *
  * Threading model: main thread only.
  */
 export type FsyncPolicy = 'group' | 'always' | 'none';
 
+export interface GroupCommitOptions {
+  policy: FsyncPolicy;
+  intervalMs: number;
+  /** Hands appended records to the OS (`none`). */
+  write: () => void;
+  /** Writes appended records and makes them durable (`group`, `always`). */
+  sync: () => Promise<void>;
+}
+
+interface Waiters {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 export class GroupCommit {
-  readonly #policy: FsyncPolicy;
-  readonly #intervalMs: number;
-  readonly #sync: () => Promise<void>;
-  /** Requests waiting for the next fsync to start. */
-  #waiting: Array<{ resolve(): void; reject(error: unknown): void }> = [];
+  readonly #options: GroupCommitOptions;
+  /** Requests waiting for the next flush to start. */
+  #waiting: Waiters | null = null;
   #timer: NodeJS.Timeout | null = null;
-  #running = false;
+  #immediate: NodeJS.Immediate | null = null;
+  /** The flush under way, if any. */
+  #running: Promise<void> | null = null;
   #lastStart = 0;
 
-  constructor(policy: FsyncPolicy, intervalMs: number, sync: () => Promise<void>) {
-    this.#policy = policy;
-    this.#intervalMs = intervalMs;
-    this.#sync = sync;
+  constructor(options: GroupCommitOptions) {
+    this.#options = options;
   }
 
   /** Resolves once everything written before this call is durable (per the policy). */
   request(): Promise<void> {
-    if (this.#policy === 'none') return Promise.resolve();
-    if (this.#policy === 'always') return this.#sync();
-    return new Promise<void>((resolve, reject) => {
-      this.#waiting.push({ resolve, reject });
+    if (this.#options.policy === 'always') return this.#options.sync();
+    this.#waiting ??= waiters();
+    const { promise } = this.#waiting;
+    this.#schedule();
+    return promise;
+  }
+
+  #schedule(): void {
+    if (this.#timer !== null || this.#immediate !== null || this.#running || this.#waiting === null) return;
+    if (this.#options.policy === 'none') {
+      this.#immediate = setImmediate(() => {
+        this.#immediate = null;
+        this.#start();
+      });
+      return;
+    }
+    const wait = Math.max(0, this.#lastStart + this.#options.intervalMs - Date.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#start();
+    }, wait);
+  }
+
+  #start(): void {
+    const flush = this.#flush();
+    this.#running = flush;
+    void flush.then(() => {
+      if (this.#running === flush) this.#running = null;
       this.#schedule();
     });
   }
 
-  #schedule(): void {
-    if (this.#timer !== null || this.#running || this.#waiting.length === 0) return;
-    const wait = Math.max(0, this.#lastStart + this.#intervalMs - Date.now());
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      void this.#flush();
-    }, wait);
-  }
-
+  /** Never rejects: a failure rejects the requests it was for. */
   async #flush(): Promise<void> {
     const batch = this.#waiting;
-    this.#waiting = [];
-    this.#running = true;
+    if (batch === null) return;
+    this.#waiting = null;
     this.#lastStart = Date.now();
     try {
-      await this.#sync();
-      for (const waiter of batch) waiter.resolve();
+      if (this.#options.policy === 'none') this.#options.write();
+      else await this.#options.sync();
+      batch.resolve();
     } catch (error) {
-      for (const waiter of batch) waiter.reject(error);
-    } finally {
-      this.#running = false;
-      this.#schedule();
+      batch.reject(error);
     }
   }
 
   /** Cancels the timer; pending requests are flushed first. */
   async close(): Promise<void> {
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
-    if (this.#waiting.length > 0) await this.#flush();
+    this.#cancel();
+    await this.#running;
+    // The flush that ended may have scheduled the next one.
+    this.#cancel();
+    if (this.#waiting !== null) await this.#flush();
   }
+
+  #cancel(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#immediate !== null) clearImmediate(this.#immediate);
+    this.#timer = null;
+    this.#immediate = null;
+  }
+}
+
+function waiters(): Waiters {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((onResolve, onReject) => {
+    resolve = onResolve;
+    reject = onReject;
+  });
+  return { promise, resolve, reject };
 }

@@ -31,7 +31,7 @@ export interface IngestTarget {
  * can no longer keep its promise of durability.
  */
 export function logTarget(log: GatewayLog, onFatal: (error: Error) => void): IngestTarget {
-  const append = (partition: number, payload: Uint8Array): Promise<void> => {
+  const append = (partition: number, payload: Buffer): Promise<void> => {
     let durable: Promise<void>;
     try {
       durable = log.append(partition, payload).durable;

@@ -12,11 +12,15 @@ export const RECORD_HEADER_BYTES = 8;
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
 export function encodeRecord(payload: Uint8Array): Buffer {
-  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
-  record.writeUInt32BE(payload.length, 0);
-  record.writeUInt32BE(crc32(payload), 4);
-  record.set(payload, RECORD_HEADER_BYTES);
-  return record;
+  return Buffer.concat([encodeRecordHeader(payload), payload]);
+}
+
+/** The header that goes before `payload` on disk. */
+export function encodeRecordHeader(payload: Uint8Array): Buffer {
+  const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES);
+  header.writeUInt32BE(payload.length, 0);
+  header.writeUInt32BE(crc32(payload), 4);
+  return header;
 }
 
 export interface ScannedRecords {

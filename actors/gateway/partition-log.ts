@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { encodeRecord, RECORD_HEADER_BYTES, scanRecords } from './log-record.ts';
+import { encodeRecordHeader, RECORD_HEADER_BYTES, scanRecords } from './log-record.ts';
 
 const fsyncAsync = promisify(fsync);
 
@@ -26,10 +26,16 @@ const fsyncAsync = promisify(fsync);
  * the last index it processed, like a Kafka offset.
  *
  * Opening scans the newest segment and cuts off a torn tail (a short record or a CRC
- * mismatch left by a crash). Appends are synchronous writes to the page cache (µs);
- * `sync()` makes them durable with an fsync on the libuv pool. Readers see only
- * records below `durableEnd`, so nothing is processed that a crash could take back
- * and hand out again under the same index.
+ * mismatch left by a crash). Appends are collected in memory and handed to the OS
+ * together by `write()` (one write call however many records: the per-record system
+ * call was the gateway's largest fixed cost per message); `sync()` writes them and makes
+ * them durable with an fsync on the libuv pool. Readers see only records below
+ * `durableEnd`, so nothing is processed that a crash could take back and hand out again
+ * under the same index.
+ *
+ * The newest records' payloads stay in memory (at most `tailBytes`), so the feeder that
+ * follows the log reads what was just made durable without a read call or a second CRC
+ * check; a feeder that fell further behind reads from disk.
  *
  * Threading model: main thread only. Life cycle: `open` → append/read/sync … → `close`.
  */
@@ -37,7 +43,18 @@ export interface PartitionLogOptions {
   segmentBytes: number;
   /** With `fsync: none` appends count as durable once written. */
   durableOnWrite: boolean;
+  /** Payload bytes of the newest records kept in memory for readers (default 2 MiB). */
+  tailBytes?: number;
 }
+
+/** A record kept in memory: its payload, and where the next record starts on disk. */
+interface TailRecord {
+  payload: Buffer;
+  segmentBase: number;
+  nextByte: number;
+}
+
+const DEFAULT_TAIL_BYTES = 2 * 1024 * 1024;
 
 interface Segment {
   base: number;
@@ -63,6 +80,13 @@ export class PartitionLog {
   #readFds = new Map<string, number>();
   #syncing = 0;
   #retired: number[] = [];
+  /** Encoded records appended since the last `write()`. */
+  #unwritten: Buffer[] = [];
+  /** The newest records, `#tail[i]` being record `#tailStart + i` (from `#tailHead` on). */
+  #tail: TailRecord[] = [];
+  #tailHead = 0;
+  #tailStart: number;
+  #tailBytes = 0;
   /** How many bytes of the tail were cut off at open (a torn record). */
   readonly truncatedBytes: number;
 
@@ -78,6 +102,7 @@ export class PartitionLog {
     this.#segments = segments;
     this.#end = end;
     this.#durableEnd = end;
+    this.#tailStart = end;
     this.truncatedBytes = cut;
     this.#fd = openSync(segments[segments.length - 1].path, 'a');
   }
@@ -130,21 +155,50 @@ export class PartitionLog {
     return total;
   }
 
-  /** Appends one record; returns its index. It is durable after the next `sync()` completes. */
-  append(payload: Uint8Array): number {
-    const current = this.#segments[this.#segments.length - 1];
-    if (current.bytes >= this.#options.segmentBytes) this.#roll();
-    const record = encodeRecord(payload);
-    let written = 0;
-    while (written < record.length) written += writeSync(this.#fd, record, written);
-    this.#segments[this.#segments.length - 1].bytes += record.length;
-    const offset = this.#end++;
-    if (this.#options.durableOnWrite) this.#durableEnd = this.#end;
-    return offset;
+  /**
+   * Appends one record; returns its index. It reaches the OS with the next `write()` and
+   * is durable after the next `sync()` completes. `payload` must not change afterwards.
+   */
+  append(payload: Buffer): number {
+    if (this.#segments[this.#segments.length - 1].bytes >= this.#options.segmentBytes) this.#roll();
+    const segment = this.#segments[this.#segments.length - 1];
+    const header = encodeRecordHeader(payload);
+    this.#unwritten.push(header, payload);
+    segment.bytes += header.length + payload.length;
+    this.#keep({ payload, segmentBase: segment.base, nextByte: segment.bytes });
+    return this.#end++;
   }
 
-  /** Makes every record appended so far durable. */
+  /** Hands every appended record to the OS in one write; with `durableOnWrite` they are durable now. */
+  write(): void {
+    if (this.#unwritten.length === 0) return;
+    const chunk = this.#unwritten.length === 1 ? this.#unwritten[0] : Buffer.concat(this.#unwritten);
+    this.#unwritten = [];
+    let written = 0;
+    while (written < chunk.length) written += writeSync(this.#fd, chunk, written);
+    if (this.#options.durableOnWrite) this.#durableEnd = this.#end;
+  }
+
+  #keep(record: TailRecord): void {
+    const limit = this.#options.tailBytes ?? DEFAULT_TAIL_BYTES;
+    this.#tail.push(record);
+    this.#tailBytes += record.payload.length;
+    while (this.#tailBytes > limit && this.#tailHead < this.#tail.length) this.#dropTail();
+  }
+
+  #dropTail(): void {
+    this.#tailBytes -= this.#tail[this.#tailHead].payload.length;
+    this.#tailHead++;
+    this.#tailStart++;
+    if (this.#tailHead >= 1024 && this.#tailHead * 2 >= this.#tail.length) {
+      this.#tail = this.#tail.slice(this.#tailHead);
+      this.#tailHead = 0;
+    }
+  }
+
+  /** Writes, then makes every record appended so far durable. */
   async sync(): Promise<void> {
+    this.write();
     const end = this.#end;
     this.#syncing++;
     try {
@@ -163,6 +217,7 @@ export class PartitionLog {
   }
 
   #roll(): void {
+    this.write();
     fsyncSync(this.#fd);
     this.#retired.push(this.#fd);
     if (this.#syncing === 0) this.#closeRetired();
@@ -181,6 +236,7 @@ export class PartitionLog {
   read(from: number, maxBytes: number): Buffer[] {
     if (from < this.start)
       throw new Error(`log ${this.dir}: record ${from} was deleted (oldest ${this.start})`);
+    if (from >= this.#tailStart) return this.#readTail(from, maxBytes);
     const payloads: Buffer[] = [];
     let offset = from;
     let budget = maxBytes;
@@ -206,6 +262,28 @@ export class PartitionLog {
       position = { segment: position.segment, byte: position.byte + record.length };
     }
     this.#cursor = { offset, ...position };
+    return payloads;
+  }
+
+  /** `read` from the records in memory; what it returns is dropped from them (reads move forward). */
+  #readTail(from: number, maxBytes: number): Buffer[] {
+    while (this.#tailStart < from) this.#dropTail();
+    const payloads: Buffer[] = [];
+    let budget = maxBytes;
+    let last: TailRecord | null = null;
+    while (this.#tailStart < this.#durableEnd) {
+      const record = this.#tail[this.#tailHead];
+      if (payloads.length > 0 && record.payload.length > budget) break;
+      payloads.push(record.payload);
+      budget -= record.payload.length;
+      last = record;
+      this.#dropTail();
+    }
+    if (last !== null) {
+      // The disk cursor follows, so a later read that misses memory continues without a scan.
+      const segment = this.#segments.findLastIndex((candidate) => candidate.base === last.segmentBase);
+      this.#cursor = segment < 0 ? null : { offset: this.#tailStart, segment, byte: last.nextByte };
+    }
     return payloads;
   }
 
@@ -252,6 +330,7 @@ export class PartitionLog {
   }
 
   close(): void {
+    this.write();
     closeSync(this.#fd);
     this.#closeRetired();
     for (const fd of this.#readFds.values()) closeSync(fd);

@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -56,10 +64,53 @@ describe('PartitionLog', () => {
     reopened.close();
   });
 
+  it('hands appended records to the OS only on write, all in one piece, and counts them durable then with durableOnWrite', () => {
+    const dir = freshDir();
+    const log = PartitionLog.open(dir, { segmentBytes: 1 << 20, durableOnWrite: true });
+    log.append(Buffer.from('a'));
+    log.append(Buffer.from('b'));
+    const segment = join(dir, readdirSync(dir)[0]);
+    assert.equal(statSync(segment).size, 0);
+    assert.equal(log.durableEnd, 0);
+    log.write();
+    assert.deepEqual(text(scanRecords(readFileSync(segment)).payloads), ['a', 'b']);
+    assert.equal(log.durableEnd, 2);
+    log.close();
+  });
+
+  it('reads the same records from memory as from disk, whether the reader keeps up or falls behind', async () => {
+    const dir = freshDir();
+    // A tail of 40 bytes holds the newest few records only.
+    const log = PartitionLog.open(dir, { segmentBytes: 64, durableOnWrite: false, tailBytes: 40 });
+    const written: string[] = [];
+    const read: string[] = [];
+    let next = 0;
+    for (let round = 0; round < 12; round++) {
+      for (let index = 0; index < (round % 4) + 1; index++) {
+        written.push(`r${round}-${index}`);
+        log.append(Buffer.from(written.at(-1) as string));
+      }
+      await log.sync();
+      // Every third round the reader lags and reads two rounds at once, partly from disk.
+      if (round % 3 === 1) continue;
+      while (next < log.durableEnd) {
+        const payloads = log.read(next, 16);
+        read.push(...text(payloads));
+        next += payloads.length;
+      }
+    }
+    assert.deepEqual(read, written);
+    log.close();
+    const reopened = PartitionLog.open(dir, { segmentBytes: 64, durableOnWrite: false });
+    assert.deepEqual(text(reopened.read(0, 1 << 20)), written);
+    reopened.close();
+  });
+
   it('rolls segments, reads across them and deletes only segments wholly below an offset', async () => {
     const dir = freshDir();
     const log = PartitionLog.open(dir, { segmentBytes: 20, durableOnWrite: true });
     for (let index = 0; index < 10; index++) log.append(Buffer.from(`record-${index}`));
+    log.write();
     const segments = readdirSync(dir).length;
     assert.ok(segments >= 5, `expected several segments, got ${segments}`);
     assert.deepEqual(text(log.read(3, 10)), ['record-3']);
