@@ -48,6 +48,9 @@ export interface GatewayServerOptions {
 interface SocketState {
   inflight: number;
   closed: boolean;
+  /** Replies waiting for this turn's send (JSON text), and the close that follows them. */
+  replies: string[];
+  endWith: { code: number; reason: string } | null;
   /** Refusals for bad input in a row; too many and the connection is closed. */
   strikes: number;
   limiter: RateLimiter;
@@ -61,6 +64,9 @@ export class GatewayServer {
   readonly #app: uws.TemplatedApp;
   readonly #sockets = new Set<uws.WebSocket<SocketState>>();
   readonly #limiters = new Map<string, RateLimiter>();
+  /** Sockets with replies waiting; sent together once per turn of the event loop. */
+  readonly #replying = new Set<uws.WebSocket<SocketState>>();
+  #replySend: NodeJS.Immediate | null = null;
   #listenSocket: uws.us_listen_socket | null = null;
   #port = 0;
 
@@ -98,9 +104,10 @@ export class GatewayServer {
     this.#listenSocket = null;
   }
 
-  /** Ends every WebSocket with 1001 and closes every HTTP connection. */
+  /** Sends the replies still queued, ends every WebSocket with 1001 and closes every HTTP connection. */
   close(): void {
     this.stopListening();
+    this.#sendQueuedReplies();
     for (const ws of [...this.#sockets]) ws.end(1001, 'gateway stopping');
     // Present at runtime in this build though missing from its type declarations.
     (this.#app as unknown as { close(): void }).close();
@@ -130,6 +137,8 @@ export class GatewayServer {
         const state: SocketState = {
           inflight: 0,
           closed: false,
+          replies: [],
+          endWith: null,
           strikes: 0,
           limiter: new RateLimiter(this.#options.eventsPerSecond),
         };
@@ -149,6 +158,7 @@ export class GatewayServer {
       close: (ws) => {
         ws.getUserData().closed = true;
         this.#sockets.delete(ws);
+        this.#replying.delete(ws);
         this.#options.onConnection?.(this.#sockets.size);
       },
     });
@@ -182,17 +192,37 @@ export class GatewayServer {
       .ingest(bytes, binary, (events) => state.limiter.admit(events))
       .then((reply) => {
         state.inflight--;
-        if (state.closed) return;
-        ws.cork(() => ws.send(JSON.stringify(reply)));
+        if (state.closed || state.endWith !== null) return;
+        state.replies.push(JSON.stringify(reply));
+        this.#queueReplies(ws);
         if (!('error' in reply)) {
           state.strikes = 0;
           return;
         }
         if (reply.error === 'PAYLOAD_INVALID' || reply.error === 'EVENT_INVALID') state.strikes++;
         const close = GATEWAY_REFUSALS[reply.error].close;
-        if (close !== null) ws.end(close, reply.message.slice(0, 120));
-        else if (state.strikes >= MAX_STRIKES) ws.end(1008, 'too many invalid messages');
+        if (close !== null) state.endWith = { code: close, reason: reply.message.slice(0, 120) };
+        else if (state.strikes >= MAX_STRIKES)
+          state.endWith = { code: 1008, reason: 'too many invalid messages' };
       });
+  }
+
+  /**
+   * Acks resolve together (a group commit answers every batch it covered), so the replies
+   * of a turn go out once it is over: per socket, all in one corked write — one system
+   * call instead of one per reply.
+   */
+  #queueReplies(ws: uws.WebSocket<SocketState>): void {
+    this.#replying.add(ws);
+    this.#replySend ??= setImmediate(() => this.#sendQueuedReplies());
+  }
+
+  #sendQueuedReplies(): void {
+    if (this.#replySend !== null) clearImmediate(this.#replySend);
+    this.#replySend = null;
+    const sockets = [...this.#replying];
+    this.#replying.clear();
+    for (const socket of sockets) sendReplies(socket);
   }
 
   #onIngest(res: uws.HttpResponse, req: uws.HttpRequest): void {
@@ -249,6 +279,17 @@ export class GatewayServer {
     }
     return limiter;
   }
+}
+
+function sendReplies(ws: uws.WebSocket<SocketState>): void {
+  const state = ws.getUserData();
+  const replies = state.replies;
+  state.replies = [];
+  ws.cork(() => {
+    // Over maxBackpressure uWS closes the socket inside `send`: nothing after that.
+    for (const reply of replies) if (!state.closed) ws.send(reply);
+  });
+  if (state.endWith !== null && !state.closed) ws.end(state.endWith.code, state.endWith.reason);
 }
 
 /** Whether a request may in: its bearer token, then its Origin. */

@@ -101,6 +101,8 @@ export async function startGatewaySource(options: GatewaySourceOptions): Promise
       stopping ??= (async () => {
         server.stopListening();
         await ingester.close();
+        // One turn, so that every ack the last durable batches earned is queued and sent.
+        await new Promise((resolve) => setImmediate(resolve));
         server.close();
         await durable.close();
       })();
