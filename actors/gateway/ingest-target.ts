@@ -1,5 +1,6 @@
 import { encodeFrame } from '../codecs/frame.ts';
 import type { DecodeFailureRecord } from '../partition/partition-pipeline.ts';
+import { FORWARD_DEAD_LETTER_HEADERS } from './forwarded-source.ts';
 import { type RefusalReply, refusal } from './gateway-errors.ts';
 import type { GatewayLog } from './gateway-log.ts';
 import type { KafkaForward } from './kafka-forward.ts';
@@ -72,11 +73,12 @@ export function logTarget(log: GatewayLog, onFatal: (error: Error) => void): Ing
  * the pending limit was reached in its middle). All
  * events of a part share a partition, so the producer's murmur2 partitioner puts the
  * record on that partition, where the job's kafka source reads it. Refused input goes to
- * partition 0 as the client sent it; the kafka source (format frame) cannot decode it and
- * sends it to the dead-letter output with its topic, partition and offset.
+ * partition 0 as one record per failure, its gateway code and reason in the record's
+ * headers (`FORWARD_DEAD_LETTER_HEADERS`), so it reaches the dead-letter output with
+ * the gateway's reason and its topic, partition and offset.
  */
 export function kafkaTarget(
-  forward: KafkaForward,
+  forward: Pick<KafkaForward, 'hasRoom' | 'pending' | 'send'>,
   partitions: number,
   keyOf: (event: Record<string, unknown>) => string,
 ): IngestTarget {
@@ -90,6 +92,17 @@ export function kafkaTarget(
       forward.send(
         [...parts.values()].map((events) => ({ key: keyOf(events[0]), value: encodeFrame(events) })),
       ),
-    deadLetters: (_failures, raw) => forward.send([{ key: null, partition: 0, value: Buffer.from(raw) }]),
+    deadLetters: (failures) =>
+      forward.send(
+        failures.map((failure) => ({
+          key: null,
+          partition: 0,
+          value: Buffer.from(failure.raw, 'utf8'),
+          headers: {
+            [FORWARD_DEAD_LETTER_HEADERS.code]: failure.code,
+            [FORWARD_DEAD_LETTER_HEADERS.reason]: failure.reason,
+          },
+        })),
+      ),
   };
 }

@@ -43,6 +43,7 @@ export interface ForwardRecord {
   key: string | null;
   partition?: number;
   value: Buffer;
+  headers?: Record<string, string>;
 }
 
 interface Pending {

@@ -15,6 +15,7 @@ import { request } from 'undici';
 import type WebSocket from 'ws';
 import { decodeFrame } from '../../../actors/codecs/frame.ts';
 import { partitionForKey } from '../../../actors/codecs/murmur2.ts';
+import { FORWARD_DEAD_LETTER_HEADERS } from '../../../actors/gateway/forwarded-source.ts';
 import { kafkaBrokers, uniqueName } from '../../integration/helpers/services.ts';
 import { runSluice, startSluice } from '../sluice-process.ts';
 import {
@@ -80,6 +81,7 @@ interface TopicRecord {
   offset: string;
   key: string | null;
   value: Buffer;
+  headers: Record<string, string>;
 }
 
 /** Every record of `topic` up to its current end offsets, read with a kafkajs consumer. */
@@ -101,6 +103,9 @@ async function readTopic(topic: string): Promise<TopicRecord[]> {
         offset: message.offset,
         key: message.key === null ? null : message.key.toString(),
         value: message.value ?? Buffer.alloc(0),
+        headers: Object.fromEntries(
+          Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
+        ),
       });
     },
   });
@@ -230,6 +235,17 @@ describe('gateway forward: kafka through the CLI', { timeout: 240_000 }, () => {
       if (!frame.ok) {
         notFrames++;
         assert.equal(record.partition, 0, 'refused input goes to partition 0');
+        // The gateway's own reason travels with it, for the reader's dead letter.
+        assert.deepEqual(
+          [record.value.toString(), record.headers],
+          [
+            JSON.stringify({ ts: BASE, seq: -2 }),
+            {
+              [FORWARD_DEAD_LETTER_HEADERS.code]: 'KEY_MISSING',
+              [FORWARD_DEAD_LETTER_HEADERS.reason]: 'field user_id: missing key',
+            },
+          ],
+        );
         continue;
       }
       assert.ok(record.key !== null);
