@@ -8,12 +8,19 @@
  *   [count × int64 offset][count × int32 value length, -1 = null value][values, back to back]
  *
  * Offsets come first so that their BigInt64Array view is 8-byte aligned.
+ *
+ * The kafka source's consumer hands over record batches instead of messages
+ * (raw-record-batches.ts): then `buffer` is those batches as fetched, back to back, and
+ * `fromOffset` says where the fetch began; the worker reads the records out of them.
  */
+import { readRecordBatches } from './raw-record-batches.ts';
 
 /** One fetched message as the consumer sees it (kafkajs gives `offset` as a decimal string). */
 export interface KafkaMessageLike {
   offset: string;
   value: Uint8Array | null;
+  /** A whole fetched record batch standing in for its records (raw-record-batches.ts). */
+  records?: Uint8Array | null;
 }
 
 /** What `deliver` hands the partition actor; `buffer` is the one thing to transfer. */
@@ -24,6 +31,8 @@ export interface PackedKafkaBatch {
   buffer: ArrayBuffer;
   /** The offset to read next after this batch (last offset + 1, control records included): the position to checkpoint. */
   nextOffset: string;
+  /** Set when `buffer` holds record batches: records before this offset are skipped. */
+  fromOffset?: string;
 }
 
 /** A batch as the decoder sees it: views into the transferred buffer, nothing copied. */
@@ -40,14 +49,29 @@ export interface KafkaRecordBatch {
 const OFFSET_BYTES = 8;
 const LENGTH_BYTES = 4;
 
-/** Main thread: copies the message values into one buffer. `nextOffset` defaults to last offset + 1. */
+/**
+ * Main thread: copies the message values — or the record batches standing in for them,
+ * with the offset the fetch began at — into one buffer. `nextOffset` defaults to last
+ * offset + 1.
+ */
 export function packKafkaBatch(
   topic: string,
   partition: number,
   messages: readonly KafkaMessageLike[],
   nextOffset?: string,
+  fromOffset?: string,
 ): PackedKafkaBatch {
   const count = messages.length;
+  const next = nextOffset ?? (count > 0 ? (BigInt(messages[count - 1].offset) + 1n).toString() : '0');
+  if (count > 0 && messages[0].records !== undefined) {
+    return {
+      ...packRecordBatches(messages),
+      topic,
+      partition,
+      nextOffset: next,
+      fromOffset: fromOffset ?? '0',
+    };
+  }
   const headerBytes = count * (OFFSET_BYTES + LENGTH_BYTES);
   let valueBytes = 0;
   for (const message of messages) valueBytes += message.value?.length ?? 0;
@@ -67,8 +91,25 @@ export function packKafkaBatch(
     bytes.set(value, at);
     at += value.length;
   }
-  const next = nextOffset ?? (count > 0 ? (BigInt(messages[count - 1].offset) + 1n).toString() : '0');
   return { topic, partition, count, buffer, nextOffset: next };
+}
+
+function packRecordBatches(messages: readonly KafkaMessageLike[]): { count: number; buffer: ArrayBuffer } {
+  let bytes = 0;
+  for (const message of messages) {
+    if (message.records === undefined)
+      throw new TypeError('a fetched batch mixes records and record batches');
+    bytes += message.records?.length ?? 0;
+  }
+  const buffer = new ArrayBuffer(bytes);
+  const into = new Uint8Array(buffer);
+  let at = 0;
+  for (const { records } of messages) {
+    if (records === null || records === undefined) continue;
+    into.set(records, at);
+    at += records.length;
+  }
+  return { count: messages.length, buffer };
 }
 
 /** What to put in the transfer list when posting a packed batch to a worker. */
@@ -79,6 +120,16 @@ export function kafkaBatchTransfer(packed: PackedKafkaBatch): ArrayBuffer[] {
 /** Worker: views over the transferred buffer. Throws only on a buffer this module did not pack. */
 export function unpackKafkaBatch(packed: PackedKafkaBatch): KafkaRecordBatch {
   const { count, buffer } = packed;
+  if (packed.fromOffset !== undefined) {
+    const { offsets, values } = readRecordBatches(new Uint8Array(buffer), BigInt(packed.fromOffset));
+    return {
+      topic: packed.topic,
+      partition: packed.partition,
+      offsets,
+      values,
+      nextOffset: packed.nextOffset,
+    };
+  }
   const headerBytes = count * (OFFSET_BYTES + LENGTH_BYTES);
   if (buffer.byteLength < headerBytes) {
     throw new RangeError(`packed Kafka batch of ${count} messages is only ${buffer.byteLength} bytes`);

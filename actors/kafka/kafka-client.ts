@@ -8,6 +8,7 @@
 import kafkajs from 'kafkajs';
 import type { Logger } from '../../runtime/logger.ts';
 import { registerLz4Codec } from './lz4-codec.ts';
+import { rawFetchSocketFactory } from './raw-record-batches.ts';
 import { installReadCommittedFilter } from './read-committed.ts';
 
 export interface KafkaClientOptions {
@@ -18,6 +19,8 @@ export interface KafkaClientOptions {
   maxRetryTimeMs?: number;
   /** How many times kafkajs retries an operation before giving up. */
   retries?: number;
+  /** Fetched records reach the consumer as whole record batches (raw-record-batches.ts). */
+  rawRecordBatches?: boolean;
 }
 
 export interface KafkaClient {
@@ -48,6 +51,7 @@ export function createKafkaClient(options: KafkaClientOptions): KafkaClient {
     brokers: options.brokers,
     logLevel: kafkajs.logLevel.INFO,
     logCreator,
+    ...(options.rawRecordBatches === true ? { socketFactory: rawFetchSocketFactory() } : {}),
     connectionTimeout: 3000,
     requestTimeout: 30_000,
     retry: {

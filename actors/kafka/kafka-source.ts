@@ -100,6 +100,7 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
     clientId: options.clientId,
     log,
     retries: Math.max(3, Math.ceil(options.brokerTimeoutMs / 5000)),
+    rawRecordBatches: true,
   });
   const brokers = options.brokers.join(',');
   const offsets = await openTopicOffsets(client, brokers, topic, options.brokerTimeoutMs);
@@ -289,7 +290,9 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
     if (payload.isStale() || !payload.isRunning() || batch.messages.length === 0) return;
     watchdog.contact(Date.now());
     const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
-    const packed = packKafkaBatch(topic, partition, batch.messages, nextOffset);
+    // Record batches as fetched (raw-record-batches.ts): the worker skips what precedes the fetch.
+    const fetchedOffset = (batch as unknown as { fetchedOffset: string }).fetchedOffset;
+    const packed = packKafkaBatch(topic, partition, batch.messages, nextOffset, fetchedOffset);
     payload.resolveOffset(batch.lastOffset());
     state.position = BigInt(nextOffset);
     let delivered = false;

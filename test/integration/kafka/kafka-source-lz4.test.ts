@@ -18,7 +18,6 @@ after(() => deleteTopics(topics));
 test('record batches compressed with LZ4 by the producer are read back whole by the source', async () => {
   registerLz4Codec();
   let compressed = 0;
-  let decompressed = 0;
   const codec = createLz4Codec();
   const codecs = kafkajs.CompressionCodecs as unknown as Record<
     number,
@@ -29,10 +28,7 @@ test('record batches compressed with LZ4 by the producer are read back whole by 
       compressed += 1;
       return codec.compress(encoder);
     },
-    decompress: (buffer: Buffer) => {
-      decompressed += 1;
-      return codec.decompress(buffer);
-    },
+    decompress: (buffer: Buffer) => codec.decompress(buffer),
   };
   codecs[kafkajs.CompressionTypes.LZ4] = () => counting;
   const topic = uniqueName('lz4');
@@ -56,5 +52,6 @@ test('record batches compressed with LZ4 by the producer are read back whole by 
   assert.equal(owner.received.length, 5000);
   assert.deepEqual(owner.failures, []);
   assert.ok(compressed > 0, 'the producer compressed with the registered codec');
-  assert.ok(decompressed > 0, 'the consumer decompressed with the registered codec');
+  // The source's consumer hands record batches to the worker as fetched, which
+  // decompresses them there (raw-record-batches.ts), not through kafkajs's codec table.
 });
