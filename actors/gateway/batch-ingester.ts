@@ -43,35 +43,34 @@ export class BatchIngester {
     return this.#pending.size;
   }
 
+  /** `message`: a JSON text (a WebSocket text message, already decoded) or the bytes of a frame or HTTP body. */
   async ingest(
-    bytes: Uint8Array,
+    message: Uint8Array | string,
     frame: boolean,
     admit?: (events: number) => boolean,
   ): Promise<GatewayReply> {
-    const reply = await this.#ingest(bytes, frame, admit ?? this.#options.admit);
+    const reply = await this.#ingest(message, frame, admit ?? this.#options.admit);
     if ('error' in reply) this.#options.onRefusal?.(reply);
     else this.#options.onAccepted?.(reply.count);
     return reply;
   }
 
   async #ingest(
-    bytes: Uint8Array,
+    message: Uint8Array | string,
     frame: boolean,
     admit?: (events: number) => boolean,
   ): Promise<GatewayReply> {
     const { target, keyField, timeField } = this.#options;
     if (this.#closed) return refusal('UNAVAILABLE', null, 'the gateway is stopping');
-    const payload = parseIngestPayload(bytes, frame);
+    const payload = parseIngestPayload(message, frame);
     // Parsed first, so that a refusal for a full target still names the client's batch.
     const full = target.admission();
     if (full !== null) return { ...full, id: payload.id };
     if (!payload.ok) {
-      const raw = frame ? Buffer.from(bytes).toString('base64') : Buffer.from(bytes).toString('utf8');
+      const raw =
+        typeof message === 'string' ? message : Buffer.from(message).toString(frame ? 'base64' : 'utf8');
       const code = payload.code === 'BATCH_INVALID' ? 'JSON_NOT_OBJECT' : payload.code;
-      await this.#deadLetters(
-        [{ code, reason: payload.reason, raw: raw.slice(0, MAX_DEAD_LETTER_RAW) }],
-        bytes,
-      );
+      await this.#deadLetters([{ code, reason: payload.reason, raw: raw.slice(0, MAX_DEAD_LETTER_RAW) }]);
       return refusal('PAYLOAD_INVALID', payload.id, `${payload.code}: ${payload.reason}`);
     }
     if (admit !== undefined && !admit(payload.events.length)) {
@@ -79,10 +78,7 @@ export class BatchIngester {
     }
     const routed = routeEvents(payload.events, { keyField, timeField, partitions: target.partitions });
     if (!routed.ok) {
-      await this.#deadLetters(
-        routed.invalid.map(({ failure }) => failure),
-        bytes,
-      );
+      await this.#deadLetters(routed.invalid.map(({ failure }) => failure));
       const first = routed.invalid[0];
       const message = `event ${first.index}: ${first.failure.reason} (${routed.invalid.length} invalid, batch refused)`;
       return refusal('EVENT_INVALID', payload.id, message);
@@ -96,8 +92,8 @@ export class BatchIngester {
     return { ack: payload.id, count: routed.count };
   }
 
-  async #deadLetters(failures: DecodeFailureRecord[], raw: Uint8Array): Promise<void> {
-    await this.#track(this.#options.target.deadLetters(failures, raw)).catch(() => {});
+  async #deadLetters(failures: DecodeFailureRecord[]): Promise<void> {
+    await this.#track(this.#options.target.deadLetters(failures)).catch(() => {});
   }
 
   /** Keeps `durable` in `pending` until it settles, so `close` can wait for it. */

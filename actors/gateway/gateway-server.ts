@@ -153,7 +153,12 @@ export class GatewayServer {
           ws.end(1009, `message over ${maxPayload} bytes`);
           return;
         }
-        this.#onMessage(ws, Buffer.copyBytesFrom(new Uint8Array(message)), isBinary);
+        // Copied (a frame) or decoded (JSON text) now: uWS reuses `message` once this returns.
+        this.#onMessage(
+          ws,
+          isBinary ? Buffer.copyBytesFrom(new Uint8Array(message)) : Buffer.from(message).toString('utf8'),
+          isBinary,
+        );
       },
       close: (ws) => {
         ws.getUserData().closed = true;
@@ -173,14 +178,14 @@ export class GatewayServer {
     );
   }
 
-  #onMessage(ws: uws.WebSocket<SocketState>, bytes: Buffer, binary: boolean): void {
+  #onMessage(ws: uws.WebSocket<SocketState>, message: Buffer | string, binary: boolean): void {
     const state = ws.getUserData();
     if (state.inflight >= this.#options.inflightBatches) {
       ws.send(
         JSON.stringify(
           refusal(
             'INFLIGHT_LIMIT',
-            batchIdOf(bytes, binary),
+            batchIdOf(message, binary),
             `more than ${this.#options.inflightBatches} batches awaiting their ack`,
           ),
         ),
@@ -189,7 +194,7 @@ export class GatewayServer {
     }
     state.inflight++;
     void this.#options.ingester
-      .ingest(bytes, binary, (events) => state.limiter.admit(events))
+      .ingest(message, binary, (events) => state.limiter.admit(events))
       .then((reply) => {
         state.inflight--;
         if (state.closed || state.endWith !== null) return;

@@ -20,15 +20,20 @@ export function isFrame(bytes: Uint8Array, binary: boolean | null): boolean {
   return bytes.length >= FRAME_MAGIC.length && FRAME_MAGIC.equals(bytes.subarray(0, FRAME_MAGIC.length));
 }
 
-export function parseIngestPayload(bytes: Uint8Array, frame: boolean): IngestPayload {
+/** `message`: the bytes of a frame or of JSON text, or the JSON text itself. */
+export function parseIngestPayload(message: Uint8Array | string, frame: boolean): IngestPayload {
   if (frame) {
-    const decoded = decodeFrame(bytes);
+    const decoded = decodeFrame(typeof message === 'string' ? Buffer.from(message) : message);
     if (!decoded.ok) return { ok: false, id: null, code: decoded.code, reason: decoded.reason };
     return { ok: true, id: decoded.batchId === '' ? null : decoded.batchId, events: decoded.events };
   }
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    value = JSON.parse(
+      typeof message === 'string'
+        ? message
+        : Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('utf8'),
+    );
   } catch (error) {
     return { ok: false, id: null, code: 'JSON_INVALID', reason: `invalid JSON: ${(error as Error).message}` };
   }
@@ -68,8 +73,8 @@ export function parseIngestPayload(bytes: Uint8Array, frame: boolean): IngestPay
  * in-flight limit), so that the refusal still names it: a frame's header id, or the
  * `id` of a JSON batch; null when there is none or the message does not say.
  */
-export function batchIdOf(bytes: Uint8Array, frame: boolean): string | null {
-  if (!frame) return parseIngestPayload(bytes, false).id;
-  const header = readFrameHeader(bytes);
+export function batchIdOf(message: Uint8Array | string, frame: boolean): string | null {
+  if (!frame || typeof message === 'string') return parseIngestPayload(message, false).id;
+  const header = readFrameHeader(message);
   return header.ok && header.batchId !== '' ? header.batchId : null;
 }

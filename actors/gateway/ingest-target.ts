@@ -21,8 +21,8 @@ export interface IngestTarget {
   admission(): RefusalReply | null;
   /** Makes a routed batch durable: its events by partition. All parts are admitted or none. */
   append(parts: ReadonlyMap<number, Record<string, unknown>[]>): Promise<void>;
-  /** Keeps refused input for the dead-letter output; `raw` is the client's payload. */
-  deadLetters(failures: DecodeFailureRecord[], raw: Uint8Array): Promise<void>;
+  /** Keeps refused input (each failure holds its raw text) for the dead-letter output. */
+  deadLetters(failures: DecodeFailureRecord[]): Promise<void>;
 }
 
 /**
@@ -49,12 +49,13 @@ export function logTarget(log: GatewayLog, onFatal: (error: Error) => void): Ing
     partitions: log.partitions,
     admission: () =>
       log.hasRoom() ? null : refusal('GATEWAY_FULL', null, 'the gateway log is full; retry later'),
-    append: async (parts) => {
+    append: (parts) => {
       const durable: Promise<void>[] = [];
       for (const [partition, events] of parts) {
         durable.push(append(partition, encodeLogBatch({ events, failures: [] })));
       }
-      await Promise.all(durable);
+      // A single event (or a batch of one key) needs no Promise.all of its own.
+      return durable.length === 1 ? durable[0] : Promise.all(durable).then(ignore);
     },
     deadLetters: (failures) =>
       append(
@@ -66,6 +67,8 @@ export function logTarget(log: GatewayLog, onFatal: (error: Error) => void): Ing
       ),
   };
 }
+
+function ignore(): void {}
 
 /**
  * A Kafka topic: each part is one sluice frame record keyed by its first event's key,
