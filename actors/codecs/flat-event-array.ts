@@ -25,6 +25,13 @@ interface Layout {
   /** Concatenated key bytes, and where each key's bytes start in it (keys.length + 1 entries). */
   keyBytes: Uint8Array;
   keyStarts: number[];
+  /**
+   * Each key's bytes as big-endian 32-bit words, compared four bytes at a time: the words at
+   * 0, 4, 8… and the last four bytes (overlapping), so keys of 4 bytes and more are covered
+   * whole; shorter keys are compared byte by byte. `wordStarts` as `keyStarts`.
+   */
+  keyWords: Int32Array;
+  wordStarts: number[];
   build: (values: unknown[]) => FlatEvent;
 }
 
@@ -45,6 +52,10 @@ let values: unknown[] = new Array<unknown>(16);
 let lastLayout: Layout | null = null;
 const layouts = new Map<string, Layout>();
 const stringCache = new Array<string | undefined>(STRING_CACHE_SIZE);
+/** Per cache slot: the entry's byte length, and for 4 to 8 bytes its first and last four bytes. */
+const cachedLengths = new Int32Array(STRING_CACHE_SIZE).fill(-1);
+const cachedHeads = new Int32Array(STRING_CACHE_SIZE);
+const cachedTails = new Int32Array(STRING_CACHE_SIZE);
 const latin1 = new TextDecoder('latin1');
 
 /**
@@ -122,13 +133,22 @@ function readEvent(): FlatEvent | undefined {
 
 /** Reads a map whose keys are exactly `layout`'s, in order, into `values`; false on any difference. */
 function readValuesOfLayout(layout: Layout): boolean {
-  const { keyBytes, keyStarts } = layout;
+  const { keyBytes, keyStarts, keyWords, wordStarts } = layout;
   for (let index = 0; index < keyStarts.length - 1; index++) {
     const length = readStringHeader();
     const keyStart = keyStarts[index];
     if (length !== keyStarts[index + 1] - keyStart || position + length > end) return false;
-    for (let offset = 0; offset < length; offset++) {
-      if (src[position + offset] !== keyBytes[keyStart + offset]) return false;
+    if (length < 4) {
+      for (let offset = 0; offset < length; offset++) {
+        if (src[position + offset] !== keyBytes[keyStart + offset]) return false;
+      }
+    } else {
+      const wordsEnd = wordStarts[index + 1] - 1;
+      let word = wordStarts[index];
+      for (let at = position; word < wordsEnd; at += 4, word++) {
+        if (view.getInt32(at) !== keyWords[word]) return false;
+      }
+      if (view.getInt32(position + length - 4) !== keyWords[wordsEnd]) return false;
     }
     position += length;
     const value = readScalar();
@@ -166,11 +186,21 @@ function layoutOf(keys: string[]): Layout {
   keys.forEach((key, index) => {
     for (let at = 0; at < key.length; at++) keyBytes[keyStarts[index] + at] = key.charCodeAt(at);
   });
+  const bytesView = new DataView(keyBytes.buffer);
+  const words: number[] = [];
+  const wordStarts = [0];
+  keys.forEach((key, index) => {
+    if (key.length >= 4) {
+      for (let at = 0; at + 4 < key.length; at += 4) words.push(bytesView.getInt32(keyStarts[index] + at));
+      words.push(bytesView.getInt32(keyStarts[index + 1] - 4));
+    }
+    wordStarts.push(words.length);
+  });
   // One literal per layout: V8 gives every event it builds the same hidden class at once.
   // Keys are ASCII and go in through JSON.stringify, so they are string literals, never code.
   const fields = keys.map((key, index) => `${JSON.stringify(key)}: values[${index}]`).join(', ');
   const build = new Function('values', `return { ${fields} };`) as Layout['build'];
-  const layout: Layout = { keys, keyBytes, keyStarts, build };
+  const layout: Layout = { keys, keyBytes, keyStarts, keyWords: Int32Array.from(words), wordStarts, build };
   layouts.set(name, layout);
   return layout;
 }
@@ -271,11 +301,34 @@ for (const [token, width] of [
   SCALAR_WIDTH[token] = width;
 }
 
-/** `length` bytes of ASCII as a string; UNSUPPORTED when they run out or one is not ASCII. */
+/**
+ * `length` bytes of ASCII as a string; UNSUPPORTED when they run out or one is not ASCII.
+ * Short strings come from a cache. Those of 4 to 8 bytes, the usual ids, codes and paths,
+ * are two overlapping big-endian words that cover every byte: the words check ASCII, hash,
+ * and compare with the cached entry's in one step.
+ */
 function readAscii(length: number): string | typeof UNSUPPORTED {
   const start = position;
   const stop = start + length;
   if (stop > end) return UNSUPPORTED;
+  if (length >= 4 && length <= 8) {
+    const head = view.getInt32(start);
+    const tail = view.getInt32(stop - 4);
+    if (((head | tail) & 0x80808080) !== 0) return UNSUPPORTED;
+    position = stop;
+    let hash = Math.imul(head ^ Math.imul(tail, 0x9e3779b1) ^ length, 0x85ebca6b);
+    hash ^= hash >>> 15;
+    const slot = hash & (STRING_CACHE_SIZE - 1);
+    if (cachedLengths[slot] === length && cachedHeads[slot] === head && cachedTails[slot] === tail) {
+      return stringCache[slot] as string;
+    }
+    const text = asciiText(start, length);
+    stringCache[slot] = text;
+    cachedLengths[slot] = length;
+    cachedHeads[slot] = head;
+    cachedTails[slot] = tail;
+    return text;
+  }
   let hash = length;
   for (let at = start; at < stop; at++) {
     const byte = src[at];
@@ -298,6 +351,7 @@ function readAscii(length: number): string | typeof UNSUPPORTED {
   }
   const text = asciiText(start, length);
   stringCache[slot] = text;
+  cachedLengths[slot] = length;
   return text;
 }
 
