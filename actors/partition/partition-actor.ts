@@ -222,14 +222,17 @@ class PartitionActor implements Actor<PartitionMessage> {
       const failures = new Map<number, DecodeFailureRecord>(decoded.failures);
       const times = this.#eventTimes(decoded.events, failures);
       await this.#readBack(decoded.events, times);
-      this.#pipeline.process(decoded.events, times, decoded.positions, this.#output, 0, failures);
+      // No failures: null lets the pipeline take a clean batch whole instead of event by event.
+      const failed = failures.size > 0 ? failures : null;
+      this.#pipeline.process(decoded.events, times, decoded.positions, this.#output, 0, failed);
       this.#position = decoded.nextOffset;
       this.#pipeline.record(ctx, decoded.events.length, performance.now() - began);
     } else {
       const failures = new Map<number, DecodeFailureRecord>(message.failures);
       const times = this.#eventTimes(message.events, failures);
       await this.#readBack(message.events, times);
-      this.#pipeline.process(message.events, times, message.positions, this.#output, 0, failures);
+      const failed = failures.size > 0 ? failures : null;
+      this.#pipeline.process(message.events, times, message.positions, this.#output, 0, failed);
       if (message.positions.length > 0) this.#position = message.positions[message.positions.length - 1];
       this.#pipeline.record(ctx, message.events.length, performance.now() - began);
     }
@@ -249,11 +252,14 @@ class PartitionActor implements Actor<PartitionMessage> {
   ): Float64Array {
     const times = new Float64Array(events.length);
     const timeField = this.#plan.timeField;
+    // A dotted time field (`source.ts_ms` of a CDC envelope) reads a nested value.
+    const nested = timeField.includes('.');
     for (let index = 0; index < events.length; index++) {
       const event = events[index];
       if (event === null) continue;
-      // A dotted time field (`source.ts_ms` of a CDC envelope) reads a nested value.
-      const time = parseEventTime(timeField.includes('.') ? readPath(event, timeField) : event[timeField]);
+      const value = nested ? readPath(event, timeField) : event[timeField];
+      // A finite number (ms since the epoch) is the common case: parseEventTime returns it as is.
+      const time = typeof value === 'number' && Number.isFinite(value) ? value : parseEventTime(value);
       if (time === undefined) {
         const reason = `field ${timeField}: missing or not a time (ms since the epoch or ISO-8601)`;
         failures.set(index, { code: 'TIME_INVALID', reason, raw: JSON.stringify(event) });
