@@ -5,9 +5,12 @@ import { PartitionLog } from './partition-log.ts';
 
 /**
  * The gateway's source partitions on disk: one `PartitionLog` per partition under
- * `<dir>/p<n>`, each with its own group commit, and a size limit over all of them.
- * `append` hands back the record index and a promise that resolves once the record is
- * durable; the gateway acks a client batch when every partition it touched resolved.
+ * `<dir>/p<n>`, one group commit over all of them (a commit writes and fsyncs, in
+ * parallel, every partition appended to since the last one), and a size limit over all
+ * of them. `append` hands back the record index and a promise that resolves once the
+ * record is durable; the gateway acks a client batch when every partition it touched
+ * resolved. One commit for all partitions means a batch spread over them waits for one
+ * commit round, not for the last of several independently timed ones.
  * Durable records are announced to `onDurable` listeners (the feeders that deliver
  * them to the partition actors).
  *
@@ -28,7 +31,9 @@ export interface GatewayLogOptions {
 
 export class GatewayLog {
   readonly #partitions: PartitionLog[];
-  readonly #commits: GroupCommit[];
+  readonly #commit: GroupCommit;
+  /** Partitions appended to since the last commit started. */
+  #dirty = new Set<number>();
   readonly #maxBytes: number;
   readonly #listeners = new Set<(partition: number) => void>();
   #bytes: number;
@@ -44,21 +49,24 @@ export class GatewayLog {
         }),
       );
     }
-    this.#commits = this.#partitions.map(
-      (log, partition) =>
-        new GroupCommit({
-          policy: options.fsync,
-          intervalMs: options.groupCommitMs,
-          write: () => {
-            log.write();
+    this.#commit = new GroupCommit({
+      policy: options.fsync,
+      intervalMs: options.groupCommitMs,
+      write: () => {
+        for (const partition of this.#takeDirty()) {
+          this.#partitions[partition].write();
+          this.#announce(partition);
+        }
+      },
+      sync: async () => {
+        await Promise.all(
+          this.#takeDirty().map(async (partition) => {
+            await this.#partitions[partition].sync();
             this.#announce(partition);
-          },
-          sync: async () => {
-            await log.sync();
-            this.#announce(partition);
-          },
-        }),
-    );
+          }),
+        );
+      },
+    });
     this.#bytes = this.#partitions.reduce((sum, log) => sum + log.bytes, 0);
   }
 
@@ -87,7 +95,14 @@ export class GatewayLog {
   append(partition: number, payload: Buffer): { offset: number; durable: Promise<void> } {
     const offset = this.#partitions[partition].append(payload);
     this.#bytes += RECORD_HEADER_BYTES + payload.length;
-    return { offset, durable: this.#commits[partition].request() };
+    this.#dirty.add(partition);
+    return { offset, durable: this.#commit.request() };
+  }
+
+  #takeDirty(): number[] {
+    const dirty = [...this.#dirty];
+    this.#dirty.clear();
+    return dirty;
   }
 
   /** Calls `listener(partition)` whenever new records of `partition` became durable. */
@@ -106,7 +121,7 @@ export class GatewayLog {
   }
 
   async close(): Promise<void> {
-    for (const commit of this.#commits) await commit.close();
+    await this.#commit.close();
     for (const log of this.#partitions) log.close();
   }
 }

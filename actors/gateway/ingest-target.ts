@@ -32,39 +32,40 @@ export interface IngestTarget {
  * can no longer keep its promise of durability.
  */
 export function logTarget(log: GatewayLog, onFatal: (error: Error) => void): IngestTarget {
-  const append = (partition: number, payload: Buffer): Promise<void> => {
-    let durable: Promise<void>;
+  const failed = (error: Error): never => {
+    onFatal(error);
+    throw error;
+  };
+  /** Appends each payload; resolves once all are durable (parts appended together share one commit). */
+  const append = (records: ReadonlyArray<[partition: number, payload: Buffer]>): Promise<void> => {
+    const durable = new Set<Promise<void>>();
     try {
-      durable = log.append(partition, payload).durable;
+      for (const [partition, payload] of records) durable.add(log.append(partition, payload).durable);
     } catch (error) {
       onFatal(error as Error);
       return Promise.reject(error);
     }
-    return durable.catch((error: Error) => {
-      onFatal(error);
-      throw error;
-    });
+    const all = durable.size === 1 ? [...durable][0] : Promise.all(durable).then(ignore);
+    return all.catch(failed);
   };
   return {
     partitions: log.partitions,
     admission: () =>
       log.hasRoom() ? null : refusal('GATEWAY_FULL', null, 'the gateway log is full; retry later'),
-    append: (parts) => {
-      const durable: Promise<void>[] = [];
-      for (const [partition, events] of parts) {
-        durable.push(append(partition, encodeLogBatch({ events, failures: [] })));
-      }
-      // A single event (or a batch of one key) needs no Promise.all of its own.
-      return durable.length === 1 ? durable[0] : Promise.all(durable).then(ignore);
-    },
-    deadLetters: (failures) =>
+    append: (parts) =>
       append(
-        0,
-        encodeLogBatch({
-          events: failures.map(() => null),
-          failures: failures.map((failure, index) => [index, failure]),
-        }),
+        Array.from(parts, ([partition, events]) => [partition, encodeLogBatch({ events, failures: [] })]),
       ),
+    deadLetters: (failures) =>
+      append([
+        [
+          0,
+          encodeLogBatch({
+            events: failures.map(() => null),
+            failures: failures.map((failure, index) => [index, failure]),
+          }),
+        ],
+      ]),
   };
 }
 
