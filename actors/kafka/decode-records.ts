@@ -79,13 +79,23 @@ export function decodeKafkaRecords(format: KafkaFormat, batch: KafkaRecordBatch)
         fail(offset, frame.code, frame.reason, base64(value));
         continue;
       }
-      for (const event of frame.events) {
-        out.events.push(event);
-        out.positions.push(offset);
-      }
+      appendFrameEvents(out, frame.events, offset);
     }
   }
   return out;
+}
+
+/** A frame's events at the end of `out`, all at the frame message's offset; the first frame's array is taken as is. */
+function appendFrameEvents(out: DecodedRecords, events: Record<string, unknown>[], offset: string): void {
+  if (out.events.length === 0) {
+    out.events = events;
+    out.positions = new Array<string>(events.length).fill(offset);
+    return;
+  }
+  for (let index = 0; index < events.length; index++) {
+    out.events.push(events[index]);
+    out.positions.push(offset);
+  }
 }
 
 function base64(bytes: Uint8Array): string {
