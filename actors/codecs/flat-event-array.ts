@@ -83,37 +83,36 @@ export function decodeFlatEventArray(bytes: Uint8Array): FlatEvent[] | undefined
   }
 }
 
-/** The element count of an array header; -1 when the next value is no array. */
-function readArrayHeader(): number {
+/**
+ * The length a header of one family gives — its fix form (`fixFirst`…`fixLast`), then its
+ * 8-, 16- and 32-bit forms (-1 where the family has none); -1 when the next value is of
+ * another family or its header runs out.
+ */
+function readHeader(
+  fixFirst: number,
+  fixLast: number,
+  with8: number,
+  with16: number,
+  with32: number,
+): number {
   if (position >= end) return -1;
   const token = src[position++];
-  if (token >= 0x90 && token <= 0x9f) return token - 0x90;
-  if (token === 0xdc && position + 2 <= end) {
+  if (token >= fixFirst && token <= fixLast) return token - fixFirst;
+  if (token === with8 && position + 1 <= end) return src[position++];
+  if (token === with16 && position + 2 <= end) {
     position += 2;
     return view.getUint16(position - 2);
   }
-  if (token === 0xdd && position + 4 <= end) {
+  if (token === with32 && position + 4 <= end) {
     position += 4;
     return view.getUint32(position - 4);
   }
   return -1;
 }
 
-/** The entry count of a map header; -1 when the next value is no map. */
-function readMapHeader(): number {
-  if (position >= end) return -1;
-  const token = src[position++];
-  if (token >= 0x80 && token <= 0x8f) return token - 0x80;
-  if (token === 0xde && position + 2 <= end) {
-    position += 2;
-    return view.getUint16(position - 2);
-  }
-  if (token === 0xdf && position + 4 <= end) {
-    position += 4;
-    return view.getUint32(position - 4);
-  }
-  return -1;
-}
+const readArrayHeader = () => readHeader(0x90, 0x9f, -1, 0xdc, 0xdd);
+const readMapHeader = () => readHeader(0x80, 0x8f, -1, 0xde, 0xdf);
+const readStringHeader = () => readHeader(0xa0, 0xbf, 0xd9, 0xda, 0xdb);
 
 function readEvent(): FlatEvent | undefined {
   const size = readMapHeader();
@@ -203,23 +202,6 @@ function layoutOf(keys: string[]): Layout {
   const layout: Layout = { keys, keyBytes, keyStarts, keyWords: Int32Array.from(words), wordStarts, build };
   layouts.set(name, layout);
   return layout;
-}
-
-/** The byte length of a string header (fixstr, str 8/16/32); -1 when the next value is no string. */
-function readStringHeader(): number {
-  if (position >= end) return -1;
-  const token = src[position++];
-  if (token >= 0xa0 && token <= 0xbf) return token - 0xa0;
-  if (token === 0xd9 && position + 1 <= end) return src[position++];
-  if (token === 0xda && position + 2 <= end) {
-    position += 2;
-    return view.getUint16(position - 2);
-  }
-  if (token === 0xdb && position + 4 <= end) {
-    position += 4;
-    return view.getUint32(position - 4);
-  }
-  return -1;
 }
 
 /** nil, a boolean, a number or an ASCII string, as msgpackr (int64AsType 'number') reads it. */
