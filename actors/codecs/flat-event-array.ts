@@ -262,26 +262,28 @@ function readScalar(): unknown {
 
 /** Bytes after the type byte, for the scalar types other than fixint and fixstr; -1 for the rest. */
 const SCALAR_WIDTH = new Int8Array(256).fill(-1);
-for (const [token, width] of [
+const scalarWidths: Array<[token: number, width: number]> = [
+  // nil, false, true; float 32 and 64
   [0xc0, 0],
   [0xc2, 0],
-  [0xc3, 0], // nil, false, true
+  [0xc3, 0],
   [0xca, 4],
-  [0xcb, 8], // float 32, 64
+  [0xcb, 8],
+  // uint 8…64, int 8…64
   [0xcc, 1],
   [0xcd, 2],
   [0xce, 4],
-  [0xcf, 8], // uint 8…64
+  [0xcf, 8],
   [0xd0, 1],
   [0xd1, 2],
   [0xd2, 4],
-  [0xd3, 8], // int 8…64
+  [0xd3, 8],
+  // str 8/16/32: their length bytes, which readStringHeader then reads again
   [0xd9, 1],
   [0xda, 2],
-  [0xdb, 4], // str 8/16/32: the length bytes; readStringHeader reads them again
-]) {
-  SCALAR_WIDTH[token] = width;
-}
+  [0xdb, 4],
+];
+for (const [token, width] of scalarWidths) SCALAR_WIDTH[token] = width;
 
 /**
  * `length` bytes of ASCII as a string; UNSUPPORTED when they run out or one is not ASCII.
