@@ -103,9 +103,24 @@ export function createGenerator(options: GeneratorOptions = {}): EventGenerator 
   };
 }
 
+/**
+ * The internalized copies of `names` (property keys are always internalized; a
+ * prototype-less dictionary makes them without creating a hidden class per name): a
+ * window then finds the row of an event's key by pointer, with the string's hash already
+ * computed, instead of looking the string up in V8's string table on every event.
+ * Names must not look like array indices (those would come back as fresh strings).
+ */
+function internalized(names: readonly string[]): string[] {
+  const dictionary: Record<string, number> = Object.create(null);
+  for (const name of names) dictionary[name] = 0;
+  const keys = Object.keys(dictionary);
+  if (keys.length !== names.length) throw new Error('generator key names are not distinct');
+  return keys;
+}
+
 /** Key names `u0 …`, built once; with `partition`, only those murmur2 sends there, with their ranks. */
 function buildKeys(options: ResolvedGeneratorOptions): { names: string[]; ranks?: Int32Array } {
-  const all = Array.from({ length: options.keys }, (_, i) => `u${i}`);
+  const all = internalized(Array.from({ length: options.keys }, (_, i) => `u${i}`));
   const partition = options.partition;
   if (partition === undefined || partition.count === 1) return { names: all };
   const ranks: number[] = [];

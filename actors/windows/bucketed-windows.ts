@@ -45,10 +45,10 @@ class Bucket {
   /** Last emitted version per row slot; 0 until the row first fires. */
   readonly versions: number[] = [];
   /**
-   * Use clock of the last change per row slot (see `BucketedWindows.clock`): the one
-   * store the per-event path pays for incremental checkpoints and eviction.
+   * The rows' aggregates, each row stamped with the use clock of its last change (see
+   * `BucketedWindows.clock`): the one store the per-event path pays for incremental
+   * checkpoints and eviction, on the cache line it updates anyway.
    */
-  readonly touched: number[] = [];
   readonly table: AccumulatorTable;
   /** Rows held in memory. */
   resident = 0;
@@ -67,7 +67,7 @@ class Bucket {
     context: StoreContext,
     capacity: number,
   ) {
-    this.table = new AccumulatorTable(context.config.aggregates);
+    this.table = new AccumulatorTable(context.config.aggregates, { stamped: true });
     this.slotPlusOne = new Int32Array(Math.max(16, capacity));
   }
 }
@@ -217,7 +217,7 @@ export class BucketedWindows implements WindowStore {
   private slotFor(bucket: Bucket, encoded: string, event: SluiceEvent): number {
     const known = bucket.slotOf[encoded];
     if (known !== undefined) {
-      bucket.touched[known] = this.clock;
+      bucket.table.touch(known, this.clock);
       return known;
     }
     const existing = this.keys.idOf(encoded);
@@ -228,7 +228,7 @@ export class BucketedWindows implements WindowStore {
     ) {
       const slot = bucket.slotPlusOne[existing] - 1;
       bucket.slotOf[encoded] = slot;
-      bucket.touched[slot] = this.clock;
+      bucket.table.touch(slot, this.clock);
       return slot;
     }
     const slot = this.newRow(bucket, encoded, event, existing);
@@ -254,14 +254,13 @@ export class BucketedWindows implements WindowStore {
     }
     const slot = bucket.table.allocate();
     bucket.slotPlusOne[id] = slot + 1;
+    bucket.table.touch(slot, this.clock);
     if (slot === bucket.keyIds.length) {
       bucket.keyIds.push(id);
       bucket.versions.push(0);
-      bucket.touched.push(this.clock);
     } else {
       bucket.keyIds[slot] = id;
       bucket.versions[slot] = 0;
-      bucket.touched[slot] = this.clock;
     }
     bucket.resident++;
     this.keys.retain(id);
@@ -376,10 +375,10 @@ export class BucketedWindows implements WindowStore {
       bucket.markDirty = false;
       bucket.stored = true;
       const ids = bucket.keyIds;
-      const touched = bucket.touched;
+      const table = bucket.table;
       let dirty: Uint8Array | null = null;
       for (let slot = 0; slot < ids.length; slot++) {
-        if (ids[slot] < 0 || !(touched[slot] > clean)) continue;
+        if (ids[slot] < 0 || !(table.stampOf(slot) > clean)) continue;
         dirty ??= new Uint8Array(KEY_GROUPS);
         dirty[groups[ids[slot]]] = 1;
       }
@@ -499,7 +498,7 @@ export class BucketedWindows implements WindowStore {
       const encoded = this.encodeKey(scratch);
       const slot = this.newRow(bucket, encoded, scratch, alone ? undefined : this.keys.idOf(encoded));
       bucket.versions[slot] = chunk.refires[row] + base;
-      bucket.touched[slot] = stamp;
+      bucket.table.touch(slot, stamp);
       slots[row] = slot;
     }
     bucket.table.loadMany(slots, chunk.columns);
@@ -556,7 +555,7 @@ export class BucketedWindows implements WindowStore {
           perGroup[group] = entry;
         }
         entry.slots.push(slot);
-        const stamp = bucket.touched[slot];
+        const stamp = bucket.table.stampOf(slot);
         if (stamp > entry.lastUse) entry.lastUse = stamp;
         if (stamp > this.cleanClock) entry.dirty = true;
       }
