@@ -11,7 +11,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { ActorContext } from '../../runtime/actor.ts';
-import type { DecodeFailureCode } from '../codecs/decode-failure.ts';
+import type { KafkaDecodeFailureCode } from '../kafka/decode-records.ts';
 import { Enricher, EnrichMiss } from '../tables/enricher.ts';
 import {
   type Emitter,
@@ -47,7 +47,7 @@ export interface RestoredPipeline {
 
 /** A record the source could not decode, carried to its place in the event order. */
 export interface DecodeFailureRecord {
-  code: DecodeFailureCode | 'KAFKA_NULL_VALUE' | 'TIME_INVALID' | 'KEY_MISSING';
+  code: KafkaDecodeFailureCode;
   reason: string;
   raw: string;
 }
