@@ -1,4 +1,5 @@
 import type { GatewaySourceConfig, KafkaSourceConfig } from '../../runtime/topology/topology-schema.ts';
+import { DEAD_LETTER_HEADERS } from '../kafka/raw-record-batches.ts';
 
 /**
  * How a job reads what a `forward: kafka` gateway wrote: the gateway source stands, in
@@ -16,13 +17,11 @@ export const FORWARD_FORMAT = 'frame' as const;
  * partition 0, in the order it was refused: the value is the refused text (the invalid
  * event's JSON, or the client's payload — frames as base64 — cut at 64 KiB), and these
  * headers carry the gateway's own failure code and reason. A reader of the topic turns
- * such a record into a dead letter with that code and reason instead of decoding it;
- * without the headers it would report why the value is not a frame.
+ * such a record into a dead letter with that code and reason instead of decoding it (the
+ * kafka source does, actors/kafka/decode-records.ts); without the headers it would report
+ * why the value is not a frame.
  */
-export const FORWARD_DEAD_LETTER_HEADERS = {
-  code: 'sluice-dead-letter-code',
-  reason: 'sluice-dead-letter-reason',
-} as const;
+export const FORWARD_DEAD_LETTER_HEADERS = DEAD_LETTER_HEADERS;
 
 /** The kafka source a forwarding gateway implies, or null for a gateway with its own log. */
 export function forwardedKafkaSource(

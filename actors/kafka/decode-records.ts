@@ -16,8 +16,45 @@ import type { KafkaRecordBatch } from './kafka-batch.ts';
 
 export type KafkaFormat = 'json' | 'msgpack' | 'frame';
 
-/** Codes a Kafka record can fail with: the codec codes plus the tombstone. */
-export type KafkaDecodeFailureCode = DecodeFailureCode | 'KAFKA_NULL_VALUE';
+/**
+ * Codes a Kafka record can fail with: the codec codes plus the tombstone, and the codes a
+ * sluice producer may put on a record it writes as a dead letter (`FORWARDED_CODES`).
+ */
+export type KafkaDecodeFailureCode =
+  | DecodeFailureCode
+  | 'KAFKA_NULL_VALUE'
+  | 'KEY_MISSING'
+  | 'TIME_INVALID'
+  | 'BATCH_INVALID'
+  | 'DEAD_LETTER_CODE_UNKNOWN';
+
+/**
+ * The codes a record's dead-letter headers may name (what the `forward: kafka` gateway
+ * refuses input with). Any other code in the headers is not trusted as a label: the record
+ * is then reported under DEAD_LETTER_CODE_UNKNOWN with the header's code in its reason.
+ */
+const FORWARDED_CODES: ReadonlySet<string> = new Set<KafkaDecodeFailureCode>([
+  'JSON_INVALID',
+  'JSON_NOT_OBJECT',
+  'LINE_TOO_LONG',
+  'MSGPACK_INVALID',
+  'MSGPACK_NOT_OBJECT',
+  'FRAME_TRUNCATED',
+  'FRAME_BAD_MAGIC',
+  'FRAME_UNKNOWN_VERSION',
+  'FRAME_UNKNOWN_CODEC',
+  'FRAME_BAD_HEADER',
+  'FRAME_TOO_LARGE',
+  'FRAME_HEADER_CRC_MISMATCH',
+  'FRAME_PAYLOAD_CRC_MISMATCH',
+  'FRAME_TRAILING_BYTES',
+  'FRAME_DECOMPRESSION_FAILED',
+  'FRAME_PAYLOAD_INVALID',
+  'FRAME_COUNT_MISMATCH',
+  'KEY_MISSING',
+  'TIME_INVALID',
+  'BATCH_INVALID',
+]);
 
 export interface KafkaDecodeFailure {
   code: KafkaDecodeFailureCode;
@@ -38,6 +75,7 @@ export interface DecodedRecords {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const lenientUtf8 = new TextDecoder('utf-8');
 
 export function decodeKafkaRecords(format: KafkaFormat, batch: KafkaRecordBatch): DecodedRecords {
   const out: DecodedRecords = { events: [], positions: [], failures: [], nextOffset: batch.nextOffset };
@@ -47,9 +85,24 @@ export function decodeKafkaRecords(format: KafkaFormat, batch: KafkaRecordBatch)
     out.events.push(null);
     out.positions.push(offset);
   };
+  const { deadLetters } = batch;
   for (let index = 0; index < values.length; index++) {
     const value = values[index];
     const offset = offsets[index];
+    const mark = deadLetters?.get(index);
+    if (mark !== undefined) {
+      // A dead letter a sluice producer wrote: its own code and reason, its value as text.
+      const raw = value === null ? '' : lenientUtf8.decode(value);
+      if (FORWARDED_CODES.has(mark.code)) fail(offset, mark.code as KafkaDecodeFailureCode, mark.reason, raw);
+      else
+        fail(
+          offset,
+          'DEAD_LETTER_CODE_UNKNOWN',
+          `dead letter with unknown code ${JSON.stringify(mark.code.slice(0, 64))}: ${mark.reason}`,
+          raw,
+        );
+      continue;
+    }
     if (value === null) {
       fail(offset, 'KAFKA_NULL_VALUE', 'message value is null (a tombstone), expected an event', '');
       continue;

@@ -13,7 +13,7 @@
  * (raw-record-batches.ts): then `buffer` is those batches as fetched, back to back, and
  * `fromOffset` says where the fetch began; the worker reads the records out of them.
  */
-import { readRecordBatches } from './raw-record-batches.ts';
+import { type DeadLetterMark, readRecordBatches } from './raw-record-batches.ts';
 
 /** One fetched message as the consumer sees it (kafkajs gives `offset` as a decimal string). */
 export interface KafkaMessageLike {
@@ -44,6 +44,8 @@ export interface KafkaRecordBatch {
   /** Per message, its value; null for a tombstone (null value). */
   values: Array<Uint8Array | null>;
   nextOffset: string;
+  /** By message index, the dead-letter headers a record carries (raw record batches only). */
+  deadLetters?: Map<number, DeadLetterMark>;
 }
 
 const OFFSET_BYTES = 8;
@@ -121,13 +123,17 @@ export function kafkaBatchTransfer(packed: PackedKafkaBatch): ArrayBuffer[] {
 export function unpackKafkaBatch(packed: PackedKafkaBatch): KafkaRecordBatch {
   const { count, buffer } = packed;
   if (packed.fromOffset !== undefined) {
-    const { offsets, values } = readRecordBatches(new Uint8Array(buffer), BigInt(packed.fromOffset));
+    const { offsets, values, deadLetters } = readRecordBatches(
+      new Uint8Array(buffer),
+      BigInt(packed.fromOffset),
+    );
     return {
       topic: packed.topic,
       partition: packed.partition,
       offsets,
       values,
       nextOffset: packed.nextOffset,
+      ...(deadLetters === undefined ? {} : { deadLetters }),
     };
   }
   const headerBytes = count * (OFFSET_BYTES + LENGTH_BYTES);

@@ -282,6 +282,49 @@ class VarintCursor {
 export interface RecordValues {
   offsets: string[];
   values: Array<Uint8Array | null>;
+  /** By record index, the dead-letter headers a record carries (see `DEAD_LETTER_HEADERS`). */
+  deadLetters?: Map<number, DeadLetterMark>;
+}
+
+/**
+ * Record headers that make a record a dead letter written by a sluice producer (the
+ * `forward: kafka` gateway writes refused input so): a reader hands it to its dead-letter
+ * output with this code and reason instead of decoding it.
+ */
+export const DEAD_LETTER_HEADERS = {
+  code: 'sluice-dead-letter-code',
+  reason: 'sluice-dead-letter-reason',
+} as const;
+
+export interface DeadLetterMark {
+  code: string;
+  reason: string;
+}
+
+const CODE_HEADER = Buffer.from(DEAD_LETTER_HEADERS.code);
+const REASON_HEADER = Buffer.from(DEAD_LETTER_HEADERS.reason);
+
+/** The dead-letter headers among a record's headers (the cursor at their count), or null. */
+function deadLetterMark(cursor: VarintCursor, end: number): DeadLetterMark | null {
+  const bytes = cursor.bytes;
+  const count = cursor.varint();
+  let code: string | null = null;
+  let reason = '';
+  for (let header = 0; header < count; header++) {
+    const keyLength = cursor.varint();
+    const keyAt = cursor.at;
+    cursor.at += Math.max(0, keyLength);
+    const valueLength = cursor.varint();
+    const valueAt = cursor.at;
+    cursor.at += Math.max(0, valueLength);
+    if (cursor.at > end) throw new RangeError('record header overruns its record');
+    if (valueLength < 0) continue;
+    const key = bytes.subarray(keyAt, keyAt + keyLength);
+    const text = () => Buffer.from(bytes.buffer, bytes.byteOffset + valueAt, valueLength).toString('utf8');
+    if (CODE_HEADER.equals(key)) code = text();
+    else if (REASON_HEADER.equals(key)) reason = text();
+  }
+  return code === null ? null : { code, reason };
 }
 
 /**
@@ -329,9 +372,15 @@ export function readRecordBatches(bytes: Uint8Array, fromOffset: bigint): Record
       const value = valueLength < 0 ? null : records.subarray(cursor.at, cursor.at + valueLength);
       if (valueLength > 0 && cursor.at + valueLength > next)
         throw new RangeError('record value overruns its record');
+      if (valueLength > 0) cursor.at += valueLength;
+      const mark = cursor.at < next && records[cursor.at] !== 0 ? deadLetterMark(cursor, next) : null;
       cursor.at = next;
       const offset = exact ? base + delta : baseOffset + BigInt(delta);
       if (offset < from) continue;
+      if (mark !== null) {
+        out.deadLetters ??= new Map();
+        out.deadLetters.set(out.offsets.length, mark);
+      }
       out.offsets.push(String(offset));
       out.values.push(value);
     }

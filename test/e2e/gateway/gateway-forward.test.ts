@@ -262,7 +262,11 @@ describe('gateway forward: kafka through the CLI', { timeout: 240_000 }, () => {
     );
     const dead = await rows(dir, 'dlq');
     assert.equal(dead.length, 1);
-    assert.deepEqual([dead[0].topic, dead[0].partition], [topic, 0]);
+    // The job's dead letter carries the gateway's code and reason and the refused event.
+    assert.deepEqual(
+      [dead[0].topic, dead[0].partition, dead[0].code, dead[0].reason, dead[0].raw],
+      [topic, 0, 'KEY_MISSING', 'field user_id: missing key', JSON.stringify({ ts: BASE, seq: -2 })],
+    );
   });
 
   it("refuses to start on a topic whose partition count differs from the gateway's", async (t) => {

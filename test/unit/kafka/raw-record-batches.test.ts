@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { decodeKafkaRecords } from '../../../actors/kafka/decode-records.ts';
+import { packKafkaBatch, unpackKafkaBatch } from '../../../actors/kafka/kafka-batch.ts';
 import { registerLz4Codec } from '../../../actors/kafka/lz4-codec.ts';
-import { readRecordBatches } from '../../../actors/kafka/raw-record-batches.ts';
+import { DEAD_LETTER_HEADERS, readRecordBatches } from '../../../actors/kafka/raw-record-batches.ts';
 
 const require = createRequire(import.meta.url);
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
@@ -129,6 +131,68 @@ describe('raw record batches', () => {
     assert.throws(
       () => readRecordBatches(new Uint8Array(bytes.subarray(0, bytes.length - 3)), 0n),
       RangeError,
+    );
+  });
+
+  it('reports the dead-letter headers a record carries, by its index', async () => {
+    const bytes = await batch(7, NONE, [
+      { key: null, value: text('{"user_id":"u1","ts":1}'), headers: { trace: 'a' } },
+      {
+        key: null,
+        value: text('{"ts":2}'),
+        headers: {
+          trace: 'b',
+          [DEAD_LETTER_HEADERS.code]: 'KEY_MISSING',
+          [DEAD_LETTER_HEADERS.reason]: 'field user_id: missing key',
+        },
+      },
+    ]);
+    const read = readRecordBatches(new Uint8Array(bytes), 0n);
+    assert.deepEqual(
+      [...(read.deadLetters ?? [])],
+      [[1, { code: 'KEY_MISSING', reason: 'field user_id: missing key' }]],
+    );
+  });
+
+  it('turns a dead-letter record into a failure with its own code, reason and text, not a decode of its value', async () => {
+    const bytes = await batch(20, LZ4, [
+      { key: null, value: text('{"user_id":"u1","ts":1}') },
+      {
+        key: null,
+        value: text('{"ts":2}'),
+        headers: { [DEAD_LETTER_HEADERS.code]: 'KEY_MISSING', [DEAD_LETTER_HEADERS.reason]: 'no key' },
+      },
+      {
+        key: null,
+        value: text('whatever'),
+        headers: { [DEAD_LETTER_HEADERS.code]: 'MADE_UP', [DEAD_LETTER_HEADERS.reason]: 'trust me' },
+      },
+    ]);
+    const standIn = { offset: '22', value: null, records: new Uint8Array(bytes) };
+    const decoded = decodeKafkaRecords(
+      'json',
+      unpackKafkaBatch(packKafkaBatch('clicks', 0, [standIn], '23', '20')),
+    );
+    assert.deepEqual(decoded.events, [{ user_id: 'u1', ts: 1 }, null, null]);
+    assert.deepEqual(decoded.positions, ['20', '21', '22']);
+    assert.deepEqual(
+      decoded.failures.map(([index, failure]) => [
+        index,
+        failure.code,
+        failure.reason,
+        failure.raw,
+        failure.offset,
+      ]),
+      [
+        [1, 'KEY_MISSING', 'no key', '{"ts":2}', '21'],
+        [
+          2,
+          'DEAD_LETTER_CODE_UNKNOWN',
+          'dead letter with unknown code "MADE_UP": trust me',
+          'whatever',
+          '22',
+        ],
+      ],
     );
   });
 });
