@@ -80,7 +80,11 @@ const lenientUtf8 = new TextDecoder('utf-8');
 export function decodeKafkaRecords(format: KafkaFormat, batch: KafkaRecordBatch): DecodedRecords {
   const out: DecodedRecords = { events: [], positions: [], failures: [], nextOffset: batch.nextOffset };
   const { topic, partition, offsets, values } = batch;
+  // Frames' events wait here and join `out` with one concat (a per-event push costs about
+  // as much as the rest of the copy), before a failure takes its place and at the end.
+  const frames: FrameEvents = { chunks: [], offsets: [] };
   const fail = (offset: string, code: KafkaDecodeFailureCode, reason: string, raw: string) => {
+    joinFrameEvents(out, frames);
     out.failures.push([out.events.length, { code, reason, raw, topic, partition, offset }]);
     out.events.push(null);
     out.positions.push(offset);
@@ -132,23 +136,43 @@ export function decodeKafkaRecords(format: KafkaFormat, batch: KafkaRecordBatch)
         fail(offset, frame.code, frame.reason, base64(value));
         continue;
       }
-      appendFrameEvents(out, frame.events, offset);
+      frames.chunks.push(frame.events);
+      frames.offsets.push(offset);
     }
   }
+  joinFrameEvents(out, frames);
   return out;
 }
 
-/** A frame's events at the end of `out`, all at the frame message's offset; the first frame's array is taken as is. */
-function appendFrameEvents(out: DecodedRecords, events: Record<string, unknown>[], offset: string): void {
+/** Decoded frames not yet in the output: each frame's events and its message offset. */
+interface FrameEvents {
+  chunks: Array<Record<string, unknown>[]>;
+  offsets: string[];
+}
+
+/** Moves the waiting frames' events to the end of `out`, each at its frame message's offset. */
+function joinFrameEvents(out: DecodedRecords, frames: FrameEvents): void {
+  const { chunks, offsets } = frames;
+  if (chunks.length === 0) return;
   if (out.events.length === 0) {
-    out.events = events;
-    out.positions = new Array<string>(events.length).fill(offset);
-    return;
+    out.events =
+      chunks.length === 1 ? chunks[0] : ([] as Array<Record<string, unknown> | null>).concat(...chunks);
+    out.positions = new Array<string>(out.events.length);
+    let at = 0;
+    for (let chunk = 0; chunk < chunks.length; chunk++) {
+      out.positions.fill(offsets[chunk], at, at + chunks[chunk].length);
+      at += chunks[chunk].length;
+    }
+  } else {
+    for (let chunk = 0; chunk < chunks.length; chunk++) {
+      for (const event of chunks[chunk]) {
+        out.events.push(event);
+        out.positions.push(offsets[chunk]);
+      }
+    }
   }
-  for (let index = 0; index < events.length; index++) {
-    out.events.push(events[index]);
-    out.positions.push(offset);
-  }
+  chunks.length = 0;
+  offsets.length = 0;
 }
 
 function base64(bytes: Uint8Array): string {

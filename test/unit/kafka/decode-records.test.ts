@@ -90,6 +90,34 @@ describe('decodeKafkaRecords', () => {
     assert.equal(decoded.failures[0][1].raw, damaged.toString('base64'));
   });
 
+  test('failures between frames keep their place among the frames’ events and offsets', () => {
+    const good = (...keys: string[]) => encodeFrame(keys.map((k) => ({ k })));
+    const decoded = decodeKafkaRecords(
+      'frame',
+      batchOf([good('a', 'b'), good('c'), null, Buffer.from('nope'), good('d', 'e'), good('f'), null], 10),
+    );
+    assert.deepEqual(decoded.events, [
+      { k: 'a' },
+      { k: 'b' },
+      { k: 'c' },
+      null,
+      null,
+      { k: 'd' },
+      { k: 'e' },
+      { k: 'f' },
+      null,
+    ]);
+    assert.deepEqual(decoded.positions, ['10', '10', '11', '12', '13', '14', '14', '15', '16']);
+    assert.deepEqual(
+      decoded.failures.map(([index, failure]) => [index, failure.code, failure.offset]),
+      [
+        [3, 'KAFKA_NULL_VALUE', '12'],
+        [4, 'FRAME_BAD_MAGIC', '13'],
+        [8, 'KAFKA_NULL_VALUE', '16'],
+      ],
+    );
+  });
+
   test('a truncated frame becomes a failure', () => {
     const frame = encodeFrame([{ k: 'a' }, { k: 'b' }]);
     const decoded = decodeKafkaRecords('frame', batchOf([frame.subarray(0, frame.length - 3)]));
