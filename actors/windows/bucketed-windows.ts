@@ -1,5 +1,12 @@
 import { AccumulatorTable } from './aggregates.ts';
-import { compareCodeUnits, KEY_GROUPS, type KeyEncoder, keyGroup, keyGroupsOf } from './group-key.ts';
+import {
+  compareCodeUnits,
+  KEY_GROUPS,
+  type KeyEncoder,
+  keyGroup,
+  keyGroupsOf,
+  keyValues,
+} from './group-key.ts';
 import { KeyDictionary } from './key-dictionary.ts';
 import type { PartialBatch } from './partial-batch.ts';
 import type { RowFactory } from './row-factory.ts';
@@ -491,12 +498,22 @@ export class BucketedWindows implements WindowStore {
     const base = bucket.fired ? 1 : 0;
     // A key group's keys are in no other group, so when no other window holds a row no
     // key of this chunk is known yet: the lookup (a million misses for a million keys)
-    // is skipped.
+    // is skipped, and the keys enter the dictionary unindexed (indexed per key group on
+    // the first lookup there).
     const alone = this.openWindows === bucket.resident + bucket.evictedRows;
     for (let row = 0; row < rows; row++) {
       for (let i = 0; i < width; i++) scratch[this.groupBy[i]] = chunk.keys[row * width + i];
       const encoded = this.encodeKey(scratch);
-      const slot = this.newRow(bucket, encoded, scratch, alone ? undefined : this.keys.idOf(encoded));
+      let id: number | undefined;
+      if (alone) {
+        if (keyGroup(encoded) !== chunk.group) {
+          throw new WindowSnapshotError(
+            `window ${chunk.start}: a key of key group ${keyGroup(encoded)} is stored in group ${chunk.group}`,
+          );
+        }
+        id = this.keys.addUnindexed(encoded, keyValues(this.groupBy, scratch), chunk.group);
+      } else id = this.keys.idOf(encoded);
+      const slot = this.newRow(bucket, encoded, scratch, id);
       bucket.versions[slot] = chunk.refires[row] + base;
       bucket.table.touch(slot, stamp);
       slots[row] = slot;

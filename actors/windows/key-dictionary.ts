@@ -10,6 +10,12 @@ import type { SluiceEvent } from './types.ts';
  *
  * Ids are reference-counted by the windows holding a row for them; when the last such
  * window is purged the key is forgotten, so key churn does not leak.
+ *
+ * A restore loads keys unindexed (`addUnindexed`): they get ids, values and groups but
+ * no entry in the encoded → id map, the one per-key cost that dominated restoring a
+ * million keys. The map learns them one key group at a time, on the first lookup that
+ * misses in that group, so keys that no event names again (a closed window waiting to
+ * fire) are never indexed.
  */
 export class KeyDictionary {
   private readonly ids = new Map<string, number>();
@@ -26,6 +32,11 @@ export class KeyDictionary {
   private added: number[] = [];
   private removed = false;
   private sorted: number[] = [];
+  /** 1 per id loaded by `addUnindexed` and not yet in `ids` (cleared when indexed or released). */
+  private unindexed = new Uint8Array(0);
+  /** Per key group, ids loaded unindexed there (some may since be indexed or released). */
+  private readonly unindexedByGroup: Array<number[] | undefined> = [];
+  private unindexedCount = 0;
 
   constructor(private readonly groupBy: readonly string[]) {}
 
@@ -35,41 +46,84 @@ export class KeyDictionary {
   }
 
   get size(): number {
-    return this.ids.size;
+    return this.ids.size + this.unindexedCount;
   }
 
   /** The id of a live key, or undefined. */
   idOf(encoded: string): number | undefined {
+    const known = this.ids.get(encoded);
+    if (known !== undefined || this.unindexedCount === 0) return known;
+    const group = keyGroup(encoded);
+    if (this.unindexedByGroup[group] === undefined) return undefined;
+    this.indexGroup(group);
     return this.ids.get(encoded);
+  }
+
+  /** Enters the unindexed ids of one key group into the map. */
+  private indexGroup(group: number): void {
+    const pending = this.unindexedByGroup[group] as number[];
+    this.unindexedByGroup[group] = undefined;
+    for (const id of pending) {
+      if (this.unindexed[id] === 0) continue;
+      this.unindexed[id] = 0;
+      this.unindexedCount--;
+      this.ids.set(this.encodedOf[id], id);
+    }
+  }
+
+  /**
+   * A new id for `encoded` (the encoding of the tuple `values`, in key group `group`),
+   * known not to be live, left out of the map until a lookup in its group needs it.
+   */
+  addUnindexed(encoded: string, values: unknown[], group: number): number {
+    const id = this.allocate(encoded, values, group);
+    if (id >= this.unindexed.length) {
+      const grown = new Uint8Array(Math.max(1024, id + 1, this.unindexed.length * 2));
+      grown.set(this.unindexed);
+      this.unindexed = grown;
+    }
+    this.unindexed[id] = 1;
+    this.unindexedCount++;
+    let pending = this.unindexedByGroup[group];
+    if (pending === undefined) {
+      pending = [];
+      this.unindexedByGroup[group] = pending;
+    }
+    pending.push(id);
+    return id;
   }
 
   /** The id of the key `encoded`, which is the encoding of `event`'s groupBy values. */
   intern(encoded: string, event: SluiceEvent): number {
-    const known = this.ids.get(encoded);
+    const known = this.idOf(encoded);
     if (known !== undefined) return known;
     return this.add(encoded, event);
   }
 
   /** A new id for `encoded`, known not to be live (`idOf` said so). */
   add(encoded: string, event: SluiceEvent): number {
-    const values = keyValues(this.groupBy, event);
+    const id = this.allocate(encoded, keyValues(this.groupBy, event), keyGroup(encoded));
+    this.ids.set(encoded, id);
+    return id;
+  }
+
+  private allocate(encoded: string, values: unknown[], group: number): number {
     let id = this.freeIds.pop();
     if (id === undefined) {
       id = this.encodedOf.length;
       this.encodedOf.push(encoded);
       this.values.push(values);
-      this.groups.push(keyGroup(encoded));
+      this.groups.push(group);
       this.orders.push(null);
       this.references.push(0);
       this.pending.push(true);
     } else {
       this.encodedOf[id] = encoded;
       this.values[id] = values;
-      this.groups[id] = keyGroup(encoded);
+      this.groups[id] = group;
       this.orders[id] = null;
       this.pending[id] = true;
     }
-    this.ids.set(encoded, id);
     this.added.push(id);
     return id;
   }
@@ -93,7 +147,10 @@ export class KeyDictionary {
 
   release(id: number): void {
     if (--this.references[id] > 0) return;
-    this.ids.delete(this.encodedOf[id]);
+    if (id < this.unindexed.length && this.unindexed[id] !== 0) {
+      this.unindexed[id] = 0;
+      if (--this.unindexedCount === 0) this.unindexedByGroup.length = 0;
+    } else this.ids.delete(this.encodedOf[id]);
     this.freeIds.push(id);
     this.removed = true;
   }
@@ -101,7 +158,9 @@ export class KeyDictionary {
   /** Live ids in output order. Valid until the next intern or release. */
   sortedIds(): readonly number[] {
     if (this.added.length === 0 && !this.removed) return this.sorted;
-    const live = (id: number) => this.ids.get(this.encodedOf[id]) === id;
+    const unindexed = this.unindexed;
+    const live = (id: number) =>
+      (id < unindexed.length && unindexed[id] !== 0) || this.ids.get(this.encodedOf[id]) === id;
     const kept = this.sorted.filter((id) => !this.pending[id] && live(id));
     const fresh: number[] = [];
     for (const id of this.added) {

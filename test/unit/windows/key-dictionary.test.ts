@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createKeyEncoder, keyOrder } from '../../../actors/windows/group-key.ts';
+import { createKeyEncoder, keyGroup, keyOrder } from '../../../actors/windows/group-key.ts';
 import { KeyDictionary } from '../../../actors/windows/key-dictionary.ts';
 
 const encode = createKeyEncoder(['k']);
@@ -66,5 +66,30 @@ describe('key dictionary', () => {
     dictionary.release(y);
     dictionary.retain(intern(dictionary, 'z'));
     assert.deepEqual(sortedKeys(dictionary), ['z']);
+  });
+
+  it('finds keys loaded unindexed, lists them in order and forgets them when released', () => {
+    const dictionary = new KeyDictionary(['k']);
+    const loaded = ['q', 'b', 'z', 'a'].map((k) => {
+      const id = dictionary.addUnindexed(k, [k], keyGroup(k));
+      dictionary.retain(id);
+      return id;
+    });
+    dictionary.retain(intern(dictionary, 'm'));
+    assert.equal(dictionary.size, 5);
+    assert.deepEqual(sortedKeys(dictionary), ['a', 'b', 'm', 'q', 'z']);
+    assert.equal(dictionary.idOf('z'), loaded[2]);
+    assert.equal(intern(dictionary, 'a'), loaded[3], 'an unindexed key is not added twice');
+    assert.equal(dictionary.idOf('y'), undefined);
+    dictionary.release(loaded[1]);
+    assert.equal(dictionary.idOf('b'), undefined, 'released before it was indexed');
+    assert.equal(dictionary.size, 4);
+    const c = intern(dictionary, 'c');
+    assert.equal(c, loaded[1], 'the freed id is reused');
+    dictionary.retain(c);
+    assert.deepEqual(sortedKeys(dictionary), ['a', 'c', 'm', 'q', 'z']);
+    for (const id of [loaded[0], loaded[2], loaded[3]]) dictionary.release(id);
+    assert.deepEqual(sortedKeys(dictionary), ['c', 'm']);
+    assert.equal(dictionary.size, 2);
   });
 });
