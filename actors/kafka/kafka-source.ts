@@ -43,7 +43,7 @@ export interface KafkaSourceOptions {
   clientId: string;
   /** 'latest': read up to the end offsets seen at start, then call onPartitionEnd; null: run until stopped. */
   bounded: 'latest' | null;
-  /** A broker silent longer than this is fatal (onFatal). Must exceed heartbeatIntervalMs + 1 s fetch wait. */
+  /** A broker silent longer than this is fatal (onFatal). Must exceed heartbeatIntervalMs + the fetch wait. */
   brokerTimeoutMs: number;
   /** Where a partition without a seek offset and without a group offset starts. */
   fromBeginning: boolean;
@@ -83,7 +83,13 @@ interface OwnedPartition {
   backpressured: boolean;
 }
 
-const FETCH_WAIT_MS = 1000;
+/**
+ * The broker's long-poll wait for an empty fetch, which kafkajs also sleeps when every
+ * partition is paused (each waits on a full mailbox) or has no position yet. Short, so
+ * the fetch loop follows the workers as they drain instead of leaving them idle for up
+ * to a second, and the first fetch after a join starts at once.
+ */
+const FETCH_WAIT_MS = 100;
 /**
  * How long `stop` waits for kafkajs to leave the group and disconnect. kafkajs's
  * `disconnect` waits for its fetch loop, which during a rebalance sits in JoinGroup for up
