@@ -26,7 +26,7 @@ import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
 import type kafkajs from 'kafkajs';
 import { decompressFrameSync } from 'lz4-napi';
-import { flagAbortedRecords } from './read-committed.ts';
+import { type FetchedMessage, flagAbortedRecords } from './read-committed.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -46,20 +46,10 @@ const CODEC_GZIP = 1;
 const CODEC_LZ4 = 3;
 
 /** A record batch as a kafkajs message stand-in. */
-export interface RecordBatchMessage {
-  offset: string;
-  key: Buffer | null;
+export interface RecordBatchMessage extends FetchedMessage {
   value: null;
   timestamp: string;
   headers: Record<string, never>;
-  isControlRecord: boolean;
-  batchContext: {
-    firstOffset: string;
-    lastOffsetDelta: number;
-    producerId: string;
-    inTransaction: boolean;
-    isControlBatch: boolean;
-  };
   /** The whole record batch as fetched; null for a control batch. */
   records: Uint8Array | null;
 }
@@ -170,7 +160,7 @@ async function decodeFetchV11(payload: Buffer) {
       const preferredReadReplica = reader.int32();
       const size = reader.int32();
       const records = size > 0 ? reader.bytes(size) : Buffer.alloc(0);
-      const messages = recordBatchMessages(records) ?? (await kafkajsMessages(records));
+      const messages: FetchedMessage[] = recordBatchMessages(records) ?? (await kafkajsMessages(records));
       if (abortedTransactions.length > 0) {
         flagAbortedRecords(messages, abortedTransactions);
         abortedTransactions.length = 0;
@@ -192,11 +182,11 @@ async function decodeFetchV11(payload: Buffer) {
 }
 
 /** kafkajs's own decoding of one partition's records (one message per record). */
-async function kafkajsMessages(records: Buffer): Promise<RecordBatchMessage[]> {
+async function kafkajsMessages(records: Buffer): Promise<FetchedMessage[]> {
   const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => unknown;
   const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (
     decoder: unknown,
-  ) => Promise<RecordBatchMessage[]>;
+  ) => Promise<FetchedMessage[]>;
   const sized = Buffer.alloc(4 + records.length);
   sized.writeInt32BE(records.length, 0);
   records.copy(sized, 4);

@@ -20,7 +20,8 @@
  */
 import { createRequire } from 'node:module';
 
-interface FetchedMessage {
+/** What the filter reads of a fetched kafkajs message (a record, or a record batch's stand-in). */
+export interface FetchedMessage {
   offset: string;
   key: Buffer | null;
   isControlRecord: boolean;
