@@ -27,6 +27,8 @@ export interface KcatProduceOptions {
   generator: GeneratorOptions & { startTime: number };
   /** How often due events are handed to kcat. Default 20 ms. */
   tickMs?: number;
+  /** Ends production early (kcat flushes what it was given): a live stream stopped by its reader. */
+  signal?: AbortSignal;
 }
 
 export interface KcatProduceResult {
@@ -83,7 +85,7 @@ export async function produceJsonWithKcat(options: KcatProduceOptions): Promise<
   const began = Date.now();
   let written = 0;
   try {
-    while (written < count) {
+    while (written < count && !options.signal?.aborted) {
       const due =
         rate > 0
           ? Math.min(count, Math.floor(((Date.now() - startTime) * rate) / 1000) + 1)

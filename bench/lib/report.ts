@@ -69,9 +69,14 @@ function figuresRow(system: SystemFigures, reference: SystemFigures | undefined)
   const cells = latency
     ? [latency.p50, latency.p90, latency.p99, latency.p999, latency.max].map(formatMicroseconds)
     : ['–', '–', '–', '–', '–'];
+  // A row at a fixed offered load (a live stream) consumed what was offered: its events/s
+  // is no throughput to divide a throughput row by.
+  const offered = (figures: SystemFigures) => typeof figures.extra?.offered === 'number';
   const ratio =
     reference && reference !== system
-      ? `${(reference.eventsPerSecond / system.eventsPerSecond).toFixed(2)}×`
+      ? offered(system) && !offered(reference)
+        ? 'n/a (offered load)'
+        : `${(reference.eventsPerSecond / system.eventsPerSecond).toFixed(2)}×`
       : 'reference';
   return `| ${system.system} | ${number(system.eventsPerSecond)} | ${cells.join(' | ')} | ${(system.cpuMs / 1000).toFixed(2)} s | ${number(system.peakRssMiB)} MiB | ${ratio} |`;
 }

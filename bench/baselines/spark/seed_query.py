@@ -10,12 +10,10 @@ Progress reports go to stdout, one `PROGRESS <json>` line each, then `DONE <json
 
 import argparse
 import json
-import os
 import time
 
-from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType, StructField, StructType
+from spark_common import SCHEMA, seed_session
 
 
 def main() -> None:
@@ -30,20 +28,8 @@ def main() -> None:
     parser.add_argument("--max-offsets", type=int, default=0)
     args = parser.parse_args()
 
-    jars = ",".join(
-        os.path.join(args.jars, name) for name in sorted(os.listdir(args.jars)) if name.endswith(".jar")
-    )
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("sluice-bench-seed-query")
-        .config("spark.jars", jars)
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = seed_session("sluice-bench-seed-query", args.jars)
 
-    schema = StructType([StructField("user_id", StringType()), StructField("ts", LongType())])
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", args.brokers)
@@ -54,7 +40,7 @@ def main() -> None:
         reader = reader.option("maxOffsetsPerTrigger", str(args.max_offsets))
     events = (
         reader.load()
-        .select(F.from_json(F.col("value").cast("string"), schema).alias("e"))
+        .select(F.from_json(F.col("value").cast("string"), SCHEMA).alias("e"))
         .select("e.user_id", F.timestamp_millis(F.col("e.ts")).alias("timestamp"))
     )
     counts = events.groupBy(F.window("timestamp", "1 minute"), "user_id").count()

@@ -17,10 +17,25 @@ import { watchProcessTree } from '../../lib/process-tree.ts';
 import type { SystemFigures } from '../../lib/scenario-result.ts';
 import { countsFromRows, type WindowCounts } from '../../lib/window-counts.ts';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
+export const here = fileURLToPath(new URL('.', import.meta.url));
 const cache = join(here, '..', '.cache');
-const python = join(cache, 'spark-venv', 'bin', 'python');
-const jars = join(cache, 'spark-jars');
+/** The venv's python and the connector jars bench/baselines/install.sh spark puts in place. */
+export const python = join(cache, 'spark-venv', 'bin', 'python');
+export const jars = join(cache, 'spark-jars');
+
+/** Calls `handle` with each complete line a driver prints on stdout. */
+export function forEachLine(stream: NodeJS.ReadableStream, handle: (line: string) => void): void {
+  let buffered = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
+      handle(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+      newline = buffered.indexOf('\n');
+    }
+  });
+}
 
 /** Why the Spark baseline cannot run here, or null when its toolchain is installed. */
 export function sparkUnavailable(): string | null {
@@ -69,19 +84,11 @@ export async function runSpark(options: {
     let done: { events: number; wallSeconds: number } | null = null;
     let stderr = '';
     let usage = { cpuMs: 0, peakRssMiB: 0 };
-    let buffered = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      let newline = buffered.indexOf('\n');
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        if (line.startsWith('PROGRESS ')) progress.push(JSON.parse(line.slice(9)) as Progress);
-        if (line.startsWith('DONE ')) {
-          done = JSON.parse(line.slice(5));
-          usage = tree.stop();
-        }
-        newline = buffered.indexOf('\n');
+    forEachLine(child.stdout, (line) => {
+      if (line.startsWith('PROGRESS ')) progress.push(JSON.parse(line.slice(9)) as Progress);
+      if (line.startsWith('DONE ')) {
+        done = JSON.parse(line.slice(5));
+        usage = tree.stop();
       }
     });
     child.stderr.on('data', (chunk: Buffer) => {
