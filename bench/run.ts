@@ -1,5 +1,5 @@
 /**
- * `npm run bench [scenario…] [--quick] [--no-spark] [--out DIR]` and `sluice bench`: runs
+ * `npm run bench [scenario…] [--quick] [--full] [--no-spark] [--out DIR]` and `sluice bench`: runs
  * scenarios one after another; each checks that what it compares agrees before timing,
  * then its figures are printed and saved (`results/<date>-<scenario>.json`, charts, and
  * RESULTS.md rebuilt) under DIR, by default this folder.
@@ -11,6 +11,8 @@ import type { ScenarioResult } from './lib/scenario-result.ts';
 
 export interface BenchOptions {
   quick: boolean;
+  /** Also the sizes past the default suite's budget (checkpoint: 5M keys). */
+  full: boolean;
   spark: boolean;
   outDir: string;
   command: string;
@@ -65,7 +67,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
-export const BENCH_USAGE = `Usage: sluice bench [scenario…] [--quick] [--no-spark] [--out DIR]
+export const BENCH_USAGE = `Usage: sluice bench [scenario…] [--quick] [--full] [--no-spark] [--out DIR]
 
 Runs benchmark scenarios (default: all) with their baselines on the same input,
 checks that every system gives the same window counts before timing, and writes
@@ -73,21 +75,22 @@ RESULTS.md, charts/ and results/<date>-<scenario>.json under DIR (default bench/
 
 Scenarios and their time on this 2-core machine at default sizes (budget for the whole
 default suite: 15 minutes; --quick runs take seconds each):
-  core            ~1 min     in-process generator → windows, 1 and 2 workers
-  kafka-frame     ~1 min     Kafka, sluice frames → windows
-  kafka-json      ~4.5 min   the seed's job on a pre-filled topic with naive-node and Spark (30 s
+  core            ~30 s      in-process generator → windows, 1 and 2 workers
+  kafka-frame     ~40 s      Kafka, sluice frames → windows
+  kafka-json      ~5 min     the seed's job on a pre-filled topic with naive-node and Spark (30 s
                              trigger), then sluice and Spark on one live 15,000 events/s stream:
                              Spark's smallest sustained trigger, event time → output latency
   e2e-clickhouse  ~1.5 min   event → row visible in ClickHouse at fixed loads
-  checkpoint      ~8 min     checkpoint/restore against 100K, 1M, 5M keys (461 s under load)
+  checkpoint      ~40 s      checkpoint/restore against 100K and 1M keys (--full adds 5M: +4 min)
   gateway         ~30 s      4 runs of 4 s: batches of 1/64/1,024, then 100K events/s offered
   cdc             ~40 s      50,000 inserts + 1,000 commits at 200/s, to windows and to Kafka
-  native          ~1 min     500,000 frame events: native, TS twin, per-event TS
-  sinks           ~30 s      400,000 rows per ClickHouse format, 10,000 into the BigQuery emulator
-The first five times come from their newest saved runs on a loaded machine, the last four
-from --quick runs scaled to the default sizes; under load the sum is over the budget, and
-checkpoint's 5M keys is most of it.
+  native          ~30 s      500,000 frame events: native, TS twin, per-event TS
+  sinks           ~1 min     400,000 rows per ClickHouse format, 10,000 into the BigQuery emulator
+Times from runs on a loaded machine (load average 5–8); the sum is ≈ 11 min, and the suite
+prints each scenario's time and the total. Checkpoint's 5M keys (≈ 230 s, ~7 GiB RSS) would
+take it to ≈ 15 min, over the budget under load, so 5M keys runs only with --full.
   --quick     tiny sizes, sluice and naive-node only (a smoke run)
+  --full      also the sizes past the budget (checkpoint: 5M keys)
   --no-spark  leave out the Spark baseline
   --rewrite-report  only rebuild RESULTS.md from results/ and results/notes/
 Baselines install with bench/baselines/install.sh; one that is missing is reported as skipped.`;
@@ -119,7 +122,7 @@ export async function runBench(
   const outDir = outFlag >= 0 ? argv[outFlag + 1] : fileURLToPath(new URL('.', import.meta.url));
   const rest = argv.filter((_arg, index) => outFlag < 0 || (index !== outFlag && index !== outFlag + 1));
   const unknownFlag = rest.find(
-    (arg) => arg.startsWith('--') && arg !== '--quick' && arg !== '--no-spark' && arg !== '--rewrite-report',
+    (arg) => arg.startsWith('--') && !['--quick', '--full', '--no-spark', '--rewrite-report'].includes(arg),
   );
   if (unknownFlag || outDir === undefined) {
     console.error(unknownFlag ? `unknown option ${unknownFlag}\n\n${BENCH_USAGE}` : '--out needs a folder');
@@ -131,6 +134,7 @@ export async function runBench(
   }
   const options: BenchOptions = {
     quick: rest.includes('--quick'),
+    full: rest.includes('--full') && !rest.includes('--quick'),
     spark: !rest.includes('--no-spark'),
     outDir,
     command,

@@ -8,7 +8,7 @@ import { CliArgumentError } from '../../errors.ts';
 
 export const summary = 'run the benchmark suite against its baselines and write bench/RESULTS.md';
 
-export const usage = `Usage: sluice bench [scenario…] [--quick] [--no-spark] [--out DIR] [--rewrite-report]
+export const usage = `Usage: sluice bench [scenario…] [--quick] [--full] [--no-spark] [--out DIR] [--rewrite-report]
 
 Runs benchmark scenarios (default: all) with their baselines on the same input,
 checks that every system gives the same window counts before timing, and writes
@@ -16,12 +16,13 @@ RESULTS.md, charts/ and results/<date>-<scenario>.json under DIR (default bench/
 
 Scenarios: core, kafka-frame, kafka-json, e2e-clickhouse, checkpoint
   --quick     tiny sizes, sluice and naive-node only (a smoke run)
+  --full      also the sizes past the default suite's 15-minute budget (checkpoint: 5M keys)
   --no-spark  leave out the Spark baseline
   --rewrite-report  only rebuild RESULTS.md from results/ and results/notes/
 Baselines install with bench/baselines/install.sh; a missing one is reported as skipped.
 Exit code 0 when every result check agrees, 1 when one disagrees, 2 on bad arguments.`;
 
-const FLAGS = new Set(['--quick', '--no-spark', '--out', '--rewrite-report']);
+const FLAGS = new Set(['--quick', '--full', '--no-spark', '--out', '--rewrite-report']);
 
 export async function run(argv: string[]): Promise<number> {
   const suite = await import('../../../bench/run.ts');

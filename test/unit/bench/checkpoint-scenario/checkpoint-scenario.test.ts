@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { parseCheckpointOutput } from '../../../../bench/checkpoint-scenario/checkpoint-scenario.ts';
+import {
+  checkpointSizes,
+  parseCheckpointOutput,
+} from '../../../../bench/checkpoint-scenario/checkpoint-scenario.ts';
 
 it('the checkpoint scenario reads one table row per state size from the checkpoint bench output', () => {
   const output = `
@@ -28,4 +31,10 @@ it('the checkpoint scenario reads one table row per state size from the checkpoi
     ['20,000', '364', '228', '31', '651', '108', '262', '5047 µs', '176'],
     ['1,000,000', '900', '800', '120', '1900', '300', '400', '6000 µs', '1500'],
   ]);
+});
+
+it('the default suite measures 100K and 1M keys; 5M keys only with --full, --quick one small size', () => {
+  assert.deepEqual(checkpointSizes({ quick: false }), [100_000, 1_000_000]);
+  assert.deepEqual(checkpointSizes({ quick: false, full: true }), [100_000, 1_000_000, 5_000_000]);
+  assert.deepEqual(checkpointSizes({ quick: true, full: true }), [20_000]);
 });
