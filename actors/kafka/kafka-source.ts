@@ -81,6 +81,12 @@ interface OwnedPartition {
   end: bigint | null;
   inflight: Promise<void> | null;
   backpressured: boolean;
+  /**
+   * Where kafkajs moved past a fetch holding only control records or aborted ones (it
+   * hands those to nobody): the position to carry to the owner once nothing is in flight,
+   * so a checkpoint and a bounded end see the offset move. null: nothing to carry.
+   */
+  skipTo: bigint | null;
 }
 
 /**
@@ -260,6 +266,7 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
         end: null,
         inflight: null,
         backpressured: false,
+        skipTo: null,
       };
       owned.set(partition, state);
       return state;
@@ -270,6 +277,7 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
   const afterDelivery = async (partition: number, state: OwnedPartition) => {
     if (!isCurrent(partition, state)) return;
     state.inflight = null;
+    if (carrySkip(partition, state)) return;
     if (
       state.end !== null &&
       state.position !== null &&
@@ -286,6 +294,38 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
     }
   };
 
+  /** Delivers `packed` and moves the position past it; the delivery's settling is the partition's in-flight work. */
+  const handOver = (partition: number, state: OwnedPartition, packed: PackedKafkaBatch): Promise<void> => {
+    state.position = BigInt(packed.nextOffset);
+    if (state.skipTo !== null && state.skipTo <= state.position) state.skipTo = null;
+    const delivery = options.deliver(partition, packed);
+    state.inflight = delivery.then(() => afterDelivery(partition, state)).catch(ownerCallback('deliver'));
+    return delivery;
+  };
+
+  /**
+   * kafkajs resolved a fetch of only control or aborted records itself (`batchSize` 0):
+   * the partition's position moves to `next` through an empty delivery, now or after the
+   * one in flight.
+   */
+  const passFiltered = (partition: number, next: bigint) => {
+    const state = owned.get(partition);
+    if (state === undefined || state.phase !== 'ready' || state.position === null || next <= state.position)
+      return;
+    state.skipTo = next;
+    if (state.inflight === null) carrySkip(partition, state);
+  };
+
+  /** Hands the owner an empty batch that moves the position to `skipTo`, if one is due. */
+  const carrySkip = (partition: number, state: OwnedPartition): boolean => {
+    const next = state.skipTo;
+    state.skipTo = null;
+    if (next === null || state.phase !== 'ready' || state.position === null || next <= state.position)
+      return false;
+    void handOver(partition, state, packKafkaBatch(topic, partition, [], next.toString())).catch(() => {});
+    return true;
+  };
+
   const eachBatch = async (payload: EachBatchPayload) => {
     if (stopping || failed) return;
     const { batch } = payload;
@@ -300,12 +340,14 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
     const fetchedOffset = (batch as unknown as { fetchedOffset: string }).fetchedOffset;
     const packed = packKafkaBatch(topic, partition, batch.messages, nextOffset, fetchedOffset);
     payload.resolveOffset(batch.lastOffset());
-    state.position = BigInt(nextOffset);
+    const delivery = handOver(partition, state, packed);
     let delivered = false;
-    const delivery = options.deliver(partition, packed).then(() => {
-      delivered = true;
-    });
-    state.inflight = delivery.then(() => afterDelivery(partition, state)).catch(ownerCallback('deliver'));
+    void delivery.then(
+      () => {
+        delivered = true;
+      },
+      () => {}, // a failed delivery is reported by the in-flight chain (handOver)
+    );
     await Promise.race([delivery.catch(() => {}), nextTurn()]);
     if (!delivered && isCurrent(partition, state)) {
       state.backpressured = true;
@@ -324,7 +366,11 @@ export async function startKafkaSource(options: KafkaSourceOptions): Promise<Kaf
 
   const { HEARTBEAT, GROUP_JOIN, REBALANCING, CRASH, START_BATCH_PROCESS } = consumer.events;
   consumer.on(HEARTBEAT, () => watchdog.contact(Date.now()));
-  consumer.on(START_BATCH_PROCESS, () => watchdog.contact(Date.now()));
+  consumer.on(START_BATCH_PROCESS, (event) => {
+    watchdog.contact(Date.now());
+    const { partition, batchSize, lastOffset } = event.payload;
+    if (batchSize === 0) passFiltered(partition, BigInt(lastOffset) + 1n);
+  });
   consumer.on(GROUP_JOIN, onGroupJoin);
   consumer.on(REBALANCING, () => beginRevoke());
   /**

@@ -69,3 +69,55 @@ test('from inside two interleaved aborted transactions, none of their records is
   assert.deepEqual(await read('2'), ['6:c1', '8:d1']);
   assert.deepEqual(await read('3'), ['6:c1', '8:d1']);
 });
+
+test('a bounded source ends on a partition whose last records are transaction markers or aborted records', async () => {
+  const tail = uniqueName('read-committed-tail');
+  const kafka = new kafkajs.Kafka({ brokers: BROKERS, logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: tail, numPartitions: 2 }], waitForLeaders: true });
+  await admin.disconnect();
+  try {
+    const producer = kafka.producer({
+      transactionalId: uniqueName('tail'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    try {
+      // Partition 0 ends with a commit marker, partition 1 with an aborted transaction.
+      const committed = await producer.transaction();
+      await committed.send({ topic: tail, messages: [{ partition: 0, ...event('p0', 1000) }] });
+      await committed.send({ topic: tail, messages: [{ partition: 1, ...event('p1', 1001) }] });
+      await committed.commit();
+      const aborted = await producer.transaction();
+      await aborted.send({ topic: tail, messages: [{ partition: 1, ...event('gone', 1002) }] });
+      await aborted.abort();
+    } finally {
+      await producer.disconnect();
+    }
+    const readTail = async (seeks: Array<[number, string]>) => {
+      const owner = new RecordingOwner('json');
+      for (const [partition, offset] of seeks) owner.seekTo.set(partition, offset);
+      const source = await startRecordedSource(owner, tail);
+      try {
+        await owner.allEnded(2);
+      } finally {
+        await source.stop();
+      }
+      return owner.received.map((entry) => `${entry.partition}:${entry.event.name}`).sort();
+    };
+    assert.deepEqual(await readTail([]), ['0:p0', '1:p1']);
+    // Started at the tail: every fetch holds only markers or aborted records, which kafkajs
+    // hands to nobody; the source must still see its position reach the end offsets.
+    assert.deepEqual(
+      await readTail([
+        [0, '1'],
+        [1, '2'],
+      ]),
+      [],
+    );
+  } finally {
+    await deleteTopics([tail]);
+  }
+});
