@@ -27,10 +27,20 @@ export interface SluiceKafkaJob {
   events: number;
 }
 
-function topologyText(job: SluiceKafkaJob, group: string, sink: string): string {
-  return `name: bench-${job.format}
+/**
+ * The seed's job as a topology: Kafka → 1-minute tumbling count per user_id → `sink`.
+ * Bounded (`bounded: latest`) unless `live` names the state folder and extra aggregates
+ * of a job that runs until stopped.
+ */
+export function seedJobTopology(
+  job: Omit<SluiceKafkaJob, 'events'>,
+  group: string,
+  sink: string,
+  live?: { stateDir: string; aggregates: string },
+): string {
+  return `name: bench-${job.format}${live ? '-live' : ''}
 workers: ${job.workers}
-sources:
+${live ? `state: { dir: ${live.stateDir} }\n` : ''}sources:
   events:
     type: kafka
     brokers: [${job.brokers.join(', ')}]
@@ -38,14 +48,13 @@ sources:
     group: ${group}
     format: ${job.format}
     key: user_id
-    bounded: latest
-    time: { field: ts, maxOutOfOrder: 2s }
+${live ? '' : '    bounded: latest\n'}    time: { field: ts, maxOutOfOrder: 2s }
 windows:
   per_user:
     from: events
     window: { type: tumbling, size: 1m }
     groupBy: [user_id]
-    aggregate: { events: count() }
+    aggregate: { events: count()${live ? `, ${live.aggregates}` : ''} }
     to: [out]
 sinks:
   out: ${sink}
@@ -54,7 +63,7 @@ sinks:
 
 async function runJob(job: SluiceKafkaJob, dir: string, sink: string, metrics: Metrics): Promise<void> {
   const group = `bench-sluice-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
-  const topology = parseTopology(topologyText(job, group, sink), join(dir, 'bench.yaml'));
+  const topology = parseTopology(seedJobTopology(job, group, sink), join(dir, 'bench.yaml'));
   const running = await Job.start(topology, { metrics, log: createLogger({ level: 'warn' }) });
   try {
     await running.finished;
