@@ -34,12 +34,14 @@ before(async () => {
     await t2.send({ topic, messages: [event('b1', 1001)] }); // 1
     await t2.send({ topic, messages: [event('b2', 1002)] }); // 2
     await t1.send({ topic, messages: [event('a2', 1003)] }); // 3
-    await t1.abort(); // marker 4
-    await t2.abort(); // marker 5
+    // Markers, c1 and d1 follow in an order the coordinator decides (it writes the
+    // markers after acknowledging an abort or commit), so they are read by name below.
+    await t1.abort();
+    await t2.abort();
     const t3 = await p1.transaction();
-    await t3.send({ topic, messages: [event('c1', 1004)] }); // 6
-    await t3.commit(); // marker 7
-    await plain.send({ topic, acks: -1, messages: [event('d1', 1005)] }); // 8
+    await t3.send({ topic, messages: [event('c1', 1004)] });
+    await t3.commit();
+    await plain.send({ topic, acks: -1, messages: [event('d1', 1005)] });
   } finally {
     await Promise.all([p1.disconnect(), p2.disconnect(), plain.disconnect()]);
   }
@@ -57,17 +59,17 @@ async function read(from: string | null): Promise<string[]> {
     await source.stop();
   }
   assert.deepEqual(owner.failures, []);
-  return owner.received.map((entry) => `${entry.offset}:${entry.event.name}`);
+  return owner.received.map((entry) => String(entry.event.name));
 }
 
 test('from the beginning, the records of aborted transactions are skipped', async () => {
-  assert.deepEqual(await read(null), ['6:c1', '8:d1']);
+  assert.deepEqual(await read(null), ['c1', 'd1']);
 });
 
 test('from inside two interleaved aborted transactions, none of their records is delivered', async () => {
   // Offset 2 is p2's record; p1's transaction began first (offset 0), p2's at 1.
-  assert.deepEqual(await read('2'), ['6:c1', '8:d1']);
-  assert.deepEqual(await read('3'), ['6:c1', '8:d1']);
+  assert.deepEqual(await read('2'), ['c1', 'd1']);
+  assert.deepEqual(await read('3'), ['c1', 'd1']);
 });
 
 test('a bounded source ends on a partition whose last records are transaction markers or aborted records', async () => {
