@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import fc from 'fast-check';
 import { encodeFrame } from '../../../actors/codecs/frame.ts';
 import { encodeMsgpackEvent, msgpack } from '../../../actors/codecs/msgpack-event.ts';
 import { decodeKafkaRecords } from '../../../actors/kafka/decode-records.ts';
@@ -79,54 +78,6 @@ describe('decodeKafkaRecords', () => {
       ['JSON_NOT_OBJECT', 'JSON_INVALID'],
     );
     assert.equal(decoded.failures[1][1].raw, Buffer.from([0xff, 0xfe]).toString('base64'));
-  });
-
-  test('JSON values are read as a fatal UTF-8 TextDecoder reads them, byte-order mark included', () => {
-    const reference = new TextDecoder('utf-8', { fatal: true });
-    const expected = (bytes: Uint8Array) => {
-      try {
-        return reference.decode(bytes);
-      } catch {
-        return null;
-      }
-    };
-    const samples: Uint8Array[] = [
-      Buffer.from('\ufeff{"user_id":"u1","ts":1}'),
-      Buffer.from('{"user_id":"ü€😀","ts":2}'),
-      Uint8Array.of(0xed, 0xa0, 0x80), // an encoded surrogate
-      Uint8Array.of(0xc0, 0xaf), // overlong
-      Uint8Array.of(0xef, 0xbb), // a cut byte-order mark
-    ];
-    fc.assert(
-      fc.property(
-        fc.array(
-          fc.oneof(
-            fc.uint8Array({ maxLength: 12 }),
-            fc.string().map((text) => Buffer.from(`"${text}"`)),
-          ),
-        ),
-        (values) => {
-          for (const value of [...samples, ...values]) {
-            const decoded = decodeKafkaRecords('json', batchOf([value]));
-            const text = expected(value);
-            if (text === null) {
-              assert.equal(decoded.failures[0]?.[1].reason, 'invalid JSON: value is not valid UTF-8');
-              continue;
-            }
-            let parsed: unknown;
-            try {
-              parsed = JSON.parse(text);
-            } catch {
-              parsed = undefined;
-            }
-            if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
-              assert.deepEqual(decoded.events, [parsed]);
-            else assert.equal(decoded.failures[0]?.[1].raw, text);
-          }
-        },
-      ),
-      { numRuns: 200 },
-    );
   });
 
   test('a frame with a CRC mismatch becomes one failure, the next frame still decodes', () => {
