@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createGenerator } from '../../actors/generator/index.ts';
-import { outputFiles, runSluice, runWithKills } from './sluice-process.ts';
+import { JOB_STARTED, outputFiles, runMeasured, runSluice, runWithKills } from './sluice-process.ts';
 
 /** A deterministic input: 1 in 500 lines is broken, 2% of events are late. */
 async function writeEvents(file: string, count: number): Promise<void> {
@@ -75,14 +75,20 @@ describe('exactly-once restore after kill -9', () => {
       await writeFile(join(target, 'job.yaml'), topology('crash', '150ms'));
     }
 
-    const clean = await runSluice(['start', 'job.yaml'], { cwd: cleanDir, timeoutMs: 120_000 });
+    const clean = await runMeasured(['start', 'job.yaml'], {
+      cwd: cleanDir,
+      marker: JOB_STARTED,
+      timeoutMs: 120_000,
+    });
     assert.equal(clean.code, 0, clean.stderr);
 
+    // Kills land 5–30 % of a clean run's work after each start: three always fall mid-stream.
     const { kills } = await runWithKills(['start', 'job.yaml'], {
       cwd: crashDir,
       kills: 5,
-      minDelayMs: 900,
-      maxDelayMs: 2400,
+      marker: JOB_STARTED,
+      minDelayMs: clean.activeMs * 0.05,
+      maxDelayMs: clean.activeMs * 0.3,
     });
     assert.ok(kills >= 3, `the process was killed ${kills} times`);
     const expected = await outputFiles(cleanDir);
@@ -114,13 +120,18 @@ describe('exactly-once restore after kill -9', () => {
       await copyFile(join(dir, 'events.jsonl'), join(dir, name, 'events.jsonl'));
       await writeFile(join(dir, name, 'job.yaml'), topology('budget', '150ms', memory));
     }
-    const clean = await runSluice(['start', 'job.yaml'], { cwd: join(dir, 'unbounded'), timeoutMs: 120_000 });
+    const clean = await runMeasured(['start', 'job.yaml'], {
+      cwd: join(dir, 'unbounded'),
+      marker: JOB_STARTED,
+      timeoutMs: 120_000,
+    });
     assert.equal(clean.code, 0, clean.stderr);
     const { kills } = await runWithKills(['start', 'job.yaml'], {
       cwd: join(dir, 'bounded'),
       kills: 3,
-      minDelayMs: 900,
-      maxDelayMs: 2400,
+      marker: JOB_STARTED,
+      minDelayMs: clean.activeMs * 0.05,
+      maxDelayMs: clean.activeMs * 0.4,
     });
     assert.ok(kills >= 2, `the process was killed ${kills} times`);
     assert.deepEqual(await outputFiles(join(dir, 'bounded')), await outputFiles(join(dir, 'unbounded')));

@@ -70,26 +70,90 @@ export async function residentBytes(pid: number): Promise<number> {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
+/** Logged (at info level) once a job's sources run: the start of its work. */
+export const JOB_STARTED = /INFO job started/;
+
+/** Logged (at info level) once a kafka source has its partitions and begins to fetch. */
+export const KAFKA_ASSIGNED = /INFO kafka partitions assigned/;
+
+/** A run of `sluice <args>`, with the time from the first stderr line matching `marker` to the exit. */
+export interface MeasuredRun extends Finished {
+  /** Milliseconds from the marker to the exit; the whole run when the marker never came. */
+  activeMs: number;
+}
+
+/**
+ * Starts `sluice <args>` with info logs and calls `onMarker` once, when a stderr line
+ * first matches `marker`.
+ */
+function startWatching(
+  args: string[],
+  cwd: string,
+  marker: RegExp,
+  onMarker: () => void,
+): { running: RunningSluice; markedAt: () => number | undefined } {
+  const running = startSluice(args, { cwd, env: { SLUICE_LOG: 'info' } });
+  let markedAt: number | undefined;
+  const watch = (): void => {
+    if (markedAt !== undefined || !marker.test(running.stderr)) return;
+    markedAt = Date.now();
+    running.child.stderr!.off('data', watch);
+    onMarker();
+  };
+  running.child.stderr!.on('data', watch);
+  return { running, markedAt: () => markedAt };
+}
+
+/**
+ * Runs `sluice <args>` to completion and measures how long it worked: from the first
+ * stderr line matching `marker` to its exit. Kill tests draw their kill instants from
+ * this, so that kills land while the job works however fast this machine runs it.
+ */
+export async function runMeasured(
+  args: string[],
+  options: { cwd: string; marker: RegExp; timeoutMs?: number },
+): Promise<MeasuredRun> {
+  const started = Date.now();
+  const { running, markedAt } = startWatching(args, options.cwd, options.marker, () => {});
+  const timer = setTimeout(() => running.child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  try {
+    const result = await running.finished;
+    return { ...result, activeMs: Date.now() - (markedAt() ?? started) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Runs `sluice <args>` again and again, killing it with SIGKILL at a random instant
- * between `minDelayMs` and `maxDelayMs` after each start, `kills` times; the run after
- * the last kill is let finish. A run that ends by itself before its kill ends the loop;
- * a run that fails by itself is an error. Returns the finishing run and the kill count.
+ * between `minDelayMs` and `maxDelayMs` after the first stderr line of each run that
+ * matches `marker` (`JOB_STARTED`, `KAFKA_ASSIGNED`), `kills` times; the run after the
+ * last kill is let finish. A run that ends by itself before its kill ends the loop; a
+ * run that fails by itself is an error. Returns the finishing run and the kill count.
  */
 export async function runWithKills(
   args: string[],
-  options: { cwd: string; kills: number; minDelayMs: number; maxDelayMs: number; timeoutMs?: number },
+  options: {
+    cwd: string;
+    kills: number;
+    marker: RegExp;
+    minDelayMs: number;
+    maxDelayMs: number;
+    timeoutMs?: number;
+  },
 ): Promise<{ result: Finished; kills: number }> {
   let kills = 0;
   for (;;) {
     if (kills >= options.kills) {
       return { result: await runSluice(args, { cwd: options.cwd, timeoutMs: options.timeoutMs }), kills };
     }
-    const running = startSluice(args, { cwd: options.cwd });
     const delay = options.minDelayMs + Math.floor(Math.random() * (options.maxDelayMs - options.minDelayMs));
-    const timer = setTimeout(() => {
-      if (running.child.exitCode === null) running.child.kill('SIGKILL');
-    }, delay);
+    let timer: NodeJS.Timeout | undefined;
+    const { running } = startWatching(args, options.cwd, options.marker, () => {
+      timer = setTimeout(() => {
+        if (running.child.exitCode === null) running.child.kill('SIGKILL');
+      }, delay);
+    });
     const result = await running.finished;
     clearTimeout(timer);
     if (result.signal === 'SIGKILL') {

@@ -10,7 +10,7 @@ import type { SinkHook } from '../../../actors/partition/sink-hooks.ts';
 import { transactionIdentity } from '../../../actors/sinks/kafka-transaction-marker.ts';
 import { createKafkaTransactionalSink } from '../../../actors/sinks/kafka-transactional-sink.ts';
 import type { Actor } from '../../../runtime/actor.ts';
-import { type Finished, runSluice, startSluice } from '../../e2e/sluice-process.ts';
+import { KAFKA_ASSIGNED, runMeasured, runSluice, runWithKills } from '../../e2e/sluice-process.ts';
 import { recordingContext } from '../../unit/sinks/fake-sink-context.ts';
 import { kafkaBrokers, uniqueName } from '../helpers/services.ts';
 import { deleteTopic } from './clickhouse-helpers.ts';
@@ -31,6 +31,7 @@ sources:
     format: json
     key: user_id
     bounded: latest
+    sessionTimeout: 6s      # a killed member leaves the group after this
     time: { field: ts, maxOutOfOrder: 2s }
 windows:
   per_user:
@@ -166,53 +167,6 @@ async function readTopic(topic: string, options: { uncommitted?: boolean } = {})
   return data(options.uncommitted === true ? everything : visible).sort();
 }
 
-/** Records in `topic` so far, committed or not (the sum of the partitions' end offsets). */
-async function endOffsets(admin: kafkajs.Admin, topic: string): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(topic);
-  return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
-}
-
-/**
- * Like `runWithKills`, but each kill -9 lands while the job is writing its output: once
- * the output topic has grown during this run, after a random 0–300 ms more (a run of the
- * whole input takes a few seconds), so that
- * transactions are open and checkpoints are committing when the process dies. A run
- * that ends by itself first ends the loop; the run after the last kill is let finish.
- */
-async function runKilledWhileWriting(
-  cwd: string,
-  output: string,
-  kills: number,
-): Promise<{ kills: number; result: Finished }> {
-  const admin = new kafkajs.Kafka({ brokers: kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    for (let killed = 0; ; ) {
-      if (killed >= kills)
-        return { kills: killed, result: await runSluice(['start', 'job.yaml'], { cwd, timeoutMs: 150_000 }) };
-      const before = await endOffsets(admin, output);
-      const running = startSluice(['start', 'job.yaml'], { cwd });
-      let exited = false;
-      void running.finished.then(() => {
-        exited = true;
-      });
-      const deadline = Date.now() + 120_000;
-      while (!exited && Date.now() < deadline && (await endOffsets(admin, output)) <= before)
-        await sleep(100);
-      await sleep(Math.floor(Math.random() * 300));
-      if (running.child.exitCode === null) running.child.kill('SIGKILL');
-      const result = await running.finished;
-      if (result.signal !== 'SIGKILL') {
-        assert.equal(result.code, 0, result.stderr);
-        return { kills: killed, result };
-      }
-      killed++;
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 function duplicates(records: readonly string[]): string[] {
   return records.filter((record, index) => index > 0 && records[index - 1] === record);
 }
@@ -237,9 +191,22 @@ describe('Kafka sink, transactional: true', { timeout: 420_000 }, () => {
     await writeFile(join(cleanDir, 'job.yaml'), topology('ktxn', input, `${input}-clean`, cleanTopic));
     await writeFile(join(crashDir, 'job.yaml'), topology('ktxn', input, `${input}-crash`, crashTopic));
 
-    const clean = await runSluice(['start', 'job.yaml'], { cwd: cleanDir, timeoutMs: 150_000 });
+    const clean = await runMeasured(['start', 'job.yaml'], {
+      cwd: cleanDir,
+      marker: KAFKA_ASSIGNED,
+      timeoutMs: 150_000,
+    });
     assert.equal(clean.code, 0, clean.stderr);
-    const { kills } = await runKilledWhileWriting(crashDir, crashTopic, 4);
+    // Windows fire all along the input, so kills 5–40 % of a clean run's work after each
+    // assignment land while transactions are open and checkpoints commit; two always do.
+    const { kills } = await runWithKills(['start', 'job.yaml'], {
+      cwd: crashDir,
+      kills: 4,
+      marker: KAFKA_ASSIGNED,
+      minDelayMs: clean.activeMs * 0.05,
+      maxDelayMs: clean.activeMs * 0.4,
+      timeoutMs: 150_000,
+    });
     assert.ok(kills >= 2, `killed ${kills} times`);
 
     const expected = await readTopic(cleanTopic);
