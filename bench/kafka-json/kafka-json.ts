@@ -7,6 +7,11 @@
  * per (window, user) must equal sluice's. Then, when Spark runs, the live part
  * (live-latency.ts): sluice and Spark on one live stream at a fixed rate — Spark's
  * smallest sustained trigger, and event time → output latency for both.
+ *
+ * Sluice and naive-node are timed over the same span: first record handed to processing →
+ * every window's final count out (their last checkpoint / offset commits included);
+ * start-up before it and teardown after it are reported apart for both (startupMs,
+ * teardownMs — bench/lib/sluice-kafka-job.ts, bench/baselines/naive-node/naive-node.ts).
  */
 import { produceEvents } from '../../actors/kafka/produce-events.ts';
 import { createLogger } from '../../runtime/logger.ts';

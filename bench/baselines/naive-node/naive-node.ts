@@ -3,6 +3,13 @@
  * window — what a Node developer would write without a stream processor. One consumer
  * (one process, one thread) reads every partition of the topic to the end offsets seen at
  * start. Latency per message: fetched batch's arrival → message counted.
+ *
+ * Throughput is timed as sluice's is (bench/lib/sluice-kafka-job.ts): from the first
+ * message handed to `eachMessage` to the moment every window's count is out (the last
+ * message counted and the open windows flushed); kafkajs commits the consumed offsets
+ * after every batch inside that span (its autoCommit does so whatever the interval). Start-up
+ * before the first message (connect, group join) is reported apart as `startupMs`, and
+ * teardown after the last count (leaving the group) as `teardownMs`.
  */
 import kafkajs from 'kafkajs';
 import { LatencyRecorder, measureProcess } from '../../lib/figures.ts';
@@ -65,7 +72,9 @@ export async function runNaiveNode(options: {
   await finished;
   for (const window of counter.flushAll()) flushed.push(window);
   const usage = measure.stop();
+  const finishedAt = performance.now();
   await consumer.disconnect();
+  const teardownMs = performance.now() - finishedAt;
   const startedAt = firstAt ?? began;
   const processingMs = Math.max(1, began + usage.wallMs - startedAt);
   const counts: WindowCounts = new Map();
@@ -83,7 +92,11 @@ export async function runNaiveNode(options: {
       eventsPerSecond: seen / (processingMs / 1000),
       latencyUs: latency.percentiles(),
       latencyOf: 'per message: handed to eachMessage → counted',
-      extra: { startupMs: Math.round(startedAt - began), processingMs: Math.round(processingMs) },
+      extra: {
+        startupMs: Math.round(startedAt - began),
+        processingMs: Math.round(processingMs),
+        teardownMs: Math.round(teardownMs),
+      },
     },
   };
 }
