@@ -21,7 +21,7 @@ import type { SluiceEvent } from '../windows/index.ts';
 import { GeneratorDriver } from './generator-driver.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { PartitionCheckpoints, type RestoredPartition } from './partition-checkpoints.ts';
-import { type DecodeFailureRecord, PartitionPipeline } from './partition-pipeline.ts';
+import { type DecodeFailureRecord, PartitionPipeline, type PreparedBatch } from './partition-pipeline.ts';
 import type {
   PartitionMessage,
   PartitionPlan,
@@ -221,18 +221,18 @@ class PartitionActor implements Actor<PartitionMessage> {
       const decoded = decodeKafkaRecords(this.#plan.input.format, unpackKafkaBatch(message.batch));
       const failures = new Map<number, DecodeFailureRecord>(decoded.failures);
       const times = this.#eventTimes(decoded.events, failures);
-      await this.#readBack(decoded.events, times);
       // No failures: null lets the pipeline take a clean batch whole instead of event by event.
       const failed = failures.size > 0 ? failures : null;
-      this.#pipeline.process(decoded.events, times, decoded.positions, this.#output, 0, failed);
+      const prepared = await this.#readBack(decoded.events, times, failed);
+      this.#pipeline.process(decoded.events, times, decoded.positions, this.#output, 0, failed, prepared);
       this.#position = decoded.nextOffset;
       this.#pipeline.record(ctx, decoded.events.length, performance.now() - began);
     } else {
       const failures = new Map<number, DecodeFailureRecord>(message.failures);
       const times = this.#eventTimes(message.events, failures);
-      await this.#readBack(message.events, times);
       const failed = failures.size > 0 ? failures : null;
-      this.#pipeline.process(message.events, times, message.positions, this.#output, 0, failed);
+      const prepared = await this.#readBack(message.events, times, failed);
+      this.#pipeline.process(message.events, times, message.positions, this.#output, 0, failed, prepared);
       if (message.positions.length > 0) this.#position = message.positions[message.positions.length - 1];
       this.#pipeline.record(ctx, message.events.length, performance.now() - began);
     }
@@ -240,9 +240,19 @@ class PartitionActor implements Actor<PartitionMessage> {
     await this.#output.flush(ctx);
   }
 
-  /** Reads back the evicted window state a batch needs (nothing, at once, when nothing is evicted). */
-  #readBack(events: ReadonlyArray<SluiceEvent | null>, times: ArrayLike<number>): Promise<void> {
-    return this.#checkpoints.windowState.readBack(this.#pipeline.windowOperators(), events, times);
+  /**
+   * Runs the enrich steps and transforms of the batch's windows, then reads back the
+   * evicted window state the events they make need (nothing, at once, when nothing is
+   * evicted). Returns the prepared batch for `process`.
+   */
+  async #readBack(
+    events: ReadonlyArray<SluiceEvent | null>,
+    times: ArrayLike<number>,
+    failures: ReadonlyMap<number, DecodeFailureRecord> | null,
+  ): Promise<PreparedBatch> {
+    const prepared = this.#pipeline.prepare(events, failures);
+    await this.#checkpoints.windowState.readBack(prepared.windows, events, times);
+    return prepared;
   }
 
   /** Event times of decoded events; an event without a valid time becomes a failure. */
@@ -282,8 +292,9 @@ class PartitionActor implements Actor<PartitionMessage> {
       const began = performance.now();
       const batch = this.#generator.next(Date.now());
       if (batch.events.length > 0) {
-        await this.#readBack(batch.events, batch.times);
-        this.#pipeline.process(batch.events, batch.times, null, this.#output, batch.firstSequence);
+        const prepared = await this.#readBack(batch.events, batch.times, null);
+        const first = batch.firstSequence;
+        this.#pipeline.process(batch.events, batch.times, null, this.#output, first, null, prepared);
         this.#position = batch.firstSequence + batch.events.length;
         this.#dirty = true;
         this.#pipeline.record(ctx, batch.events.length, performance.now() - began);

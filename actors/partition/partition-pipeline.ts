@@ -1,7 +1,13 @@
 /**
  * The per-event path of a partition, without I/O: event time → watermark → per window
- * (transform → schema fit → operator) and per stream (transform → raw line). Outputs go
- * into an `OutputBuffer`; the actor sends them.
+ * (enrich → transform → schema fit → operator) and per stream (enrich → transform → raw
+ * line). Outputs go into an `OutputBuffer`; the actor sends them.
+ *
+ * A batch runs in two steps around the actor's read-back of evicted window state:
+ * `prepare` runs the enrich steps and transforms of every window that has them over the
+ * whole batch (each once per event), so the key groups each window will see are known;
+ * the actor reads those back; `process` then applies the batch event by event, taking
+ * each window's prepared event and writing its dead letters at their place in the order.
  *
  * The watermark belongs to the source partition: every event with a valid time moves it,
  * including events a transform drops or that do not fit a window's schema, so every
@@ -54,6 +60,31 @@ export interface DecodeFailureRecord {
 
 /** A user transform: an event in, an event or null (dropped) out. */
 export type Transform = (event: SluiceEvent) => SluiceEvent | null | undefined;
+
+/** An event an enrich step, a transform or a window's schema turned away: its dead letter, written at the event's place. */
+class Rejection {
+  constructor(
+    readonly kind: DeadLetterKind,
+    readonly reason: string,
+    /** The event as JSON when it was turned away. */
+    readonly raw: string,
+  ) {}
+}
+
+/**
+ * A batch after `prepare`: what each window will see of it. Plain windows (no enrich step,
+ * no transform) see the batch as it is.
+ */
+export interface PreparedBatch {
+  /** Per window in plan order: its operator and the events it will see (null: the event does not reach it). */
+  readonly windows: ReadonlyArray<
+    [window: string, operator: WindowOperator, seen: ReadonlyArray<SluiceEvent | null>]
+  >;
+  /** Per window in plan order: its prepared events, or null for a plain window. */
+  readonly prepared: ReadonlyArray<Array<SluiceEvent | null> | null>;
+  /** Per window in plan order: the dead letters of its steps, by event index. */
+  readonly rejected: ReadonlyArray<Map<number, Rejection> | null>;
+}
 
 interface WindowRun {
   plan: WindowPlan;
@@ -199,7 +230,8 @@ export class PartitionPipeline {
    * on the input order only, never on batch boundaries. `positions[i]` is the source
    * position of event i; without positions, event i is at `firstSequence + i`. An index
    * present in `failures` is a record that could not be decoded: it becomes a dead
-   * letter at its place in the order and moves no watermark.
+   * letter at its place in the order and moves no watermark. `prepared` is what `prepare`
+   * made of the same batch (prepared here when null).
    */
   process(
     events: readonly (SluiceEvent | null)[],
@@ -208,6 +240,7 @@ export class PartitionPipeline {
     output: OutputBuffer,
     firstSequence = 0,
     failures: ReadonlyMap<number, DecodeFailureRecord> | null = null,
+    prepared: PreparedBatch | null = null,
   ): void {
     if (events.length === 0) return;
     for (const run of this.#windows) run.emitter.output = output;
@@ -223,6 +256,8 @@ export class PartitionPipeline {
       this.#noteEventTimes(times);
       return;
     }
+    const { prepared: steps, rejected } = prepared ?? this.prepare(events, failures);
+    const windows = this.#windows;
     const outOfOrder = this.#plan.maxOutOfOrderMs;
     for (let index = 0; index < events.length; index++) {
       const position = positions === null ? firstSequence + index : positions[index];
@@ -234,10 +269,19 @@ export class PartitionPipeline {
       const original = events[index] as SluiceEvent;
       const time = times[index];
       if (time > this.#maxEventTime) this.#maxEventTime = time;
-      for (const run of this.#windows) {
-        const event = this.#prepared(run, original, position, output);
-        const misfit = event ? eventMisfit(run.plan.operator, event) : null;
-        if (event && misfit === null) {
+      for (let w = 0; w < windows.length; w++) {
+        const run = windows[w];
+        const stepped = steps[w];
+        let event: SluiceEvent | null = original;
+        let misfit: string | null = null;
+        if (stepped === null) misfit = eventMisfit(run.plan.operator, original);
+        else {
+          event = stepped[index];
+          const rejection = rejected[w]?.get(index);
+          if (rejection !== undefined)
+            this.deadLetter(output, rejection.kind, rejection.reason, position, rejection.raw);
+        }
+        if (event !== null && misfit === null) {
           run.operator.process(event, time, run.emitter);
           continue;
         }
@@ -245,7 +289,7 @@ export class PartitionPipeline {
         run.operator.advanceWatermark(this.#maxEventTime - outOfOrder, run.emitter);
       }
       for (const run of this.#streams) {
-        const event = this.#prepared(run, original, position, output);
+        const event = this.#streamEvent(run, original, position, output);
         if (!event) continue;
         const line = JSON.stringify(event);
         for (const target of run.plan.to) output.add(target, run.plan.name, line);
@@ -253,6 +297,51 @@ export class PartitionPipeline {
     }
     this.#lastEventWallTime = Date.now();
     this.#watermarkAtLastEvent = this.watermark;
+  }
+
+  /**
+   * Runs the enrich steps and transform of every window that has them over the batch,
+   * once per event, and checks the schema of what they make: the events each window will
+   * see, so the state they touch can be read back before `process` applies them. The
+   * dead letters this turns up are written by `process`, at their place in the order.
+   * `failures` as for `process`: those events reach no window.
+   */
+  prepare(
+    events: readonly (SluiceEvent | null)[],
+    failures: ReadonlyMap<number, DecodeFailureRecord> | null = null,
+  ): PreparedBatch {
+    const windows = this.#windows;
+    const prepared = windows.map((run) =>
+      run.enricher === null && run.transform === null
+        ? null
+        : new Array<SluiceEvent | null>(events.length).fill(null),
+    );
+    const rejected = prepared.map((stepped) => (stepped === null ? null : new Map<number, Rejection>()));
+    if (prepared.some((stepped) => stepped !== null)) {
+      for (let index = 0; index < events.length; index++) {
+        if (failures?.has(index)) continue;
+        const original = events[index] as SluiceEvent;
+        for (let w = 0; w < windows.length; w++) {
+          const stepped = prepared[w];
+          if (stepped === null) continue;
+          const run = windows[w];
+          const result = this.#steps(run, original);
+          if (result instanceof Rejection) {
+            rejected[w]?.set(index, result);
+            continue;
+          }
+          if (!result) continue;
+          const misfit = eventMisfit(run.plan.operator, result);
+          if (misfit === null) stepped[index] = result;
+          else rejected[w]?.set(index, new Rejection('SCHEMA_MISFIT', misfit, JSON.stringify(original)));
+        }
+      }
+    }
+    return {
+      windows: windows.map((run, w) => [run.plan.name, run.operator, prepared[w] ?? events]),
+      prepared,
+      rejected,
+    };
   }
 
   #noteEventTimes(times: ArrayLike<number>): void {
@@ -271,49 +360,40 @@ export class PartitionPipeline {
 
   /**
    * The event a window or stream works on: enriched from the lookup tables, then through
-   * the user transform. Null when it leaves the flow (no row under `drop` or
-   * `dead-letter`, transform returned null or threw).
+   * the user transform. Null when it leaves the flow without a dead letter (no row under
+   * `drop`, transform returned null); a rejection when it leaves with one (no row under
+   * `dead-letter`, transform threw).
    */
-  #prepared(
-    run: WindowRun | StreamRun,
-    event: SluiceEvent,
-    position: SourcePosition,
-    output: OutputBuffer,
-  ): SluiceEvent | null {
+  #steps(run: WindowRun | StreamRun, event: SluiceEvent): SluiceEvent | Rejection | null {
     let current = event;
     if (run.enricher !== null) {
       const enriched = run.enricher.enrich(event);
       if (enriched instanceof EnrichMiss) {
-        if (enriched.policy === 'dead-letter') {
-          this.deadLetter(output, 'ENRICH_MISSING', `${run.plan.name}: ${enriched.reason}`, position, event);
-        }
-        return null;
+        if (enriched.policy !== 'dead-letter') return null;
+        return new Rejection('ENRICH_MISSING', `${run.plan.name}: ${enriched.reason}`, JSON.stringify(event));
       }
       current = enriched;
     }
-    return this.#transformed(run.transform, current, position, output);
+    if (run.transform === null) return current;
+    try {
+      return run.transform(current) ?? null;
+    } catch (error) {
+      const reason = `transform failed: ${(error as Error).message}`;
+      return new Rejection('TRANSFORM_FAILED', reason, JSON.stringify(current));
+    }
   }
 
-  /** The event after a user transform; a transform that throws makes a dead letter and drops the event. */
-  #transformed(
-    transform: Transform | null,
+  /** The event a stream writes (`#steps`); a rejection becomes its dead letter here. */
+  #streamEvent(
+    run: StreamRun,
     event: SluiceEvent,
     position: SourcePosition,
     output: OutputBuffer,
   ): SluiceEvent | null {
-    if (transform === null) return event;
-    try {
-      return transform(event) ?? null;
-    } catch (error) {
-      this.deadLetter(
-        output,
-        'TRANSFORM_FAILED',
-        `transform failed: ${(error as Error).message}`,
-        position,
-        event,
-      );
-      return null;
-    }
+    const result = this.#steps(run, event);
+    if (!(result instanceof Rejection)) return result;
+    this.deadLetter(output, result.kind, result.reason, position, result.raw);
+    return null;
   }
 
   /** Sends a record that cannot be processed to the dead-letter output, with its position and reason. */

@@ -11,9 +11,10 @@
  * batch, the key groups its events touch and those it can fire or purge are read back
  * with one `getMany` per window, so the pure operator never waits. For sessions the
  * operator keeps, per evicted group, the earliest time a watermark closes one of its
- * sessions, so a watermark move reads back only the groups it closes. Only windows whose operator sees the
- * source event as it is (no enrich step, no transform) are evicted: the key a transform
- * or a lookup would give cannot be known before the batch runs.
+ * sessions, so a watermark move reads back only the groups it closes. Every window is
+ * evicted, those with enrich steps or a transform too: the pipeline runs those steps
+ * over the batch first (`PartitionPipeline.prepare`), and the read-back goes by the
+ * events each window will actually see.
  *
  * Threading model: owned by one partition actor on its worker thread; `budgetShares`
  * is module state of that worker, touched only by its actors' turns.
@@ -21,6 +22,7 @@
 import { discardingRecorder, type MetricsRecorder } from '../../runtime/metrics-recorder.ts';
 import type { PartitionStore } from '../../state/index.ts';
 import type { SluiceEvent, WindowOperator } from '../windows/index.ts';
+import type { PreparedBatch } from './partition-pipeline.ts';
 import type { PartitionPlan, WindowPlan } from './partition-plan.ts';
 import {
   encodeWindowChanges,
@@ -47,16 +49,9 @@ export interface WindowCommit {
   clear: string[];
 }
 
-function evictable(plan: WindowPlan): boolean {
-  const enrich = (plan as { enrich?: readonly unknown[] }).enrich;
-  return plan.transform === null && (enrich === undefined || enrich.length === 0);
-}
-
 export class WindowCheckpoints {
   readonly #store: PartitionStore;
   readonly #windows: WindowPlan[];
-  /** Windows whose state may be evicted (see `evictable`). */
-  readonly #evictableNames: ReadonlySet<string>;
   /** Budget of this worker in bytes; null: unbounded. */
   readonly #workerBudget: number | null;
   /** Windows to write whole at the next checkpoint. */
@@ -69,7 +64,6 @@ export class WindowCheckpoints {
     this.#store = store;
     this.#partition = String(plan.partition);
     this.#windows = plan.windows;
-    this.#evictableNames = new Set(plan.windows.filter(evictable).map((window) => window.name));
     this.#workerBudget = plan.checkpoint.memoryBytes ?? null;
     if (this.#workerBudget !== null) budgetShares.add(this);
   }
@@ -88,10 +82,8 @@ export class WindowCheckpoints {
   /** Every window's operator as the store holds it; windows with nothing stored are absent. */
   async restore(): Promise<Map<string, WindowOperator>> {
     const operators = new Map<string, WindowOperator>();
-    const budgeted = this.#evictableNames.size;
     for (const plan of this.#windows) {
-      const budget =
-        this.#workerBudget !== null && evictable(plan) ? (this.allowance * evictTo) / budgeted : null;
+      const budget = this.#workerBudget !== null ? (this.allowance * evictTo) / this.#windows.length : null;
       const restored = await restoreWindow(this.#store, plan.name, plan.operator, budget);
       if (restored === null) continue;
       operators.set(plan.name, restored.operator);
@@ -131,11 +123,10 @@ export class WindowCheckpoints {
   #evictOverShare(operators: ReadonlyArray<[window: string, operator: WindowOperator]>): number {
     const allowance = this.allowance;
     if (!Number.isFinite(allowance)) return 0;
-    const held = operators.filter(([window]) => this.#evictableNames.has(window));
-    const total = held.reduce((sum, [, operator]) => sum + operator.estimatedBytes, 0);
+    const total = operators.reduce((sum, [, operator]) => sum + operator.estimatedBytes, 0);
     if (total <= allowance) return 0;
     let evicted = 0;
-    for (const [window, operator] of held) {
+    for (const [window, operator] of operators) {
       const groupsBefore = operator.evictedGroups;
       evicted += operator.evict((operator.estimatedBytes / total) * allowance * evictTo);
       const groups = operator.evictedGroups - groupsBefore;
@@ -153,22 +144,25 @@ export class WindowCheckpoints {
     const allowance = this.allowance;
     if (!Number.isFinite(allowance)) return false;
     let total = 0;
-    for (const operator of this.#evictable(operators)) total += operator.estimatedBytes;
+    for (const [, operator] of operators) total += operator.estimatedBytes;
     return total > allowance * overBudgetFactor;
   }
 
   /**
    * Before a batch: reads back what its events and the windows it can fire need, and
-   * moves every operator's use clock on. `times[i]` is the event time of `events[i]`
-   * (ignored where the event is null).
+   * moves every operator's use clock on. `windows` gives each window's operator and the
+   * batch's events as that window will see them (`PartitionPipeline.prepare`: after its
+   * enrich steps and transform; null where an event does not reach it). `times[i]` is the
+   * event time of the source event `events[i]` (ignored where it is null): every one
+   * moves the watermark, whether or not it reaches a window.
    */
   async readBack(
-    operators: ReadonlyArray<[window: string, operator: WindowOperator]>,
+    windows: PreparedBatch['windows'],
     events: ReadonlyArray<SluiceEvent | null>,
     times: ArrayLike<number>,
   ): Promise<void> {
     let evicted = false;
-    for (const [, operator] of operators) {
+    for (const [, operator] of windows) {
       operator.tick();
       if (operator.hasEvicted) evicted = true;
     }
@@ -179,13 +173,13 @@ export class WindowCheckpoints {
     }
     const began = performance.now();
     let read = 0;
-    for (const [window, operator] of operators) {
+    for (const [window, operator, seen] of windows) {
       const encode = (event: SluiceEvent) => operator.encodeKey(event);
       read += await this.#readBackMissing(
         window,
         operator,
-        operator.missingChunks(events, maxTime, encode),
-        operator.missingSessionGroups(events, maxTime, encode),
+        operator.missingChunks(seen, maxTime, encode),
+        operator.missingSessionGroups(seen, maxTime, encode),
       );
     }
     if (read > 0)
@@ -234,9 +228,5 @@ export class WindowCheckpoints {
     if (this.#closed) return;
     this.#closed = true;
     budgetShares.delete(this);
-  }
-
-  #evictable(operators: ReadonlyArray<[window: string, operator: WindowOperator]>): WindowOperator[] {
-    return operators.filter(([window]) => this.#evictableNames.has(window)).map(([, operator]) => operator);
   }
 }

@@ -186,7 +186,7 @@ async function run(keys: number): Promise<void> {
       const batch = [event(nextKey(), 1)];
       const times = [56_000];
       const start = performance.now();
-      await windows.readBack(operators, batch, times);
+      await windows.readBack([['per_user', operator, batch]], batch, times);
       operator.processBatch(batch, times, none);
       histogram.recordValue(Math.max(1, Math.round((performance.now() - start) * 1000)));
       check.processBatch(batch, times, none);

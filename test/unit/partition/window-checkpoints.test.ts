@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pack } from 'msgpackr';
 import { OutputBuffer } from '../../../actors/partition/output-buffer.ts';
@@ -6,10 +8,11 @@ import { PartitionCheckpoints } from '../../../actors/partition/partition-checkp
 import { PartitionPipeline } from '../../../actors/partition/partition-pipeline.ts';
 import type { PartitionPlan, SinkWrite, WindowPlan } from '../../../actors/partition/partition-plan.ts';
 import { WINDOW_STATE_CODEC_VERSION, windowNamespace } from '../../../actors/partition/window-state-codec.ts';
+import { tableReplica } from '../../../actors/tables/table-replica.ts';
 import { WindowOperator, type WindowOperatorState } from '../../../actors/windows/index.ts';
 import type { ActorContext } from '../../../runtime/actor.ts';
 import { createLogger } from '../../../runtime/logger.ts';
-import { discardingRecorder } from '../../../runtime/metrics-recorder.ts';
+import { discardingRecorder, type MetricsRecorder } from '../../../runtime/metrics-recorder.ts';
 import { PartitionStore } from '../../../state/index.ts';
 import { withTempDir } from '../state/fixtures/temp-dir.ts';
 
@@ -37,7 +40,18 @@ function windowPlan(name: string, window: WindowPlan['operator']['window']): Win
   };
 }
 
-function plan(dir: string, memoryBytes: number | null): PartitionPlan {
+/** Windows a test runs instead of the default three; the dead letters go to `dlq`. */
+interface Variant {
+  windows: WindowPlan[];
+  streams: PartitionPlan['streams'];
+}
+
+function plan(dir: string, memoryBytes: number | null, variant: Variant | null = null): PartitionPlan {
+  const windows = variant?.windows ?? [
+    windowPlan('tumbling', { type: 'tumbling', sizeMs: 100 }),
+    windowPlan('hopping', { type: 'hopping', sizeMs: 150, slideMs: 50 }),
+    windowPlan('sessions', { type: 'session', gapMs: 30 }),
+  ];
   return {
     source: 'events',
     partition: 0,
@@ -48,13 +62,9 @@ function plan(dir: string, memoryBytes: number | null): PartitionPlan {
     idleTimeoutMs: null,
     batchSize: 500,
     input: { kind: 'pushed', format: 'json' },
-    windows: [
-      windowPlan('tumbling', { type: 'tumbling', sizeMs: 100 }),
-      windowPlan('hopping', { type: 'hopping', sizeMs: 150, slideMs: 50 }),
-      windowPlan('sessions', { type: 'session', gapMs: 30 }),
-    ],
-    streams: [],
-    deadLetter: null,
+    windows,
+    streams: variant?.streams ?? [],
+    deadLetter: variant === null ? null : { sink: 'dlq', file: null },
     checkpoint: { dir, intervalMs: 10_000, keep: 2, snapshotEvery: 3, memoryBytes },
   };
 }
@@ -93,6 +103,11 @@ interface RunOptions {
   crashes?: number[];
   /** Called after every commit. */
   afterCommit?: (pipeline: PartitionPipeline, checkpoints: PartitionCheckpoints) => void;
+  variant?: Variant;
+  /** Where the state metrics go. */
+  metrics?: MetricsRecorder;
+  /** Counts the events fed to the pipeline, replays included. */
+  fed?: { events: number };
 }
 
 /**
@@ -105,7 +120,7 @@ async function runPartition(
   input: Array<Array<Record<string, unknown>>>,
   options: RunOptions,
 ): Promise<string> {
-  const partitionPlan = plan(dir, options.memoryBytes);
+  const partitionPlan = plan(dir, options.memoryBytes, options.variant ?? null);
   const crashes = new Set(options.crashes ?? []);
   let text = '';
   let committedText = 0;
@@ -121,6 +136,7 @@ async function runPartition(
   };
   for (;;) {
     const checkpoints = await PartitionCheckpoints.open(partitionPlan, log);
+    if (options.metrics !== undefined) checkpoints.useMetrics(options.metrics);
     const restored = await checkpoints.restore([]);
     const pipeline = await PartitionPipeline.create(partitionPlan, restored.pipeline);
     const output = new OutputBuffer();
@@ -142,8 +158,10 @@ async function runPartition(
     while (next < input.length) {
       const batch = input[next];
       const times = batch.map((event) => event.ts as number);
-      await checkpoints.windowState.readBack(pipeline.windowOperators(), batch, times);
-      pipeline.process(batch, times, null, output, next * 1000);
+      if (options.fed !== undefined) options.fed.events += batch.length;
+      const prepared = pipeline.prepare(batch);
+      await checkpoints.windowState.readBack(prepared.windows, batch, times);
+      pipeline.process(batch, times, null, output, next * 1000, null, prepared);
       await output.flush(ctx);
       next++;
       if (crashes.delete(next - 1)) {
@@ -162,6 +180,71 @@ async function runPartition(
     await commit(true);
     await checkpoints.close();
     return text;
+  }
+}
+
+/**
+ * A transform that moves every event to another key (`account`), doubles its amount,
+ * drops some events and throws on others; it counts its calls in a global.
+ */
+const REKEY = `export default (event) => {
+  globalThis.sluiceRekeyCalls = (globalThis.sluiceRekeyCalls ?? 0) + 1;
+  if (event.amount === 13) throw new Error('unlucky amount');
+  if (event.amount === 7) return null;
+  const n = Number(event.user_id.slice(5));
+  return { ...event, account: \`acct-\${(n * 7919) % 1500}\`, amount: event.amount * 2 };
+};
+`;
+
+function rekeyCalls(): number {
+  return (globalThis as { sluiceRekeyCalls?: number }).sluiceRekeyCalls ?? 0;
+}
+
+/**
+ * Windows whose operators see other events than the source's: two through a transform
+ * that rekeys, one enriched from a table (some users missing: dead letters), one plain;
+ * and a stream through the same transform.
+ */
+function steppedVariant(transform: string, table: string): Variant {
+  const rekeyed = (name: string, window: WindowPlan['operator']['window']): WindowPlan => {
+    const base = windowPlan(name, window);
+    return { ...base, operator: { ...base.operator, groupBy: ['account'] }, transform };
+  };
+  const enriched = windowPlan('by_segment', { type: 'hopping', sizeMs: 150, slideMs: 50 });
+  return {
+    windows: [
+      windowPlan('plain', { type: 'tumbling', sizeMs: 100 }),
+      rekeyed('by_account', { type: 'tumbling', sizeMs: 100 }),
+      rekeyed('account_sessions', { type: 'session', gapMs: 30 }),
+      {
+        ...enriched,
+        operator: { ...enriched.operator, groupBy: ['segment', 'user_id'] },
+        enrich: [
+          {
+            table,
+            on: 'user_id',
+            fields: [{ field: 'segment', column: 'segment' }],
+            onMissing: 'dead-letter',
+            awaitTable: true,
+          },
+        ],
+      },
+    ],
+    streams: [{ name: 'raw', to: [{ sink: 'raw', file: null }], transform }],
+  };
+}
+
+/** Sums the counters of a state metric by window. */
+class CountingRecorder implements MetricsRecorder {
+  readonly counts = new Map<string, number>();
+  inc(name: string, labels: Record<string, string>, value = 1): void {
+    const key = `${name}/${labels.window ?? ''}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + value);
+  }
+  set(): void {}
+  observe(): void {}
+  count(name: string, window: string): number {
+    return this.counts.get(`${name}/${window}`) ?? 0;
   }
 }
 
@@ -225,6 +308,57 @@ describe('window checkpoints in the partition store', () => {
       const resident = maxResident.get(name) ?? 0;
       assert.ok(held > 4 * resident, `${name}: held ${held} rows, at most ${resident} of them in memory`);
     }
+  });
+
+  it('evicts windows behind a transform or an enrich step too, reading back the keys they see: same output, each transform once per event', async () => {
+    await withTempDir(async (modules) => {
+      const transform = join(modules, 'rekey.mjs');
+      await writeFile(transform, REKEY);
+      const table = 'segments_budget_test';
+      const replica = tableReplica(table);
+      const rows: Array<[string, Record<string, unknown>]> = [];
+      for (let n = 0; n < 2000; n++) if (n % 53 !== 0) rows.push([`user-${n}`, { segment: `s${n % 40}` }]);
+      replica.apply(rows);
+      replica.markReady();
+      const variant = steppedVariant(transform, table);
+
+      const cleanFed = { events: 0 };
+      const callsBefore = rekeyCalls();
+      const clean = await withTempDir((dir) =>
+        runPartition(dir, input, { memoryBytes: null, checkpointEvery: 1000, variant, fed: cleanFed }),
+      );
+      // Two windows and a stream run the transform: each once per event.
+      assert.equal(rekeyCalls() - callsBefore, 3 * cleanFed.events);
+      for (const sink of ['out', 'late', 'dlq', 'raw']) {
+        assert.ok(
+          clean.includes(`\n${sink}: `) || clean.startsWith(`${sink}: `),
+          `the run writes to ${sink}`,
+        );
+      }
+      assert.match(clean, /"code":"TRANSFORM_FAILED"/);
+      assert.match(clean, /"code":"ENRICH_MISSING"/);
+
+      const metrics = new CountingRecorder();
+      const fed = { events: 0 };
+      const before = rekeyCalls();
+      const bounded = await withTempDir((dir) =>
+        runPartition(dir, input, {
+          memoryBytes: 64 * 1024,
+          checkpointEvery: 2,
+          crashes: [5, 21],
+          variant,
+          metrics,
+          fed,
+        }),
+      );
+      assert.equal(rekeyCalls() - before, 3 * fed.events, 'replays included, each transform once per event');
+      assert.equal(bounded, clean);
+      for (const window of ['by_account', 'account_sessions', 'by_segment']) {
+        const evicted = metrics.count('sluice_state_evicted_groups_total', window);
+        const read = metrics.count('sluice_state_readback_groups_total', window);
+        assert.ok(evicted > 0 && read > 0, `${window}: ${evicted} groups evicted, ${read} read back`);
+      }
+    });
   });
 
   it('reads a window stored in layout version 1 and rewrites it in the current one', async () => {
