@@ -27,20 +27,7 @@ async function writeEvents(file: string, count: number): Promise<void> {
   await writeFile(file, `${lines.join('\n')}\n`);
 }
 
-function topology(name: string, interval: string, memory?: string): string {
-  return `name: ${name}
-workers: 2
-batch: { size: 500 }
-${memory === undefined ? '' : `state: { memory: ${memory} }\n`}checkpoint: { interval: ${interval}, keep: 2, snapshotEvery: 2 }
-sources:
-  events:
-    type: file
-    path: ./events.jsonl
-    key: user_id
-    partitions: 4
-    time: { field: ts, maxOutOfOrder: 2s }
-windows:
-  per_user:
+const PLAIN_WINDOWS = `  per_user:
     from: events
     window: { type: tumbling, size: 10s, allowedLateness: 5s }
     groupBy: [user_id]
@@ -53,7 +40,49 @@ windows:
     groupBy: [page]
     aggregate: { events: count(), users: count_distinct(user_id), last: last(user_id) }
     to: [out]
-sinks:
+`;
+
+/** A transform that moves each event to another key (`account`), drops some events and throws on others. */
+const REKEY = `export default (event) => {
+  if (event.page === '/p/13' && event.amount > 400) throw new Error('unlucky page');
+  if (event.amount < 5) return null;
+  const n = Number(event.user_id.slice(1));
+  return { ...event, account: \`a\${(n * 7919) % 1500}\`, cents: Math.round(event.amount * 100) };
+};
+`;
+
+/** Windows behind the transform in rekey.mjs beside the topology. */
+const REKEYED_WINDOWS = `  per_account:
+    from: events
+    window: { type: tumbling, size: 10s, allowedLateness: 5s }
+    groupBy: [account]
+    aggregate: { events: count(), cents: sum(cents), pages: count_distinct(page) }
+    transform: ./rekey.mjs
+    to: [out]
+    late: late
+  account_sessions:
+    from: events
+    window: { type: session, gap: 3s }
+    groupBy: [account]
+    aggregate: { events: count(), last: last(page) }
+    transform: ./rekey.mjs
+    to: [out]
+`;
+
+function topology(name: string, interval: string, memory?: string, windows = PLAIN_WINDOWS): string {
+  return `name: ${name}
+workers: 2
+batch: { size: 500 }
+${memory === undefined ? '' : `state: { memory: ${memory} }\n`}checkpoint: { interval: ${interval}, keep: 2, snapshotEvery: 2 }
+sources:
+  events:
+    type: file
+    path: ./events.jsonl
+    key: user_id
+    partitions: 4
+    time: { field: ts, maxOutOfOrder: 2s }
+windows:
+${windows}sinks:
   out: { type: file, path: ./out/rows.jsonl }
   late: { type: file, path: ./out/late.jsonl }
   dlq: { type: file, path: ./out/dlq.jsonl }
@@ -135,6 +164,37 @@ describe('exactly-once restore after kill -9', () => {
     });
     assert.ok(kills >= 2, `the process was killed ${kills} times`);
     assert.deepEqual(await outputFiles(join(dir, 'bounded')), await outputFiles(join(dir, 'unbounded')));
+  });
+
+  it('windows behind a transform, with a memory budget far below their state, killed and restarted, write the bytes of an unbounded run', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-budget-transform-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeEvents(join(dir, 'events.jsonl'), 100_000);
+    const runs = { unbounded: undefined, bounded: '64KiB' };
+    for (const [name, memory] of Object.entries(runs)) {
+      await mkdir(join(dir, name), { recursive: true });
+      await copyFile(join(dir, 'events.jsonl'), join(dir, name, 'events.jsonl'));
+      await writeFile(join(dir, name, 'rekey.mjs'), REKEY);
+      await writeFile(join(dir, name, 'job.yaml'), topology('rekeyed', '150ms', memory, REKEYED_WINDOWS));
+    }
+    const clean = await runMeasured(['start', 'job.yaml'], {
+      cwd: join(dir, 'unbounded'),
+      marker: JOB_STARTED,
+      timeoutMs: 120_000,
+    });
+    assert.equal(clean.code, 0, clean.stderr);
+    const expected = await outputFiles(join(dir, 'unbounded'));
+    const deadLetters = expected.find(([file]) => file.startsWith('dlq.'))?.[1] ?? '';
+    assert.match(deadLetters, /TRANSFORM_FAILED/, 'the transform throws on some events');
+    const { kills } = await runWithKills(['start', 'job.yaml'], {
+      cwd: join(dir, 'bounded'),
+      kills: 3,
+      marker: JOB_STARTED,
+      minDelayMs: clean.activeMs * 0.05,
+      maxDelayMs: clean.activeMs * 0.4,
+    });
+    assert.ok(kills >= 2, `the process was killed ${kills} times`);
+    assert.deepEqual(await outputFiles(join(dir, 'bounded')), expected);
   });
 
   it('restores from an older snapshot when the database and the newest snapshot are damaged', async (t) => {

@@ -21,15 +21,23 @@ const WANTED: Array<[name: string, labels: string]> = [
   ['sluice_state_evicted_groups_total', 'window="visits"'],
   ['sluice_state_readback_groups_total', 'window="per_user"'],
   ['sluice_state_readback_groups_total', 'window="visits"'],
+  ['sluice_state_rows_in_memory', 'window="rekeyed"'],
+  ['sluice_state_evicted_groups_total', 'window="rekeyed"'],
+  ['sluice_state_readback_groups_total', 'window="rekeyed"'],
   ['sluice_state_readback_seconds_count', ''],
   ['sluice_checkpoint_bytes_written_total', 'source="clicks"'],
   ['sluice_checkpoint_duration_seconds_count', 'source="clicks"'],
 ];
 
 describe('state metrics', () => {
-  it('a job past a tiny state.memory budget exposes eviction, read-back and checkpoint metrics', async (t) => {
+  it('a job past a tiny state.memory budget exposes eviction, read-back and checkpoint metrics, a window behind a transform too', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-state-metrics-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
+    // A transform that moves every event to another key: its window is evicted and read back by that key.
+    await writeFile(
+      join(dir, 'rekey.mjs'),
+      "export default (event) => ({ ...event, account: 'a' + (Number(event.user_id.slice(1)) % 9973) });\n",
+    );
     await writeFile(
       join(dir, 'budget.yaml'),
       `name: budget
@@ -51,6 +59,13 @@ windows:
     window: { type: session, gap: 2s }
     groupBy: [user_id]
     aggregate: { events: count() }
+    to: [out]
+  rekeyed:
+    from: clicks
+    window: { type: tumbling, size: 5s }
+    groupBy: [account]
+    aggregate: { events: count() }
+    transform: ./rekey.mjs
     to: [out]
 sinks:
   out: { type: file, path: ./out/rows.jsonl }
