@@ -90,6 +90,44 @@ deadLetter: dlq
 `;
 }
 
+/**
+ * One job over the same 100K events twice, in `dir`/unbounded without a memory budget and
+ * in `dir`/bounded under 64KiB, killed and restarted there; `files` are written beside
+ * each topology. Returns the output files of both.
+ */
+async function budgetRuns(
+  dir: string,
+  windows: string,
+  files: Record<string, string> = {},
+): Promise<Record<'unbounded' | 'bounded', Array<[file: string, text: string]>>> {
+  await writeEvents(join(dir, 'events.jsonl'), 100_000);
+  const runs = { unbounded: undefined, bounded: '64KiB' };
+  for (const [name, memory] of Object.entries(runs)) {
+    await mkdir(join(dir, name), { recursive: true });
+    await copyFile(join(dir, 'events.jsonl'), join(dir, name, 'events.jsonl'));
+    for (const [file, text] of Object.entries(files)) await writeFile(join(dir, name, file), text);
+    await writeFile(join(dir, name, 'job.yaml'), topology('budget', '150ms', memory, windows));
+  }
+  const clean = await runMeasured(['start', 'job.yaml'], {
+    cwd: join(dir, 'unbounded'),
+    marker: JOB_STARTED,
+    timeoutMs: 120_000,
+  });
+  assert.equal(clean.code, 0, clean.stderr);
+  const { kills } = await runWithKills(['start', 'job.yaml'], {
+    cwd: join(dir, 'bounded'),
+    kills: 3,
+    marker: JOB_STARTED,
+    minDelayMs: clean.activeMs * 0.05,
+    maxDelayMs: clean.activeMs * 0.4,
+  });
+  assert.ok(kills >= 2, `the process was killed ${kills} times`);
+  return {
+    unbounded: await outputFiles(join(dir, 'unbounded')),
+    bounded: await outputFiles(join(dir, 'bounded')),
+  };
+}
+
 describe('exactly-once restore after kill -9', () => {
   it('gives byte-identical output to a clean run however often the process is killed', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-crash-'));
@@ -142,59 +180,17 @@ describe('exactly-once restore after kill -9', () => {
   it('with a memory budget far below its window state, killed and restarted, writes the bytes of an unbounded run', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-budget-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    await writeEvents(join(dir, 'events.jsonl'), 100_000);
-    const runs = { unbounded: undefined, bounded: '64KiB' };
-    for (const [name, memory] of Object.entries(runs)) {
-      await mkdir(join(dir, name), { recursive: true });
-      await copyFile(join(dir, 'events.jsonl'), join(dir, name, 'events.jsonl'));
-      await writeFile(join(dir, name, 'job.yaml'), topology('budget', '150ms', memory));
-    }
-    const clean = await runMeasured(['start', 'job.yaml'], {
-      cwd: join(dir, 'unbounded'),
-      marker: JOB_STARTED,
-      timeoutMs: 120_000,
-    });
-    assert.equal(clean.code, 0, clean.stderr);
-    const { kills } = await runWithKills(['start', 'job.yaml'], {
-      cwd: join(dir, 'bounded'),
-      kills: 3,
-      marker: JOB_STARTED,
-      minDelayMs: clean.activeMs * 0.05,
-      maxDelayMs: clean.activeMs * 0.4,
-    });
-    assert.ok(kills >= 2, `the process was killed ${kills} times`);
-    assert.deepEqual(await outputFiles(join(dir, 'bounded')), await outputFiles(join(dir, 'unbounded')));
+    const { unbounded, bounded } = await budgetRuns(dir, PLAIN_WINDOWS);
+    assert.deepEqual(bounded, unbounded);
   });
 
   it('windows behind a transform, with a memory budget far below their state, killed and restarted, write the bytes of an unbounded run', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-budget-transform-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    await writeEvents(join(dir, 'events.jsonl'), 100_000);
-    const runs = { unbounded: undefined, bounded: '64KiB' };
-    for (const [name, memory] of Object.entries(runs)) {
-      await mkdir(join(dir, name), { recursive: true });
-      await copyFile(join(dir, 'events.jsonl'), join(dir, name, 'events.jsonl'));
-      await writeFile(join(dir, name, 'rekey.mjs'), REKEY);
-      await writeFile(join(dir, name, 'job.yaml'), topology('rekeyed', '150ms', memory, REKEYED_WINDOWS));
-    }
-    const clean = await runMeasured(['start', 'job.yaml'], {
-      cwd: join(dir, 'unbounded'),
-      marker: JOB_STARTED,
-      timeoutMs: 120_000,
-    });
-    assert.equal(clean.code, 0, clean.stderr);
-    const expected = await outputFiles(join(dir, 'unbounded'));
-    const deadLetters = expected.find(([file]) => file.startsWith('dlq.'))?.[1] ?? '';
+    const { unbounded, bounded } = await budgetRuns(dir, REKEYED_WINDOWS, { 'rekey.mjs': REKEY });
+    const deadLetters = unbounded.find(([file]) => file.startsWith('dlq.'))?.[1] ?? '';
     assert.match(deadLetters, /TRANSFORM_FAILED/, 'the transform throws on some events');
-    const { kills } = await runWithKills(['start', 'job.yaml'], {
-      cwd: join(dir, 'bounded'),
-      kills: 3,
-      marker: JOB_STARTED,
-      minDelayMs: clean.activeMs * 0.05,
-      maxDelayMs: clean.activeMs * 0.4,
-    });
-    assert.ok(kills >= 2, `the process was killed ${kills} times`);
-    assert.deepEqual(await outputFiles(join(dir, 'bounded')), expected);
+    assert.deepEqual(bounded, unbounded);
   });
 
   it('restores from an older snapshot when the database and the newest snapshot are damaged', async (t) => {
