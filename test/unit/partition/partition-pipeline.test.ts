@@ -62,6 +62,7 @@ function plan(overrides: Partial<PartitionPlan> = {}): PartitionPlan {
 async function run(
   pipelinePlan: PartitionPlan,
   batches: Array<Array<Record<string, unknown> | null>>,
+  prepareFirst = false,
 ): Promise<Map<string, string>> {
   const writes: SinkWrite[] = [];
   const ctx = capturingContext(writes);
@@ -76,7 +77,10 @@ async function run(
         event === null ? [[index, { code: 'JSON_INVALID' as const, reason: 'bad', raw: 'x' }] as const] : [],
       ),
     );
-    pipeline.process(batch, times, positions, output, 0, failures.size > 0 ? failures : null);
+    const failed = failures.size > 0 ? failures : null;
+    // As the actor does: windows' steps first, then (its read-back, then) the batch.
+    const prepared = prepareFirst ? pipeline.prepare(batch, failed) : null;
+    pipeline.process(batch, times, positions, output, 0, failed, prepared);
     await output.flush(ctx);
   }
   pipeline.endOfInput(output);
@@ -165,6 +169,60 @@ describe('partition pipeline', () => {
     // b was dropped by the transform, yet its time closed a's window [0, 10).
     assert.equal(writes.length, 1);
     assert.match(writes[0].data, /"user_id":"a","events":1/);
+  });
+
+  it('runs a window transform once per event over a prepared batch and writes its dead letters at their place', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-prepare-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const transform = join(dir, 'counted.mjs');
+    await writeFile(
+      transform,
+      `export default (event) => {
+  globalThis.sluicePreparedCalls = (globalThis.sluicePreparedCalls ?? 0) + 1;
+  if (event.amount === 2) throw new Error('two');
+  if (event.amount === 6) return { ...event, amount: 'six' };
+  return { ...event, amount: event.amount * 10 };
+};
+`,
+    );
+    const calls = () => (globalThis as { sluicePreparedCalls?: number }).sluicePreparedCalls ?? 0;
+    const base = plan();
+    const stepped = plan({
+      windows: [base.windows[0], { ...base.windows[0], name: 'tenfold', transform }],
+      streams: [{ name: 'raw', to: [{ sink: 'raw', file: null }], transform }],
+    });
+    const input = [
+      { user_id: 'a', ts: 1, amount: 1 },
+      { user_id: 'b', ts: 2, amount: 2 },
+      null,
+      { user_id: 'a', ts: 12, amount: 6 },
+      { user_id: 'b', ts: 25, amount: 5 },
+    ];
+    let before = calls();
+    const whole = await run(stepped, [input]);
+    // Four events with a valid time, each through the window's and the stream's transform once.
+    assert.equal(calls() - before, 8);
+    before = calls();
+    const prepared = await run(stepped, [input.slice(0, 2), input.slice(2)], true);
+    assert.equal(calls() - before, 8);
+    assert.deepEqual(prepared, whole);
+    const dead = (whole.get('dlq') ?? '')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { code: string; position: number });
+    assert.deepEqual(
+      dead.map((record) => [record.code, record.position]),
+      [
+        ['TRANSFORM_FAILED', 2],
+        ['TRANSFORM_FAILED', 2],
+        ['JSON_INVALID', 3],
+        ['SCHEMA_MISFIT', 4],
+      ],
+    );
+    assert.match(
+      whole.get('out') ?? '',
+      /"window_start":0,"window_end":10,"user_id":"a","events":1,"amount":10/,
+    );
   });
 
   it('sends the events of a stream, transformed, to its sinks as JSON lines', async (t) => {
