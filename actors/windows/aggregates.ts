@@ -563,6 +563,14 @@ export class AccumulatorTable {
     this.cells.values[slot * this.width] = stamp;
   }
 
+  /**
+   * Reads the first cell of row `slot` (its stamp in a stamped table), only to bring the
+   * row into the cache ahead of its update (see `BucketedWindows.warm`).
+   */
+  peek(slot: number): number {
+    return this.cells.values[slot * this.width];
+  }
+
   /** The stamp of a row of a stamped table. */
   stampOf(slot: number): number {
     return this.cells.values[slot * this.width];

@@ -19,6 +19,9 @@ import { validateWindowConfig } from './window-config.ts';
 import { WindowOperatorError, WindowSnapshotError } from './window-errors.ts';
 import type { WindowStore } from './window-store.ts';
 
+/** Events read ahead at a time by `processBatch` (see `BucketedWindows.warm`): their rows stay cached until used. */
+const WARM_CHUNK = 1024;
+
 function encodeTime(time: number): EncodedTime {
   if (time === Number.POSITIVE_INFINITY) return 'inf';
   if (time === Number.NEGATIVE_INFINITY) return '-inf';
@@ -105,6 +108,15 @@ export class WindowOperator {
         'SLUICE_ERR_WINDOW_BATCH',
         `batch has ${events.length} events but ${times.length} times`,
       );
+    }
+    const store = this.store;
+    if (store instanceof BucketedWindows) {
+      for (let from = 0; from < events.length; from += WARM_CHUNK) {
+        const to = Math.min(events.length, from + WARM_CHUNK);
+        store.warm(events, from, to);
+        for (let i = from; i < to; i++) this.process(events[i], times[i], emit);
+      }
+      return;
     }
     for (let i = 0; i < events.length; i++) this.process(events[i], times[i], emit);
   }
