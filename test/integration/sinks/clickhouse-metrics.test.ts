@@ -13,6 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BigQuery } from '@google-cloud/bigquery';
 import { Job } from '../../../actors/job/job.ts';
 import { startAdminServer } from '../../../runtime/admin-server.ts';
@@ -122,13 +123,19 @@ describe('sink metrics on /metrics', { timeout: 120_000 }, () => {
     const metrics = new Metrics();
     const admin = await startAdminServer({ host: '127.0.0.1', port: 0, metrics, isReady: () => true });
     t.after(() => admin.close());
-    // The BigQuery client retries a refused connection itself for about 16 s before it
-    // gives up and the sink's own retry counts; its proxy stays down past that.
-    const upAfter = (proxy: TcpProxy, ms: number) =>
-      new Promise<void>((resolve, reject) => {
-        setTimeout(() => proxy.up().then(resolve, reject), ms);
-      });
-    const proxiesUp = Promise.all([upAfter(chProxy, 1500), upAfter(bqProxy, 24_000)]);
+    // Each proxy comes up once its sink has counted a failed open (so a retry follows,
+    // however long the job takes to start). The BigQuery client retries a refused
+    // connection itself for about 16 s before it gives up and the sink's own retry counts.
+    const upAfterFailedOpen = async (proxy: TcpProxy, sink: string) => {
+      const labels = { sink, operation: 'open', code: 'SLUICE_ERR_SINK_UNAVAILABLE' };
+      while ((await scrapeMetrics(admin.port)).value('sluice_sink_errors_total', labels) === 0)
+        await sleep(100);
+      await proxy.up();
+    };
+    const proxiesUp = Promise.all([
+      upAfterFailedOpen(chProxy, 'analytics'),
+      upAfterFailedOpen(bqProxy, 'warehouse'),
+    ]);
     const job = await Job.start(await loadTopology(file), { metrics, log: createLogger({ level: 'error' }) });
     try {
       await proxiesUp;
