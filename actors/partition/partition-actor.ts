@@ -223,7 +223,7 @@ class PartitionActor implements Actor<PartitionMessage> {
       const times = this.#eventTimes(decoded.events, failures);
       // No failures: null lets the pipeline take a clean batch whole instead of event by event.
       const failed = failures.size > 0 ? failures : null;
-      const prepared = await this.#readBack(decoded.events, times, failed);
+      const prepared = await this.#prepare(decoded.events, times, failed);
       this.#pipeline.process(decoded.events, times, decoded.positions, this.#output, 0, failed, prepared);
       this.#position = decoded.nextOffset;
       this.#pipeline.record(ctx, decoded.events.length, performance.now() - began);
@@ -231,7 +231,7 @@ class PartitionActor implements Actor<PartitionMessage> {
       const failures = new Map<number, DecodeFailureRecord>(message.failures);
       const times = this.#eventTimes(message.events, failures);
       const failed = failures.size > 0 ? failures : null;
-      const prepared = await this.#readBack(message.events, times, failed);
+      const prepared = await this.#prepare(message.events, times, failed);
       this.#pipeline.process(message.events, times, message.positions, this.#output, 0, failed, prepared);
       if (message.positions.length > 0) this.#position = message.positions[message.positions.length - 1];
       this.#pipeline.record(ctx, message.events.length, performance.now() - began);
@@ -245,7 +245,7 @@ class PartitionActor implements Actor<PartitionMessage> {
    * evicted window state the events they make need (nothing, at once, when nothing is
    * evicted). Returns the prepared batch for `process`.
    */
-  async #readBack(
+  async #prepare(
     events: ReadonlyArray<SluiceEvent | null>,
     times: ArrayLike<number>,
     failures: ReadonlyMap<number, DecodeFailureRecord> | null,
@@ -292,7 +292,7 @@ class PartitionActor implements Actor<PartitionMessage> {
       const began = performance.now();
       const batch = this.#generator.next(Date.now());
       if (batch.events.length > 0) {
-        const prepared = await this.#readBack(batch.events, batch.times, null);
+        const prepared = await this.#prepare(batch.events, batch.times, null);
         const first = batch.firstSequence;
         this.#pipeline.process(batch.events, batch.times, null, this.#output, first, null, prepared);
         this.#position = batch.firstSequence + batch.events.length;
