@@ -19,6 +19,9 @@ interface Pending {
 
 export class OutputBuffer {
   #pending = new Map<string, Pending>();
+  /** The target of the last `add` and its destination, until the next flush. */
+  #lastTarget: OutputTarget | null = null;
+  #lastPending: Pending | undefined = undefined;
   /** Bytes handed to the sinks per file, counted from the length the file had at restore. */
   readonly filePositions: Map<string, number>;
   /** Stamped on every write; the owner moves `checkpoint` on after each commit. */
@@ -33,11 +36,18 @@ export class OutputBuffer {
 
   /** Appends one line (no trailing newline) bound for `target`, produced by `output`. */
   add(target: OutputTarget, output: string, line: string): void {
-    const id = `${target.sink}\u0000${target.file ?? ''}`;
-    let pending = this.#pending.get(id);
+    // A window firing adds 100K rows for one target in a row: the same target object
+    // finds its destination without building and hashing its id again.
+    let pending = target === this.#lastTarget ? this.#lastPending : undefined;
     if (pending === undefined) {
-      pending = { target, chunks: [], rows: 0, outputs: {} };
-      this.#pending.set(id, pending);
+      const id = `${target.sink}\u0000${target.file ?? ''}`;
+      pending = this.#pending.get(id);
+      if (pending === undefined) {
+        pending = { target, chunks: [], rows: 0, outputs: {} };
+        this.#pending.set(id, pending);
+      }
+      this.#lastTarget = target;
+      this.#lastPending = pending;
     }
     pending.chunks.push(line);
     pending.rows++;
@@ -53,6 +63,8 @@ export class OutputBuffer {
     if (this.#pending.size === 0) return;
     const batches = [...this.#pending.values()];
     this.#pending.clear();
+    this.#lastTarget = null;
+    this.#lastPending = undefined;
     for (const pending of batches) {
       const data = `${pending.chunks.join('\n')}\n`;
       const file = pending.target.file;

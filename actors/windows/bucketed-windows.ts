@@ -327,7 +327,7 @@ export class BucketedWindows implements WindowStore {
       const bucket = retained.shift() as Bucket;
       this.buckets.delete(bucket.start);
       this.openWindows -= bucket.resident + bucket.evictedRows;
-      for (const id of bucket.keyIds) if (id >= 0) this.keys.release(id);
+      this.keys.releaseMany(bucket.keyIds);
       if (bucket.evicted !== null) this.forgetEvicted(bucket);
       if (bucket.stored) this.purged.push(bucket.start);
       if (this.recent === bucket) this.recent = null;

@@ -155,6 +155,34 @@ export class KeyDictionary {
     this.removed = true;
   }
 
+  /**
+   * `release` of each of `ids` (distinct live ids), in order. When they hold the last
+   * reference of every live key (the last window purged, as at the end of a bounded
+   * input), the map is emptied at once instead of by one delete per key.
+   */
+  releaseMany(ids: readonly number[]): void {
+    const references = this.references;
+    let last = this.unindexedCount === 0;
+    let count = 0;
+    for (let i = 0; last && i < ids.length; i++) {
+      const id = ids[i];
+      if (id < 0) continue;
+      count++;
+      last = references[id] === 1;
+    }
+    if (!last || count !== this.ids.size) {
+      for (const id of ids) if (id >= 0) this.release(id);
+      return;
+    }
+    for (const id of ids) {
+      if (id < 0) continue;
+      references[id] = 0;
+      this.freeIds.push(id);
+    }
+    this.ids.clear();
+    if (count > 0) this.removed = true;
+  }
+
   /** Live ids in output order. Valid until the next intern or release. */
   sortedIds(): readonly number[] {
     if (this.added.length === 0 && !this.removed) return this.sorted;

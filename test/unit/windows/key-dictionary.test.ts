@@ -92,4 +92,38 @@ describe('key dictionary', () => {
     assert.deepEqual(sortedKeys(dictionary), ['c', 'm']);
     assert.equal(dictionary.size, 2);
   });
+
+  it('releases the keys of a window together as one by one, all at once when they were the last ones', () => {
+    // Two windows over keys a…e; the first holds a, b, d (and a freed slot -1), the second all five.
+    const scenario = (releaseFirst: (dictionary: KeyDictionary, ids: number[]) => void) => {
+      const dictionary = new KeyDictionary(['k']);
+      const ids = ['c', 'a', 'e', 'b', 'd'].map((k) => intern(dictionary, k));
+      const first = [ids[1], -1, ids[3], ids[4]];
+      for (const id of first) if (id >= 0) dictionary.retain(id);
+      for (const id of ids) dictionary.retain(id);
+      dictionary.sortedIds();
+      const seen: unknown[] = [];
+      releaseFirst(dictionary, first);
+      seen.push(
+        dictionary.size,
+        sortedKeys(dictionary),
+        ids.map((id, i) => dictionary.idOf(encode({ k: 'caebd'[i] })) === id),
+      );
+      releaseFirst(dictionary, [ids[2], -1, ids[0], ids[1], ids[3], ids[4]]);
+      seen.push(dictionary.size, sortedKeys(dictionary), dictionary.idOf(encode({ k: 'a' })));
+      // Freed ids come back in the same order, and the new keys sort as before.
+      const again = ['z', 'y', 'a'].map((k) => intern(dictionary, k));
+      for (const id of again) dictionary.retain(id);
+      seen.push(again, sortedKeys(dictionary), dictionary.size);
+      return seen;
+    };
+    const oneByOne = scenario((dictionary, ids) => {
+      for (const id of ids) if (id >= 0) dictionary.release(id);
+    });
+    assert.deepEqual(
+      scenario((dictionary, ids) => dictionary.releaseMany(ids)),
+      oneByOne,
+    );
+    assert.deepEqual(oneByOne.slice(0, 4), [5, ['a', 'b', 'c', 'd', 'e'], [true, true, true, true, true], 0]);
+  });
 });
