@@ -145,7 +145,9 @@ export async function writeResultsMarkdown(outDir: string): Promise<void> {
     'the reading under each table comes from `bench/results/notes/<scenario>.md`. The last column divides the',
     "first row's events/s by each row's (above 1: the first row is faster; it is sluice where a baseline ran, else",
     'the reference the scenario names in its lines). Throughput counts from the first processed record to the end;',
-    'start-up (worker threads compiling, the consumer-group join, the JVM) is reported apart as startupMs.',
+    'start-up (worker threads compiling, the consumer-group join, the JVM) is reported apart as startupMs. In the Kafka',
+    'scenarios "the end" is the last window count out, for sluice and naive-node alike; teardown after it (leaving the',
+    'group, worker threads exiting) is reported apart as teardownMs.',
     '',
     ...sections,
   ].join('\n');
