@@ -20,6 +20,8 @@ import type { ActorContext } from '../../runtime/actor.ts';
 import type { KafkaDecodeFailureCode } from '../kafka/decode-records.ts';
 import { Enricher, EnrichMiss } from '../tables/enricher.ts';
 import {
+  type BatchFit,
+  compileBatchFit,
   type Emitter,
   eventMisfit,
   formatRow,
@@ -92,6 +94,8 @@ interface WindowRun {
   enricher: Enricher | null;
   transform: Transform | null;
   emitter: WindowEmitter;
+  /** Whether a whole batch fits the window's schema (`eventMisfit` null for every event), compiled once. */
+  allFit: BatchFit;
 }
 
 interface StreamRun {
@@ -181,6 +185,7 @@ export class PartitionPipeline {
         enricher: enricherOf(windowPlan),
         transform: await loadTransform(windowPlan.transform),
         emitter: new WindowEmitter(windowPlan),
+        allFit: compileBatchFit(windowPlan.operator),
       });
     }
     const streams: StreamRun[] = [];
@@ -250,7 +255,7 @@ export class PartitionPipeline {
       single.transform === null &&
       single.enricher === null &&
       failures === null &&
-      this.#allFit(single, events)
+      single.allFit(events)
     ) {
       single.operator.processBatch(events as readonly SluiceEvent[], times, single.emitter);
       this.#noteEventTimes(times);
@@ -350,12 +355,6 @@ export class PartitionPipeline {
     this.#maxEventTime = maxTime;
     this.#lastEventWallTime = Date.now();
     this.#watermarkAtLastEvent = this.watermark;
-  }
-
-  #allFit(run: WindowRun, events: readonly (SluiceEvent | null)[]): boolean {
-    const config = run.plan.operator;
-    for (const event of events) if (event === null || eventMisfit(config, event) !== null) return false;
-    return true;
   }
 
   /**

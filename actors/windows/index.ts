@@ -1,5 +1,5 @@
 /** The pure event-time window operator: public surface for the partition actor. */
-export { eventMisfit } from './event-fit.ts';
+export { type BatchFit, compileBatchFit, eventMisfit } from './event-fit.ts';
 export { formatRow } from './format-row.ts';
 export { KEY_GROUPS } from './group-key.ts';
 export type { PartialBatch, PartialColumn } from './partial-batch.ts';

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eventMisfit, type WindowOperatorConfig } from '../../../actors/windows/index.ts';
+import fc from 'fast-check';
+import {
+  type AggregateFn,
+  compileBatchFit,
+  eventMisfit,
+  type SluiceEvent,
+  type WindowOperatorConfig,
+} from '../../../actors/windows/index.ts';
 
 const config: WindowOperatorConfig = {
   window: { type: 'tumbling', sizeMs: 1000 },
@@ -53,5 +60,56 @@ describe('event fit', () => {
 
   it('lets count(field) count any non-null value, objects included', () => {
     assert.equal(eventMisfit(config, { tags: ['x', 'y'] }), null);
+  });
+
+  it('says a batch fits exactly when no event is null and every event fits', () => {
+    const fields = ['a', 'b', '__proto__', 'x"y'];
+    const fns: AggregateFn[] = ['count', 'sum', 'min', 'max', 'avg', 'count_distinct', 'first', 'last'];
+    const configOf = fc
+      .record({
+        groupBy: fc.subarray(fields),
+        aggregates: fc.array(
+          fc.record({
+            fn: fc.constantFrom(...fns),
+            field: fc.option(fc.constantFrom(...fields), { nil: undefined }),
+          }),
+          { maxLength: 4 },
+        ),
+      })
+      .map(
+        ({ groupBy, aggregates }): WindowOperatorConfig => ({
+          ...config,
+          groupBy,
+          aggregates: aggregates.map(({ fn, field }, i) => ({
+            name: `n${i}`,
+            fn,
+            ...(field === undefined ? {} : { field }),
+          })),
+        }),
+      );
+    const value = fc.oneof(
+      fc.string({ maxLength: 2 }),
+      fc.double(),
+      fc.boolean(),
+      fc.constantFrom(null, undefined, Number.NaN, Number.NEGATIVE_INFINITY, -0),
+      fc.array(fc.integer(), { maxLength: 1 }),
+      fc.object({ maxDepth: 0 }),
+    );
+    const event = fc.dictionary(fc.constantFrom(...fields), value, {
+      maxKeys: 4,
+    }) as fc.Arbitrary<SluiceEvent>;
+    const batch = fc.array(
+      fc.oneof({ weight: 9, arbitrary: event }, { weight: 1, arbitrary: fc.constant(null) }),
+      {
+        maxLength: 4,
+      },
+    );
+    fc.assert(
+      fc.property(configOf, batch, (windowConfig, events) => {
+        const expected = events.every((e) => e !== null && eventMisfit(windowConfig, e) === null);
+        assert.equal(compileBatchFit(windowConfig)(events), expected);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
