@@ -25,7 +25,7 @@ import type { SluiceEvent, WindowOperator } from '../windows/index.ts';
 import type { PreparedBatch } from './partition-pipeline.ts';
 import type { PartitionPlan, WindowPlan } from './partition-plan.ts';
 import {
-  encodeWindowChanges,
+  captureWindowChanges,
   readEvicted,
   readEvictedSessions,
   restoreWindow,
@@ -98,7 +98,7 @@ export class WindowCheckpoints {
     for (const [window, operator] of operators) {
       const whole = this.#rewrite.has(window);
       const namespace = windowNamespace(window);
-      const encoded = encodeWindowChanges(operator.captureChanges(whole));
+      const encoded = captureWindowChanges(operator, whole);
       if (whole) commit.clear.push(namespace);
       for (const [key, value] of encoded.puts) commit.puts.push([namespace, key, value]);
       for (const key of encoded.deletes) commit.deletes.push([namespace, key]);

@@ -83,6 +83,19 @@ export interface EncodedWindowChanges {
   deletePrefixes: string[];
 }
 
+/**
+ * What changed in `operator` since its previous capture (everything, when `whole`), as
+ * the entries that record it; the operator counts as clean afterwards. Each row chunk is
+ * encoded as soon as the operator builds it (see `WindowOperator.captureChanges`).
+ */
+export function captureWindowChanges(operator: WindowOperator, whole: boolean): EncodedWindowChanges {
+  const chunkPuts: Array<[string, Buffer]> = [];
+  const changes = operator.captureChanges(whole, (chunk) => chunkPuts.push(encodeChunk(chunk)));
+  const encoded = encodeWindowChanges(changes);
+  for (const put of chunkPuts) encoded.puts.push(put);
+  return encoded;
+}
+
 /** The entries that record `changes` (see the layout above). */
 export function encodeWindowChanges(changes: WindowStateChanges): EncodedWindowChanges {
   const puts: Array<[string, Buffer]> = [
@@ -103,23 +116,26 @@ export function encodeWindowChanges(changes: WindowStateChanges): EncodedWindowC
     deletePrefixes.push(`${markKey(start)}/`);
   }
   for (const mark of changes.marks) puts.push([markKey(mark.start), pack({ fired: mark.fired })]);
-  for (const chunk of changes.chunks) {
-    const refires = chunk.refires.every((count) => count === 0) ? chunk.refires.length : chunk.refires;
-    const keys = keyText(chunk.keys);
-    puts.push([
-      chunkKey(chunk.start, chunk.group),
-      pack(
-        keys === null
-          ? { keys: chunk.keys, refires, columns: chunk.columns }
-          : { keyText: keys, refires, columns: chunk.columns },
-      ),
-    ]);
-  }
+  for (const chunk of changes.chunks) puts.push(encodeChunk(chunk));
   for (const { group, sessions } of changes.sessionGroups) {
     if (sessions.length === 0) deletes.push(`s/${group}`);
     else puts.push([`s/${group}`, pack(sessions)]);
   }
   return { puts, deletes, deletePrefixes };
+}
+
+/** The entry of one row chunk (`b/<start>/<group>`). */
+function encodeChunk(chunk: RowChunk): [string, Buffer] {
+  const refires = chunk.refires.every((count) => count === 0) ? chunk.refires.length : chunk.refires;
+  const keys = keyText(chunk.keys);
+  return [
+    chunkKey(chunk.start, chunk.group),
+    pack(
+      keys === null
+        ? { keys: chunk.keys, refires, columns: chunk.columns }
+        : { keyText: keys, refires, columns: chunk.columns },
+    ),
+  ];
 }
 
 /**

@@ -400,7 +400,7 @@ export class BucketedWindows implements WindowStore {
    * Everything changed since the last capture (or everything, when `all`), then marks it
    * clean. A key group of a window is written whole when any of its rows changed.
    */
-  captureChanges(all: boolean, changes: WindowStateChanges): void {
+  captureChanges(all: boolean, changes: WindowStateChanges, onChunk: (chunk: RowChunk) => void): void {
     const clean = all ? Number.NEGATIVE_INFINITY : this.cleanClock;
     const groups = this.keys.groups;
     const starts = [...this.buckets.keys()].sort((a, b) => a - b);
@@ -417,7 +417,7 @@ export class BucketedWindows implements WindowStore {
         dirty ??= new Uint8Array(KEY_GROUPS);
         dirty[groups[ids[slot]]] = 1;
       }
-      if (dirty !== null) this.captureGroups(bucket, dirty, changes);
+      if (dirty !== null) this.captureGroups(bucket, dirty, onChunk);
     }
     changes.purged.push(...this.purged);
     this.purged = [];
@@ -426,53 +426,52 @@ export class BucketedWindows implements WindowStore {
   }
 
   /**
-   * The row chunks of the key groups flagged in `dirty`, built in one pass over the
-   * window's slots in order (sequential reads; a pass per group would jump about).
+   * The row chunks of the key groups flagged in `dirty`, each handed to `onChunk` as soon
+   * as it is built. One counting pass over the window's slots in order (sequential reads;
+   * a pass per group would jump about) lists each group's slots; then each chunk is built
+   * from its list, so only one chunk's arrays are alive at a time.
    */
-  private captureGroups(bucket: Bucket, dirty: Uint8Array, changes: WindowStateChanges): void {
+  private captureGroups(bucket: Bucket, dirty: Uint8Array, onChunk: (chunk: RowChunk) => void): void {
     const width = this.groupBy.length;
     const base = bucket.fired ? 1 : 0;
     const ids = bucket.keyIds;
     const versions = bucket.versions;
     const groups = this.keys.groups;
     const values = this.keys.values;
-    const counts = new Int32Array(KEY_GROUPS);
+    // ends[g] ends up as the end of group g's slots in `listed`, which lists them by group.
+    const ends = new Int32Array(KEY_GROUPS);
     for (let slot = 0; slot < ids.length; slot++) {
       const id = ids[slot];
-      if (id >= 0 && dirty[groups[id]] !== 0) counts[groups[id]]++;
+      if (id >= 0 && dirty[groups[id]] !== 0) ends[groups[id]]++;
     }
-    const chunks: Array<{ slots: number[]; keys: unknown[]; refires: number[]; filled: number } | undefined> =
-      new Array(KEY_GROUPS);
+    for (let group = 1; group < KEY_GROUPS; group++) ends[group] += ends[group - 1];
+    const next = new Int32Array(KEY_GROUPS);
+    for (let group = 1; group < KEY_GROUPS; group++) next[group] = ends[group - 1];
+    const listed = new Int32Array(ends[KEY_GROUPS - 1]);
+    for (let slot = 0; slot < ids.length; slot++) {
+      const id = ids[slot];
+      if (id >= 0 && dirty[groups[id]] !== 0) listed[next[groups[id]]++] = slot;
+    }
     for (let group = 0; group < KEY_GROUPS; group++) {
       if (dirty[group] === 0) continue;
-      const rows = counts[group];
-      chunks[group] = {
-        slots: new Array<number>(rows).fill(0),
-        keys: new Array<unknown>(rows * width).fill(null),
-        refires: new Array<number>(rows).fill(0),
-        filled: 0,
-      };
-    }
-    for (let slot = 0; slot < ids.length; slot++) {
-      const id = ids[slot];
-      if (id < 0) continue;
-      const chunk = chunks[groups[id]];
-      if (chunk === undefined) continue;
-      const row = chunk.filled++;
-      chunk.slots[row] = slot;
-      const key = values[id];
-      for (let i = 0; i < width; i++) chunk.keys[row * width + i] = key[i];
-      chunk.refires[row] = versions[slot] - base;
-    }
-    for (let group = 0; group < KEY_GROUPS; group++) {
-      const chunk = chunks[group];
-      if (chunk === undefined) continue;
-      changes.chunks.push({
+      const from = group === 0 ? 0 : ends[group - 1];
+      const rows = ends[group] - from;
+      const slots = new Array<number>(rows);
+      const keys = new Array<unknown>(rows * width);
+      const refires = new Array<number>(rows);
+      for (let row = 0; row < rows; row++) {
+        const slot = listed[from + row];
+        slots[row] = slot;
+        const key = values[ids[slot]];
+        for (let i = 0; i < width; i++) keys[row * width + i] = key[i];
+        refires[row] = versions[slot] - base;
+      }
+      onChunk({
         start: bucket.start,
         group,
-        keys: chunk.keys,
-        refires: chunk.refires,
-        columns: bucket.table.saveMany(chunk.slots),
+        keys,
+        refires,
+        columns: bucket.table.saveMany(slots) as unknown[],
       });
     }
   }

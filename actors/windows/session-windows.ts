@@ -3,6 +3,7 @@ import { compareCodeUnits, KEY_GROUPS, keyGroup, keyGroupsOf, keyOrder, keyValue
 import { MinHeap } from './min-heap.ts';
 import type {
   Emitter,
+  RowChunk,
   SessionGroup,
   SessionState,
   SluiceEvent,
@@ -298,7 +299,7 @@ export class SessionWindows implements WindowStore {
   }
 
   /** The sessions of every key group with a changed key (every group, when `all`); then clean. */
-  captureChanges(all: boolean, changes: WindowStateChanges): void {
+  captureChanges(all: boolean, changes: WindowStateChanges, _onChunk: (chunk: RowChunk) => void): void {
     if (all && this.evictedGroupCount > 0) {
       // A full capture replaces what is stored: evicted groups would be lost.
       throw new WindowOperatorError(

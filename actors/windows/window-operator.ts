@@ -176,8 +176,13 @@ export class WindowOperator {
    * What changed since the previous capture (everything, when `all` or on the first
    * capture after `restore(state)`), as plain data; afterwards the operator counts as
    * clean. Costs time in proportion to the rows held plus the rows written.
+   *
+   * With `onChunk`, each row chunk goes to it as soon as it is built and `chunks` stays
+   * empty: a caller that encodes a chunk at once lets its arrays die young, instead of
+   * holding a million rows of them until the end (their promotion to the old generation
+   * made the first checkpoint of a million keys pay a full garbage collection).
    */
-  captureChanges(all = false): WindowStateChanges {
+  captureChanges(all = false, onChunk?: (chunk: RowChunk) => void): WindowStateChanges {
     const changes: WindowStateChanges = {
       watermark: encodeTime(this.currentWatermark),
       rows: 0,
@@ -186,7 +191,7 @@ export class WindowOperator {
       sessionGroups: [],
       purged: [],
     };
-    this.store.captureChanges(all, changes);
+    this.store.captureChanges(all, changes, onChunk ?? ((chunk) => changes.chunks.push(chunk)));
     changes.rows = this.store.openWindows;
     return changes;
   }

@@ -2,6 +2,7 @@ import type { KeyEncoder } from './group-key.ts';
 import type { RowFactory } from './row-factory.ts';
 import type {
   Emitter,
+  RowChunk,
   SluiceEvent,
   WindowOperatorConfig,
   WindowOperatorState,
@@ -28,8 +29,11 @@ export interface WindowStore {
   readonly openWindows: number;
   save(state: WindowOperatorState): void;
   load(state: WindowOperatorState): void;
-  /** Adds what changed since the last capture (everything, when `all`) to `changes`; then all is clean. */
-  captureChanges(all: boolean, changes: WindowStateChanges): void;
+  /**
+   * Adds what changed since the last capture (everything, when `all`) to `changes`, row
+   * chunks to `onChunk` as each is built; then all is clean.
+   */
+  captureChanges(all: boolean, changes: WindowStateChanges, onChunk: (chunk: RowChunk) => void): void;
   /** Moves the use clock on (between batches): later changes count as more recent. */
   tick(): void;
   /** Estimated heap bytes of the state held in memory. */
