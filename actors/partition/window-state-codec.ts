@@ -90,7 +90,9 @@ export interface EncodedWindowChanges {
  */
 export function captureWindowChanges(operator: WindowOperator, whole: boolean): EncodedWindowChanges {
   const chunkPuts: Array<[string, Buffer]> = [];
-  const changes = operator.captureChanges(whole, (chunk) => chunkPuts.push(encodeChunk(chunk)));
+  const changes = operator.captureChanges(whole, (chunk, plainText) =>
+    chunkPuts.push(encodeChunk(chunk, plainText)),
+  );
   const encoded = encodeWindowChanges(changes);
   for (const put of chunkPuts) encoded.puts.push(put);
   return encoded;
@@ -116,7 +118,7 @@ export function encodeWindowChanges(changes: WindowStateChanges): EncodedWindowC
     deletePrefixes.push(`${markKey(start)}/`);
   }
   for (const mark of changes.marks) puts.push([markKey(mark.start), pack({ fired: mark.fired })]);
-  for (const chunk of changes.chunks) puts.push(encodeChunk(chunk));
+  for (const chunk of changes.chunks) puts.push(encodeChunk(chunk, false));
   for (const { group, sessions } of changes.sessionGroups) {
     if (sessions.length === 0) deletes.push(`s/${group}`);
     else puts.push([`s/${group}`, pack(sessions)]);
@@ -124,10 +126,10 @@ export function encodeWindowChanges(changes: WindowStateChanges): EncodedWindowC
   return { puts, deletes, deletePrefixes };
 }
 
-/** The entry of one row chunk (`b/<start>/<group>`). */
-function encodeChunk(chunk: RowChunk): [string, Buffer] {
+/** The entry of one row chunk (`b/<start>/<group>`); `plainText`: its keys need no check for `keyText`. */
+function encodeChunk(chunk: RowChunk, plainText: boolean): [string, Buffer] {
   const refires = chunk.refires.every((count) => count === 0) ? chunk.refires.length : chunk.refires;
-  const keys = keyText(chunk.keys);
+  const keys = plainText && chunk.keys.length > 0 ? chunk.keys.join('\u0000') : keyText(chunk.keys);
   return [
     chunkKey(chunk.start, chunk.group),
     pack(

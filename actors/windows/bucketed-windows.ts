@@ -11,6 +11,7 @@ import { KeyDictionary } from './key-dictionary.ts';
 import type { PartialBatch } from './partial-batch.ts';
 import type { RowFactory } from './row-factory.ts';
 import type {
+  ChunkSink,
   Emitter,
   EvictedChunk,
   RowChunk,
@@ -400,7 +401,7 @@ export class BucketedWindows implements WindowStore {
    * Everything changed since the last capture (or everything, when `all`), then marks it
    * clean. A key group of a window is written whole when any of its rows changed.
    */
-  captureChanges(all: boolean, changes: WindowStateChanges, onChunk: (chunk: RowChunk) => void): void {
+  captureChanges(all: boolean, changes: WindowStateChanges, onChunk: ChunkSink): void {
     const clean = all ? Number.NEGATIVE_INFINITY : this.cleanClock;
     const groups = this.keys.groups;
     const starts = [...this.buckets.keys()].sort((a, b) => a - b);
@@ -431,13 +432,14 @@ export class BucketedWindows implements WindowStore {
    * a pass per group would jump about) lists each group's slots; then each chunk is built
    * from its list, so only one chunk's arrays are alive at a time.
    */
-  private captureGroups(bucket: Bucket, dirty: Uint8Array, onChunk: (chunk: RowChunk) => void): void {
+  private captureGroups(bucket: Bucket, dirty: Uint8Array, onChunk: ChunkSink): void {
     const width = this.groupBy.length;
     const base = bucket.fired ? 1 : 0;
     const ids = bucket.keyIds;
     const versions = bucket.versions;
     const groups = this.keys.groups;
     const values = this.keys.values;
+    const plainText = this.keys.plainText;
     // ends[g] ends up as the end of group g's slots in `listed`, which lists them by group.
     const ends = new Int32Array(KEY_GROUPS);
     for (let slot = 0; slot < ids.length; slot++) {
@@ -466,13 +468,10 @@ export class BucketedWindows implements WindowStore {
         for (let i = 0; i < width; i++) keys[row * width + i] = key[i];
         refires[row] = versions[slot] - base;
       }
-      onChunk({
-        start: bucket.start,
-        group,
-        keys,
-        refires,
-        columns: bucket.table.saveMany(slots) as unknown[],
-      });
+      onChunk(
+        { start: bucket.start, group, keys, refires, columns: bucket.table.saveMany(slots) as unknown[] },
+        plainText,
+      );
     }
   }
 

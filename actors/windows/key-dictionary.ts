@@ -37,6 +37,8 @@ export class KeyDictionary {
   /** Per key group, ids loaded unindexed there (some may since be indexed or released). */
   private readonly unindexedByGroup: Array<number[] | undefined> = [];
   private unindexedCount = 0;
+  /** Live ids whose key holds a value that is not a string, or a string with a NUL. */
+  private unplain = 0;
 
   constructor(private readonly groupBy: readonly string[]) {}
 
@@ -47,6 +49,14 @@ export class KeyDictionary {
 
   get size(): number {
     return this.ids.size + this.unindexedCount;
+  }
+
+  /**
+   * Whether every live key is made of strings without NUL, known without looking at
+   * them: a checkpoint then stores a key group's keys as one NUL-joined text unchecked.
+   */
+  get plainText(): boolean {
+    return this.unplain === 0;
   }
 
   /** The id of a live key, or undefined. */
@@ -108,6 +118,7 @@ export class KeyDictionary {
   }
 
   private allocate(encoded: string, values: unknown[], group: number): number {
+    if (!isPlainText(values)) this.unplain++;
     let id = this.freeIds.pop();
     if (id === undefined) {
       id = this.encodedOf.length;
@@ -151,6 +162,7 @@ export class KeyDictionary {
       this.unindexed[id] = 0;
       if (--this.unindexedCount === 0) this.unindexedByGroup.length = 0;
     } else this.ids.delete(this.encodedOf[id]);
+    if (!isPlainText(this.values[id])) this.unplain--;
     this.freeIds.push(id);
     this.removed = true;
   }
@@ -214,4 +226,10 @@ export class KeyDictionary {
     this.removed = false;
     return merged;
   }
+}
+
+/** Whether every value of a key tuple is a string without NUL. */
+function isPlainText(values: readonly unknown[]): boolean {
+  for (const value of values) if (typeof value !== 'string' || value.includes('\u0000')) return false;
+  return true;
 }

@@ -2,8 +2,8 @@ import { AccumulatorTable } from './aggregates.ts';
 import { compareCodeUnits, KEY_GROUPS, keyGroup, keyGroupsOf, keyOrder, keyValues } from './group-key.ts';
 import { MinHeap } from './min-heap.ts';
 import type {
+  ChunkSink,
   Emitter,
-  RowChunk,
   SessionGroup,
   SessionState,
   SluiceEvent,
@@ -299,7 +299,7 @@ export class SessionWindows implements WindowStore {
   }
 
   /** The sessions of every key group with a changed key (every group, when `all`); then clean. */
-  captureChanges(all: boolean, changes: WindowStateChanges, _onChunk: (chunk: RowChunk) => void): void {
+  captureChanges(all: boolean, changes: WindowStateChanges, _onChunk: ChunkSink): void {
     if (all && this.evictedGroupCount > 0) {
       // A full capture replaces what is stored: evicted groups would be lost.
       throw new WindowOperatorError(

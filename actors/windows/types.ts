@@ -123,6 +123,12 @@ export interface RowChunk {
   columns: unknown[];
 }
 
+/**
+ * Takes the row chunks of a capture one by one (`WindowOperator.captureChanges`);
+ * `plainText` when every key value in the chunk is known to be a string without NUL.
+ */
+export type ChunkSink = (chunk: RowChunk, plainText: boolean) => void;
+
 /** A tumbling/hopping window's own state: its start and whether it has fired. */
 export interface WindowMark {
   start: number;

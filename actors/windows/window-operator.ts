@@ -4,6 +4,7 @@ import type { PartialBatch } from './partial-batch.ts';
 import { createRowFactory } from './row-factory.ts';
 import { SessionWindows } from './session-windows.ts';
 import type {
+  ChunkSink,
   Emitter,
   EncodedTime,
   EvictedChunk,
@@ -182,7 +183,7 @@ export class WindowOperator {
    * holding a million rows of them until the end (their promotion to the old generation
    * made the first checkpoint of a million keys pay a full garbage collection).
    */
-  captureChanges(all = false, onChunk?: (chunk: RowChunk) => void): WindowStateChanges {
+  captureChanges(all = false, onChunk?: ChunkSink): WindowStateChanges {
     const changes: WindowStateChanges = {
       watermark: encodeTime(this.currentWatermark),
       rows: 0,

@@ -1,8 +1,8 @@
 import type { KeyEncoder } from './group-key.ts';
 import type { RowFactory } from './row-factory.ts';
 import type {
+  ChunkSink,
   Emitter,
-  RowChunk,
   SluiceEvent,
   WindowOperatorConfig,
   WindowOperatorState,
@@ -33,7 +33,7 @@ export interface WindowStore {
    * Adds what changed since the last capture (everything, when `all`) to `changes`, row
    * chunks to `onChunk` as each is built; then all is clean.
    */
-  captureChanges(all: boolean, changes: WindowStateChanges, onChunk: (chunk: RowChunk) => void): void;
+  captureChanges(all: boolean, changes: WindowStateChanges, onChunk: ChunkSink): void;
   /** Moves the use clock on (between batches): later changes count as more recent. */
   tick(): void;
   /** Estimated heap bytes of the state held in memory. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  captureWindowChanges,
   encodeWindowChanges,
   restoreWindow,
   windowNamespace,
@@ -30,7 +31,7 @@ function drained(operator: WindowOperator): string[] {
 async function roundTrip(dir: string, config: WindowOperatorConfig, operator: WindowOperator) {
   const store = await PartitionStore.open({ dir });
   try {
-    const encoded = encodeWindowChanges(operator.captureChanges(true));
+    const encoded = captureWindowChanges(operator, true);
     const namespace = windowNamespace('w');
     await store.commit({
       checkpoint: { sourcePosition: 0, watermark: null, sinkPositions: {}, emitted: null, meta: {} },
@@ -47,6 +48,72 @@ async function roundTrip(dir: string, config: WindowOperatorConfig, operator: Wi
 }
 
 describe('window state codec', () => {
+  it('writes the same entries whether a checkpoint encodes chunks as captured or after the capture', () => {
+    // captureWindowChanges encodes each chunk as the operator builds it and trusts the
+    // key dictionary about plain-text keys; encodeWindowChanges checks every key itself.
+    fc.assert(
+      fc.property(
+        windowConfig,
+        steps,
+        fc.array(fc.nat({ max: 200 }), { maxLength: 4 }),
+        (config, input, cuts) => {
+          const streamed = new WindowOperator(config);
+          const checked = new WindowOperator(config);
+          const ignore = { row: () => {}, late: () => {} };
+          const marks = new Set(cuts.map((cut) => cut % (input.length + 1)));
+          for (let index = 0; index <= input.length; index++) {
+            if (marks.has(index)) {
+              assert.deepEqual(
+                captureWindowChanges(streamed, false),
+                encodeWindowChanges(checked.captureChanges(false)),
+              );
+            }
+            const step = input[index];
+            if (step === undefined) break;
+            for (const operator of [streamed, checked]) {
+              if (step.kind === 'event') operator.process(step.event, step.time, ignore);
+              else operator.advanceWatermark(step.watermark, ignore);
+            }
+          }
+          assert.deepEqual(
+            captureWindowChanges(streamed, true),
+            encodeWindowChanges(checked.captureChanges(true)),
+          );
+        },
+      ),
+    );
+  });
+
+  it('stores keys with a NUL or of other types apart, before and after such keys leave the state', () => {
+    const config: WindowOperatorConfig = {
+      window: { type: 'tumbling', sizeMs: 10 },
+      allowedLatenessMs: 0,
+      maxOutOfOrderMs: 0,
+      groupBy: ['k'],
+      aggregates: [{ name: 'n', fn: 'count' }],
+    };
+    const streamed = new WindowOperator(config);
+    const checked = new WindowOperator(config);
+    const ignore = { row: () => {}, late: () => {} };
+    const both = (work: (operator: WindowOperator) => void) => {
+      work(streamed);
+      work(checked);
+    };
+    for (const k of ['a\u0000b', 7, 'a', 'b']) both((operator) => operator.process({ k }, 1, ignore));
+    assert.deepEqual(
+      captureWindowChanges(streamed, false),
+      encodeWindowChanges(checked.captureChanges(false)),
+    );
+    // The first window fires and is purged: only plain-text keys remain.
+    both((operator) => operator.process({ k: 'c' }, 25, ignore));
+    assert.deepEqual(
+      captureWindowChanges(streamed, false),
+      encodeWindowChanges(checked.captureChanges(false)),
+    );
+    both((operator) => operator.process({ k: 'a\u0000b' }, 26, ignore));
+    assert.deepEqual(captureWindowChanges(streamed, true), encodeWindowChanges(checked.captureChanges(true)));
+  });
+
   it('gives back an operator that fires what the stored one fires, for any keys and aggregates', async () => {
     await fc.assert(
       fc.asyncProperty(windowConfig, steps, async (config, input) => {
