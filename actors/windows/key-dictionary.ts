@@ -192,6 +192,7 @@ export class KeyDictionary {
       this.freeIds.push(id);
     }
     this.ids.clear();
+    this.unplain = 0;
     if (count > 0) this.removed = true;
   }
 

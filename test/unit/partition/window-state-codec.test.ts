@@ -112,6 +112,18 @@ describe('window state codec', () => {
     );
     both((operator) => operator.process({ k: 'a\u0000b' }, 26, ignore));
     assert.deepEqual(captureWindowChanges(streamed, true), encodeWindowChanges(checked.captureChanges(true)));
+    // Every window purged at once (every key released together), then new keys of both kinds.
+    both((operator) => operator.advanceWatermark(100, ignore));
+    both((operator) => operator.process({ k: 'd' }, 101, ignore));
+    assert.deepEqual(
+      captureWindowChanges(streamed, false),
+      encodeWindowChanges(checked.captureChanges(false)),
+    );
+    both((operator) => operator.process({ k: 8 }, 102, ignore));
+    assert.deepEqual(
+      captureWindowChanges(streamed, false),
+      encodeWindowChanges(checked.captureChanges(false)),
+    );
   });
 
   it('gives back an operator that fires what the stored one fires, for any keys and aggregates', async () => {
