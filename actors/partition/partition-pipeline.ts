@@ -64,6 +64,18 @@ export interface DecodeFailureRecord {
 export type Transform = (event: SluiceEvent) => SluiceEvent | null | undefined;
 
 /** An event an enrich step, a transform or a window's schema turned away: its dead letter, written at the event's place. */
+/** A window's transform returned one object for two events: it must return a new object per event. */
+export class TransformReuseError extends Error {
+  readonly code = 'SLUICE_ERR_TRANSFORM_REUSE';
+  readonly retriable = false;
+  constructor(window: string, first: number, second: number) {
+    super(
+      `window ${window}: its transform returned the same object for events ${first} and ${second} of one batch; a window's transform runs over the whole batch before the windows see it, so it must return a new object per event (e.g. { ...event, field })`,
+    );
+    this.name = 'TransformReuseError';
+  }
+}
+
 class Rejection {
   constructor(
     readonly kind: DeadLetterKind,
@@ -322,6 +334,9 @@ export class PartitionPipeline {
         : new Array<SluiceEvent | null>(events.length).fill(null),
     );
     const rejected = prepared.map((stepped) => (stepped === null ? null : new Map<number, Rejection>()));
+    // What each transform returned in this batch: one object returned for two events
+    // would make both the last one's (the windows see the batch after every transform).
+    const returned = windows.map((run) => (run.transform === null ? null : new Map<SluiceEvent, number>()));
     if (prepared.some((stepped) => stepped !== null)) {
       for (let index = 0; index < events.length; index++) {
         if (failures?.has(index)) continue;
@@ -336,6 +351,12 @@ export class PartitionPipeline {
             continue;
           }
           if (!result) continue;
+          const earlier = returned[w];
+          if (earlier != null && result !== original) {
+            const first = earlier.get(result);
+            if (first !== undefined) throw new TransformReuseError(run.plan.name, first, index);
+            earlier.set(result, index);
+          }
           const misfit = eventMisfit(run.plan.operator, result);
           if (misfit === null) stepped[index] = result;
           else rejected[w]?.set(index, new Rejection('SCHEMA_MISFIT', misfit, JSON.stringify(original)));

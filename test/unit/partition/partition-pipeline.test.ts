@@ -225,6 +225,34 @@ describe('partition pipeline', () => {
     );
   });
 
+  it('refuses a window transform that returns one object for two events of a batch, naming both', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-reuse-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const transform = join(dir, 'reused.mjs');
+    // One object refilled per call: every prepared event would read as the batch's last.
+    await writeFile(
+      transform,
+      'const out = {};\nexport default (event) => Object.assign(out, event, { amount: 1 });\n',
+    );
+    const base = plan();
+    const pipeline = await PartitionPipeline.create(plan({ windows: [{ ...base.windows[0], transform }] }));
+    const batch = [
+      { user_id: 'a', ts: 1, amount: 1 },
+      { user_id: 'b', ts: 2, amount: 2 },
+    ];
+    assert.throws(
+      () => pipeline.prepare(batch),
+      (error: Error & { code?: string }) =>
+        error.code === 'SLUICE_ERR_TRANSFORM_REUSE' && /events 0 and 1 of one batch/.test(error.message),
+    );
+    // Returning the event it was given (changed or not) is one object per event: allowed.
+    await writeFile(join(dir, 'same.mjs'), 'export default (event) => event;\n');
+    const same = await PartitionPipeline.create(
+      plan({ windows: [{ ...base.windows[0], transform: join(dir, 'same.mjs') }] }),
+    );
+    assert.doesNotThrow(() => same.prepare(batch));
+  });
+
   it('sends the events of a stream, transformed, to its sinks as JSON lines', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-stream-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
