@@ -12,6 +12,9 @@
  * kafkajs in this process cannot offer 50,000 messages/s on 2 cores beside the engine.
  * Frames (1,000 events per message) go through `produceEvents` (kafkajs).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@clickhouse/client';
 import { Job } from '../../actors/job/job.ts';
@@ -34,10 +37,18 @@ interface Load {
   seconds: number;
 }
 
-function topology(brokers: string[], topic: string, table: string, url: string, format: string) {
+function topology(
+  brokers: string[],
+  topic: string,
+  table: string,
+  url: string,
+  format: string,
+  state: string,
+) {
   return parseTopology(
     `name: bench-e2e
 workers: 2
+state: { dir: ${state} }
 sources:
   events:
     type: kafka
@@ -75,7 +86,10 @@ async function runLoad(
   const client = createClient({ url });
   const log = createLogger({ level: 'warn' });
   await produceEvents({ brokers, topic: name, format: load.format, count: 0, createTopic: PARTITIONS, log });
-  const job = await Job.start(topology(brokers, name, name, url, load.format), {
+  // A state directory of its own: a shared default would restore the windows and offsets
+  // of an earlier run (another topic) into this one.
+  const state = await mkdtemp(join(tmpdir(), 'sluice-bench-e2e-'));
+  const job = await Job.start(topology(brokers, name, name, url, load.format, state), {
     metrics: new Metrics(),
     log,
   });
@@ -168,6 +182,7 @@ async function runLoad(
     await job.stop();
     await client.command({ query: `DROP TABLE IF EXISTS default.${name}` }).catch(() => {});
     await client.close();
+    await rm(state, { recursive: true, force: true });
   }
 }
 
