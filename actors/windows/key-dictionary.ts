@@ -37,7 +37,7 @@ export class KeyDictionary {
   /** Per key group, ids loaded unindexed there (some may since be indexed or released). */
   private readonly unindexedByGroup: Array<number[] | undefined> = [];
   private unindexedCount = 0;
-  /** Live ids whose key holds a value that is not a string, or a string with a NUL. */
+  /** Live ids whose key is not plain text (see `plainText`). */
   private unplain = 0;
 
   constructor(private readonly groupBy: readonly string[]) {}
@@ -52,11 +52,17 @@ export class KeyDictionary {
   }
 
   /**
-   * Whether every live key is made of strings without NUL, known without looking at
-   * them: a checkpoint then stores a key group's keys as one NUL-joined text unchecked.
+   * Whether every live key is one string without NUL that is its own encoding (see
+   * `createKeyEncoder`), known without looking at them: a checkpoint then takes a key
+   * group's keys from `encodedKeys` and stores them as one NUL-joined text unchecked.
    */
   get plainText(): boolean {
-    return this.unplain === 0;
+    return this.groupBy.length === 1 && this.unplain === 0;
+  }
+
+  /** The encoded key of each id (read-only; meaningful for live ids). */
+  get encodedKeys(): readonly string[] {
+    return this.encodedOf;
   }
 
   /** The id of a live key, or undefined. */
@@ -229,8 +235,10 @@ export class KeyDictionary {
   }
 }
 
-/** Whether every value of a key tuple is a string without NUL. */
+/** Whether a key tuple is one string without NUL that encodes as itself (no leading U+0001). */
 function isPlainText(values: readonly unknown[]): boolean {
-  for (const value of values) if (typeof value !== 'string' || value.includes('\u0000')) return false;
-  return true;
+  const value = values[0];
+  return (
+    values.length === 1 && typeof value === 'string' && value.charCodeAt(0) !== 1 && !value.includes('\u0000')
+  );
 }
