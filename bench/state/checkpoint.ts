@@ -131,44 +131,79 @@ async function restore(dir: string, memoryBytes: number | null) {
   return { store, windows, operator };
 }
 
+/** The random keys the incremental checkpoint and the read-backs touch. */
+function keyStream(keys: number, start: number): () => number {
+  let seed = start;
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % keys;
+  };
+}
+
+/**
+ * Builds the state, checkpoints it whole and then after 1% of the keys changed, writes a
+ * snapshot, and works out what the state fires. The operator is garbage once this returns:
+ * the restores that follow start, as after a crash, without another million keys in the heap.
+ */
+async function checkpointPhase(dir: string, keys: number) {
+  const config = plan(dir, null).windows[0].operator;
+  const original = new WindowOperator(config);
+  const none = { row: () => {}, late: () => {} };
+  for (let key = 0; key < keys; key++) original.process(event(key, key % 97), 1_000 + (key % 50_000), none);
+
+  const store = await PartitionStore.open({ dir });
+  const windows = new WindowCheckpoints(store, plan(dir, null));
+  const [firstValues, firstMs] = await timed(() => commit(store, windows, original, keys));
+  const changed = Math.max(1, Math.floor(keys / 100));
+  const nextKey = keyStream(keys, 12345);
+  for (let i = 0; i < changed; i++) original.process(event(nextKey(), 3), 55_000, none);
+  const [incrementalValues, incrementalMs] = await timed(() =>
+    commit(store, windows, original, keys + changed),
+  );
+  const [snapshot, snapshotMs] = await timed(() => store.snapshot(1));
+  windows.close();
+  await store.close();
+  return {
+    config,
+    changed,
+    firstValues,
+    firstMs,
+    incrementalValues,
+    incrementalMs,
+    snapshot,
+    snapshotMs,
+    expected: fired(original),
+  };
+}
+
 async function run(keys: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-state-'));
   try {
-    const config = plan(dir, null).windows[0].operator;
-    const original = new WindowOperator(config);
+    const {
+      config,
+      changed,
+      firstValues,
+      firstMs,
+      incrementalValues,
+      incrementalMs,
+      snapshot,
+      snapshotMs,
+      expected,
+    } = await checkpointPhase(dir, keys);
     const none = { row: () => {}, late: () => {} };
-    for (let key = 0; key < keys; key++) original.process(event(key, key % 97), 1_000 + (key % 50_000), none);
-
-    let store = await PartitionStore.open({ dir });
-    let windows = new WindowCheckpoints(store, plan(dir, null));
-    const [firstValues, firstMs] = await timed(() => commit(store, windows, original, keys));
-    const changed = Math.max(1, Math.floor(keys / 100));
-    let seed = 12345;
-    const nextKey = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      return seed % keys;
-    };
-    for (let i = 0; i < changed; i++) original.process(event(nextKey(), 3), 55_000, none);
-    const [incrementalValues, incrementalMs] = await timed(() =>
-      commit(store, windows, original, keys + changed),
-    );
-    const [snapshot, snapshotMs] = await timed(() => store.snapshot(1));
-    windows.close();
-    await store.close();
 
     const [restored, restoreMs] = await timed(() => restore(dir, null));
     const estimate = restored.operator.estimatedBytes;
     restored.windows.close();
     await restored.store.close();
-    const expected = fired(original);
     const got = fired(restored.operator);
     if (got.rows !== expected.rows || got.crc !== expected.crc)
       throw new Error('restored state fires other rows');
 
     const budget = Math.floor(estimate / 10);
     const [bounded, boundedMs] = await timed(() => restore(dir, budget));
-    store = bounded.store;
-    windows = bounded.windows;
+    const store = bounded.store;
+    const windows = bounded.windows;
     const operator = bounded.operator;
     const resident = operator.residentWindows;
     const histogram = hdr.build({
@@ -179,9 +214,9 @@ async function run(keys: number): Promise<void> {
     const operators: Array<[string, WindowOperator]> = [['per_user', operator]];
     const check = new WindowOperator(config);
     for (let key = 0; key < keys; key++) check.process(event(key, key % 97), 1_000 + (key % 50_000), none);
-    seed = 12345;
+    let nextKey = keyStream(keys, 12345);
     for (let i = 0; i < changed; i++) check.process(event(nextKey(), 3), 55_000, none);
-    seed = 999;
+    nextKey = keyStream(keys, 999);
     for (let i = 0; i < READ_BACKS; i++) {
       const batch = [event(nextKey(), 1)];
       const times = [56_000];
