@@ -39,6 +39,7 @@ windows:
   per_user:
     from: events
     window: { type: tumbling, size: 10s, allowedLateness: 5s }
+    transform: ./slow.mjs
     groupBy: [user_id]
     aggregate: { events: count(), amount: sum(amount), pages: count_distinct(page) }
     to: [out]
@@ -51,10 +52,22 @@ deadLetter: dlq
 `;
 }
 
+/**
+ * The window's transform: passes each event through after 10 µs of work, so a run of the
+ * input takes seconds however fast this machine is and the broker dies mid-stream.
+ */
+const SLOW_TRANSFORM = `export default (event) => {
+  const until = process.hrtime.bigint() + 10000n;
+  while (process.hrtime.bigint() < until);
+  return event;
+};
+`;
+
 async function jobDir(root: string, name: string, yaml: string): Promise<string> {
   const dir = join(root, name);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'job.yaml'), yaml);
+  await writeFile(join(dir, 'slow.mjs'), SLOW_TRANSFORM);
   return dir;
 }
 
