@@ -67,7 +67,7 @@ const stateSchema = z
       .refine((bytes) => bytes > 0, { error: 'a size greater than zero' })
       .prefault('512MiB')
       .describe(
-        'Budget for open-window state held in memory per process, shared evenly by the workers and their partitions. Past it, the least recently used key groups of windows without enrich or transform (tumbling, hopping and session) are evicted to the state store after a checkpoint and read back when an event or a firing needs them.',
+        'Budget for open-window state held in memory per process, shared evenly by the workers and their partitions. Past it, the least recently used key groups of every window (tumbling, hopping and session, with or without enrich and transform) are evicted to the state store after a checkpoint and read back when an event or a firing needs them.',
       ),
   })
   .describe('Where partition state lives, and how much of it stays in memory.');
