@@ -32,7 +32,8 @@ export interface GatewaySourceOptions {
   config: GatewaySourceConfig;
   log: Logger;
   metrics?: Metrics;
-  deliver(partition: number, message: PartitionMessage): Promise<void>;
+  /** Hand a partition actor its records; `message.records.buffer` may be transferred. */
+  deliver(partition: number, message: Extract<PartitionMessage, { kind: 'log' }>): Promise<void>;
   /** The partition actor's checkpointed position (last processed record), or null. */
   resumeFrom(partition: number): Promise<number | null>;
   onFatal(error: Error): void;

@@ -1,8 +1,8 @@
 import type { PartitionMessage } from '../partition/partition-plan.ts';
-import { decodeLogBatch } from './log-batch.ts';
+import { packLogRecords } from './log-batch.ts';
 import type { PartitionLog } from './partition-log.ts';
 
-type RecordsMessage = Extract<PartitionMessage, { kind: 'records' }>;
+type LogMessage = Extract<PartitionMessage, { kind: 'log' }>;
 
 /**
  * Delivers one partition's log to its partition actor, in order: first the replay from
@@ -10,7 +10,8 @@ type RecordsMessage = Extract<PartitionMessage, { kind: 'records' }>;
  * The log is the buffer: `deliver` waits while the actor's mailbox is full and the
  * feeder simply falls behind on disk, so memory stays bounded whatever the ingest rate.
  * Every event of record `n` carries position `n`; a message holds whole records only,
- * so the actor's position (the last one it processed) always ends a record.
+ * so the actor's position (the last one it processed) always ends a record. Records
+ * travel packed, as stored: the actor decodes them on its own thread (`log-batch.ts`).
  *
  * Threading model: main thread; one async loop per partition. Life cycle: `start` →
  * running (woken by `wake`) → `stop` (resolves once the loop has left).
@@ -21,7 +22,7 @@ export interface LogFeederOptions {
   from: number;
   /** Payload bytes read per message. */
   readBytes: number;
-  deliver(message: RecordsMessage): Promise<void>;
+  deliver(message: LogMessage): Promise<void>;
   onError(error: Error): void;
 }
 
@@ -70,23 +71,8 @@ export class LogFeeder {
       }
       const first = this.#next;
       const payloads = log.read(first, readBytes);
-      await deliver(recordsMessage(payloads, first));
+      await deliver({ kind: 'log', records: packLogRecords(payloads, first) });
       this.#next = first + payloads.length;
     }
   }
-}
-
-/** Log records `first`, `first + 1`, … as one records message. */
-export function recordsMessage(payloads: readonly Uint8Array[], first: number): RecordsMessage {
-  const message: RecordsMessage = { kind: 'records', events: [], positions: [], failures: [] };
-  payloads.forEach((payload, index) => {
-    const batch = decodeLogBatch(payload);
-    const base = message.events.length;
-    for (const [at, failure] of batch.failures) message.failures.push([base + at, failure]);
-    for (const event of batch.events) {
-      message.events.push(event);
-      message.positions.push(first + index);
-    }
-  });
-  return message;
 }

@@ -294,7 +294,7 @@ export class Job {
       config: source,
       log: this.#options.log.child({ source: name }),
       metrics: this.#options.metrics,
-      deliver: (partition, message) => refOf(partition).tell(message),
+      deliver: (partition, message) => refOf(partition).tell(message, [message.records.buffer]),
       resumeFrom: async (partition) => {
         const position = await refOf(partition).ask<SourcePosition | null>('position');
         return typeof position === 'number' ? position : null;

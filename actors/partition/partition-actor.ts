@@ -15,6 +15,7 @@
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { parseEventTime } from '../codecs/event-time.ts';
+import { unpackLogRecords } from '../gateway/log-batch.ts';
 import { decodeKafkaRecords } from '../kafka/decode-records.ts';
 import { unpackKafkaBatch } from '../kafka/kafka-batch.ts';
 import type { SluiceEvent } from '../windows/index.ts';
@@ -53,12 +54,6 @@ interface ReplayLog {
 
 /** Past this many events since the last checkpoint, the partition checkpoints at once (bounds the replay log). */
 const replayLimitEvents = 500_000;
-
-function messageEvents(message: PartitionMessage): number {
-  if (message.kind === 'records') return message.events.length;
-  if (message.kind === 'kafka') return message.batch.count;
-  return 0;
-}
 
 export const createPartitionActor: ActorFactory<PartitionPlan, PartitionMessage> = async (plan, info) => {
   const log = createLogger().child({ actor: info.name });
@@ -195,8 +190,7 @@ class PartitionActor implements Actor<PartitionMessage> {
 
   async receive(message: PartitionMessage, ctx: ActorContext): Promise<void> {
     this.#replay.messages.push(message);
-    this.#replay.events += messageEvents(message);
-    await this.#handle(message, ctx);
+    this.#replay.events += await this.#handle(message, ctx);
     // Window state well past its memory budget checkpoints early: the commit lets it evict.
     if (
       this.#replay.events > replayLimitEvents ||
@@ -206,15 +200,17 @@ class PartitionActor implements Actor<PartitionMessage> {
     }
   }
 
-  async #handle(message: PartitionMessage, ctx: ActorContext): Promise<void> {
-    if (this.#ended) return;
+  /** Processes one input message; returns how many records it held. */
+  async #handle(message: PartitionMessage, ctx: ActorContext): Promise<number> {
+    if (this.#ended) return 0;
     if (message.kind === 'end') {
       await this.#end(ctx);
-      return;
+      return 0;
     }
     // Enrichment waits until its lookup tables are loaded (their mailbox waits meanwhile).
     await this.#pipeline.tablesPending();
     const began = performance.now();
+    let count: number;
     if (message.kind === 'kafka') {
       if (this.#plan.input.kind !== 'kafka')
         throw new Error('a Kafka batch reached a partition of another source');
@@ -226,18 +222,22 @@ class PartitionActor implements Actor<PartitionMessage> {
       const prepared = await this.#prepare(decoded.events, times, failed);
       this.#pipeline.process(decoded.events, times, decoded.positions, this.#output, 0, failed, prepared);
       this.#position = decoded.nextOffset;
-      this.#pipeline.record(ctx, decoded.events.length, performance.now() - began);
+      count = decoded.events.length;
     } else {
-      const failures = new Map<number, DecodeFailureRecord>(message.failures);
-      const times = this.#eventTimes(message.events, failures);
+      const records = message.kind === 'log' ? unpackLogRecords(message.records) : message;
+      const { events, positions } = records;
+      const failures = new Map<number, DecodeFailureRecord>(records.failures);
+      const times = this.#eventTimes(events, failures);
       const failed = failures.size > 0 ? failures : null;
-      const prepared = await this.#prepare(message.events, times, failed);
-      this.#pipeline.process(message.events, times, message.positions, this.#output, 0, failed, prepared);
-      if (message.positions.length > 0) this.#position = message.positions[message.positions.length - 1];
-      this.#pipeline.record(ctx, message.events.length, performance.now() - began);
+      const prepared = await this.#prepare(events, times, failed);
+      this.#pipeline.process(events, times, positions, this.#output, 0, failed, prepared);
+      if (positions.length > 0) this.#position = positions[positions.length - 1];
+      count = events.length;
     }
+    this.#pipeline.record(ctx, count, performance.now() - began);
     this.#dirty = true;
     await this.#output.flush(ctx);
+    return count;
   }
 
   /**

@@ -4,6 +4,7 @@
  * It holds no functions and no handles, only data, so it crosses threads unchanged.
  */
 
+import type { PackedLogRecords } from '../gateway/log-batch.ts';
 import type { PackedKafkaBatch } from '../kafka/kafka-batch.ts';
 import type { EnrichPlan } from '../tables/enricher.ts';
 import type { WindowOperatorConfig } from '../windows/index.ts';
@@ -115,6 +116,8 @@ export type PartitionMessage =
       failures: Array<[index: number, failure: DecodeFailureRecord]>;
     }
   | { kind: 'kafka'; batch: PackedKafkaBatch }
+  /** Gateway log records as stored, decoded by the actor (`actors/gateway/log-batch.ts`). */
+  | { kind: 'log'; records: PackedLogRecords }
   | { kind: 'end' };
 
 /** A source position: a line number, a generator sequence, a Kafka offset (decimal string). */

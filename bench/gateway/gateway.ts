@@ -4,14 +4,16 @@
  * loopback.
  *
  * 1. Capacity: batches of 1, 64 and 1,024 events per message, each connection keeping a
- *    window of batches in flight (closed loop); the feeders only count what they read
- *    back. Ingest events/s, messages/s, ack latency (batch sent → ack received).
- *    The client writes what it sends in one turn as one socket write and builds its JSON
- *    as text, so that it costs less CPU per message than the gateway (it shares the cores).
+ *    window of batches in flight (closed loop). The feeders hand the log records, packed
+ *    as a job's partition actors get them, to a stand-in thread (partition-stand-in.ts)
+ *    that decodes and counts them. Ingest events/s, messages/s, ack latency (batch sent →
+ *    ack received). The client writes what it sends in one turn as one socket write and
+ *    builds its JSON as text, so that it costs less CPU per message than the gateway (it
+ *    shares the cores).
  * 2. Fixed offered load: batches of 64 at `rate` events/s (open loop: each batch has an
  *    intended send time and latency counts from it, so a stall is not hidden by sending
- *    less), group commit; the feeders apply what they read to a tumbling 1-minute count
- *    per user_id on the real WindowOperator, one per partition, on this thread. Ack
+ *    less), group commit; the stand-in thread also applies what it decodes to a tumbling
+ *    1-minute count per user_id on the real WindowOperator, one per partition. Ack
  *    latency, and ingest → window state applied: the client's send time (a wall-clock
  *    stamp in each event; both processes share this host's clock) to the moment the
  *    delivered batch is applied, counted with the batch's oldest event.
@@ -29,15 +31,14 @@ import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import WebSocket from 'ws';
 import { startGatewaySource } from '../../actors/gateway/gateway-source.ts';
-import type { SluiceEvent } from '../../actors/windows/index.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { gatewaySourceSchema } from '../../runtime/topology/sources/gateway-schema.ts';
 import type { GatewaySourceConfig } from '../../runtime/topology/topology-schema.ts';
 import { runScenarioChild, scenarioMain } from '../lib/child-scenario.ts';
-import { CountingWindow } from '../lib/counting-window.ts';
-import { type LatencyPercentiles, LatencyRecorder, measureProcess } from '../lib/figures.ts';
+import { type LatencyPercentiles, measureProcess } from '../lib/figures.ts';
 import { runContext } from '../lib/machine.ts';
 import type { ScenarioResult, SystemFigures } from '../lib/scenario-result.ts';
+import { PartitionStandIn } from './partition-workers.ts';
 
 type Fsync = 'group' | 'always' | 'none';
 
@@ -97,11 +98,6 @@ function corkForThisTurn(ws: WebSocket, corked: { value: boolean }): void {
     corked.value = false;
     socket.uncork();
   });
-}
-
-/** Wall-clock microseconds, comparable between processes on this host. */
-function wallMicros(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
 async function load(spec: LoadSpec): Promise<LoadResult> {
@@ -244,9 +240,8 @@ interface RunFigures {
 /** One run: a fresh gateway and log, the load generator forked, the read-back waited for. */
 async function runOnce(spec: Omit<LoadSpec, 'port'>, fsync: Fsync, windows: boolean): Promise<RunFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'sluice-bench-gateway-'));
-  let delivered = 0;
-  const counting = windows ? Array.from({ length: PARTITIONS }, () => new CountingWindow()) : null;
-  const applied = new LatencyRecorder();
+  const partitions = new PartitionStandIn({ partitions: PARTITIONS, windows });
+  await partitions.ready;
   const config = gatewaySourceSchema.parse({
     type: 'gateway',
     host: '127.0.0.1',
@@ -261,21 +256,7 @@ async function runOnce(spec: Omit<LoadSpec, 'port'>, fsync: Fsync, windows: bool
     name: 'bench',
     config,
     log: createLogger({ level: 'error' }),
-    deliver: async (partition, message) => {
-      if (message.kind !== 'records') return;
-      delivered += message.events.length;
-      if (counting === null) return;
-      const events = message.events.filter((event): event is SluiceEvent => event !== null);
-      const times = new Float64Array(events.length);
-      let oldest = Number.POSITIVE_INFINITY;
-      for (let index = 0; index < events.length; index++) {
-        const event = events[index] as SluiceEvent;
-        times[index] = event.ts as number;
-        oldest = Math.min(oldest, event.sent_us as number);
-      }
-      counting[partition]?.apply(events, times);
-      if (events.length > 0) applied.record(wallMicros() - oldest);
-    },
+    deliver: (partition, message) => partitions.deliver(partition, message.records),
     resumeFrom: async () => null,
     onFatal: (error) => {
       throw error;
@@ -292,18 +273,12 @@ async function runOnce(spec: Omit<LoadSpec, 'port'>, fsync: Fsync, windows: bool
     child.once('exit', (code) => reject(new Error(`the load generator exited with ${code}`)));
   }).finally(() => child.removeAllListeners('exit'));
   const deadline = Date.now() + 10_000;
-  while (delivered < result.events && Date.now() < deadline)
+  while (partitions.delivered < result.events && Date.now() < deadline)
     await new Promise((resolve) => setTimeout(resolve, 10));
   const usage = measure.stop();
   await source.stop();
   rmSync(dir, { recursive: true, force: true });
-  let counted: number | null = null;
-  let late = 0;
-  for (const window of counting ?? []) {
-    const totals = window.finish();
-    counted = (counted ?? 0) + totals.counted;
-    late += totals.late;
-  }
+  const totals = await partitions.finish();
   const latency = hdr.decodeFromCompressedBase64(result.latency);
   const ack: LatencyPercentiles | null =
     latency.totalCount === 0
@@ -316,7 +291,15 @@ async function runOnce(spec: Omit<LoadSpec, 'port'>, fsync: Fsync, windows: bool
           max: latency.maxValue,
           count: latency.totalCount,
         };
-  return { load: result, ack, applied: applied.percentiles(), usage, delivered, counted, late };
+  return {
+    load: result,
+    ack,
+    applied: totals.applied,
+    usage,
+    delivered: totals.delivered,
+    counted: totals.counted,
+    late: totals.late,
+  };
 }
 
 export interface GatewayOptions {
@@ -419,7 +402,7 @@ export async function runGateway(options: GatewayOptions): Promise<ScenarioResul
     systems: agree ? systems : [],
     skipped: [
       'no baseline: no other ingest server is run beside the gateway; the last column compares each row with the first',
-      'capacity runs: the feeders only count what they read back; in the fixed-load run they also apply it to a tumbling 1 min count per user_id (WindowOperator, one per partition) on the gateway thread',
+      'capacity runs: a stand-in for the partition actors, on a thread of its own, decodes and counts what the feeders hand it; in the fixed-load run it also applies it to a tumbling 1 min count per user_id (WindowOperator, one per partition)',
     ],
     table: {
       header: ['target (issue 8)', 'measured', 'target'],

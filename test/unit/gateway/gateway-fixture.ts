@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type GatewaySource, startGatewaySource } from '../../../actors/gateway/gateway-source.ts';
+import { unpackLogRecords } from '../../../actors/gateway/log-batch.ts';
 import type { PartitionMessage } from '../../../actors/partition/partition-plan.ts';
 import { createLogger } from '../../../runtime/logger.ts';
 import { gatewaySourceSchema } from '../../../runtime/topology/sources/gateway-schema.ts';
@@ -37,9 +38,8 @@ export async function startFixture(
     config,
     log: createLogger({ level: 'error' }),
     deliver: async (partition, message) => {
-      if (message.kind !== 'records') return;
       const list = received.get(partition) ?? [];
-      list.push(message);
+      list.push({ kind: 'records', ...unpackLogRecords(message.records) });
       received.set(partition, list);
     },
     resumeFrom: async (partition) => options.resumeFrom?.(partition) ?? null,
