@@ -1,12 +1,23 @@
+import { Packr } from 'msgpackr';
 import { msgpack } from '../codecs/msgpack-event.ts';
 import type { DecodeFailureRecord } from '../partition/partition-pipeline.ts';
 
 /**
  * The payload of one gateway log record: the part of a client batch that went to one
- * partition, as msgpack `{ e: events, f: failures }`. `f` lists, by index in `e`,
+ * partition, as msgpack `{ v, e: events, f: failures }`. `f` lists, by index in `e`,
  * records refused at the gateway (missing key or time, malformed payload) that travel
  * to the partition as dead letters at their place in the order, so that dead letters
- * are written exactly once like everything else. The layout is versioned by `v`.
+ * are written exactly once like everything else. The layout is versioned by `v`:
+ * - 1: plain msgpack maps;
+ * - 2 (written now): a record of at least `RECORDS_FROM` entries is packed with msgpackr
+ *   records — each distinct event shape is defined once per log record and its events
+ *   carry only their values: half the bytes, and from 16 events ≈ 15–30 % less CPU to
+ *   pack and 10–75 % less to read back than plain maps (measured by entries per record:
+ *   below ≈ 12, defining the shapes costs more than it saves, so smaller records stay
+ *   plain maps, which the same reader reads). Every record stands alone (no structures
+ *   shared between records), so any one decodes without the ones before it. Only sluice
+ *   reads the gateway log, so it need not be plain msgpack like a frame.
+ * Both versions are read, so a log written before an upgrade replays after it.
  *
  * On their way to the partition actor, consecutive records travel packed
  * (`packLogRecords`): their payloads back to back in one transferable buffer, decoded by
@@ -19,16 +30,40 @@ export interface LogBatch {
   failures: Array<[index: number, failure: DecodeFailureRecord]>;
 }
 
-const VERSION = 1;
+const VERSION = 2;
+const READABLE = new Set([1, 2]);
+
+/** Entries from which a record is packed with msgpackr records. */
+export const RECORDS_FROM = 16;
+
+/**
+ * Records on, nothing shared between calls; 64-bit integers as numbers, as events are
+ * JSON-shaped. It reads plain maps too. A Packr keeps a write buffer: one per thread
+ * (module state is per thread).
+ */
+const recordsPackr = new Packr({
+  useRecords: true,
+  moreTypes: false,
+  structuredClone: false,
+  mapsAsObjects: true,
+  int64AsType: 'number',
+});
 
 export function encodeLogBatch(batch: LogBatch): Buffer {
-  return msgpack.pack({ v: VERSION, e: batch.events, f: batch.failures });
+  const packr = batch.events.length >= RECORDS_FROM ? recordsPackr : msgpack;
+  return packr.pack({ v: VERSION, e: batch.events, f: batch.failures });
 }
 
 export function decodeLogBatch(payload: Uint8Array): LogBatch {
-  const decoded = msgpack.unpack(payload) as { v: number; e: LogBatch['events']; f: LogBatch['failures'] };
-  if (decoded.v !== VERSION)
-    throw new Error(`gateway log record version ${decoded.v}; this build reads ${VERSION}`);
+  const decoded = recordsPackr.unpack(payload) as {
+    v: number;
+    e: LogBatch['events'];
+    f: LogBatch['failures'];
+  };
+  if (!READABLE.has(decoded.v))
+    throw new Error(
+      `gateway log record version ${decoded.v}; this build reads ${[...READABLE].join(' and ')}`,
+    );
   return { events: decoded.e, failures: decoded.f };
 }
 

@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import fc from 'fast-check';
+import { Packr } from 'msgpackr';
 import {
   decodeLogBatch,
   encodeLogBatch,
   type LogBatch,
   packLogRecords,
+  RECORDS_FROM,
   unpackLogRecords,
 } from '../../../actors/gateway/log-batch.ts';
 
@@ -27,7 +29,7 @@ const logBatch: fc.Arbitrary<LogBatch> = fc
       event.map((value) => ({ value })),
       failure.map((refused) => ({ refused })),
     ),
-    { maxLength: 20 },
+    { maxLength: 2 * RECORDS_FROM },
   )
   .map((entries) => ({
     events: entries.map((entry) => ('value' in entry ? entry.value : null)),
@@ -81,5 +83,47 @@ describe('packed gateway log records', () => {
       positions: [41, 42, 42],
       failures: [[1, { code: 'TIME_INVALID', reason: 'no ts', raw: '{}' }]],
     });
+  });
+
+  it('round-trip any JSON event, each record read alone and in any order', () => {
+    // msgpackr renames a "__proto__" key at any depth (both versions do), so such events are left out.
+    const jsonEvent = fc
+      .dictionary(fc.string(), fc.jsonValue(), { maxKeys: 6 })
+      .map((value) => JSON.stringify(value))
+      .filter((text) => !text.includes('"__proto__"'))
+      .map((text) => JSON.parse(text) as Record<string, unknown>);
+    fc.assert(
+      fc.property(
+        fc.array(
+          // Both encodings: plain maps below RECORDS_FROM entries, msgpackr records from it.
+          fc.oneof(
+            fc.array(jsonEvent, { maxLength: RECORDS_FROM - 1 }),
+            fc.array(jsonEvent, { minLength: RECORDS_FROM, maxLength: 3 * RECORDS_FROM }),
+          ),
+          { minLength: 1, maxLength: 6 },
+        ),
+        (parts) => {
+          const payloads = parts.map((events) => encodeLogBatch({ events, failures: [] }));
+          for (let index = payloads.length - 1; index >= 0; index--) {
+            const decoded = decodeLogBatch(payloads[index]);
+            assert.equal(JSON.stringify(decoded.events), JSON.stringify(parts[index]));
+          }
+        },
+      ),
+    );
+  });
+
+  it('read records of version 1, as builds before the records encoding wrote them', () => {
+    const plain = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+    const failure = { code: 'KEY_MISSING' as const, reason: 'field user_id: missing key', raw: '{"ts":1}' };
+    const v1 = plain.pack({ v: 1, e: [{ user_id: 'a', ts: 1 }, null], f: [[1, failure]] });
+    assert.deepEqual(decodeLogBatch(v1), {
+      events: [{ user_id: 'a', ts: 1 }, null],
+      failures: [[1, failure]],
+    });
+    assert.throws(
+      () => decodeLogBatch(plain.pack({ v: 3, e: [], f: [] })),
+      /version 3; this build reads 1 and 2/,
+    );
   });
 });
