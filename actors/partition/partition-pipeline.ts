@@ -63,7 +63,6 @@ export interface DecodeFailureRecord {
 /** A user transform: an event in, an event or null (dropped) out. */
 export type Transform = (event: SluiceEvent) => SluiceEvent | null | undefined;
 
-/** An event an enrich step, a transform or a window's schema turned away: its dead letter, written at the event's place. */
 /** A window's transform returned one object for two events: it must return a new object per event. */
 export class TransformReuseError extends Error {
   readonly code = 'SLUICE_ERR_TRANSFORM_REUSE';
@@ -76,6 +75,7 @@ export class TransformReuseError extends Error {
   }
 }
 
+/** An event an enrich step, a transform or a window's schema turned away: its dead letter, written at the event's place. */
 class Rejection {
   constructor(
     readonly kind: DeadLetterKind,
