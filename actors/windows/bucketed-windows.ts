@@ -462,21 +462,15 @@ export class BucketedWindows implements WindowStore {
       const slots = new Array<number>(rows);
       const keys = new Array<unknown>(rows * width);
       const refires = new Array<number>(rows);
-      if (plainText) {
+      for (let row = 0; row < rows; row++) {
+        const slot = listed[from + row];
+        slots[row] = slot;
+        refires[row] = versions[slot] - base;
         // One string field that is its own encoding: one read per key, not three.
-        for (let row = 0; row < rows; row++) {
-          const slot = listed[from + row];
-          slots[row] = slot;
-          keys[row] = encoded[ids[slot]];
-          refires[row] = versions[slot] - base;
-        }
-      } else {
-        for (let row = 0; row < rows; row++) {
-          const slot = listed[from + row];
-          slots[row] = slot;
+        if (plainText) keys[row] = encoded[ids[slot]];
+        else {
           const key = values[ids[slot]];
           for (let i = 0; i < width; i++) keys[row * width + i] = key[i];
-          refires[row] = versions[slot] - base;
         }
       }
       onChunk(
