@@ -140,6 +140,20 @@ function keyStream(keys: number, start: number): () => number {
   };
 }
 
+/** An emitter that drops what it is given: the bench reads results through `fired`. */
+const none = { row: () => {}, late: () => {} };
+
+/** The state the bench checkpoints: every key once, in the first window. */
+function fillKeys(operator: WindowOperator, keys: number): void {
+  for (let key = 0; key < keys; key++) operator.process(event(key, key % 97), 1_000 + (key % 50_000), none);
+}
+
+/** Changes `changed` random keys (the same ones every time), as the incremental checkpoint sees. */
+function changeKeys(operator: WindowOperator, keys: number, changed: number): void {
+  const nextKey = keyStream(keys, 12345);
+  for (let i = 0; i < changed; i++) operator.process(event(nextKey(), 3), 55_000, none);
+}
+
 /**
  * Builds the state, checkpoints it whole and then after 1% of the keys changed, writes a
  * snapshot, and works out what the state fires. The operator is garbage once this returns:
@@ -148,15 +162,13 @@ function keyStream(keys: number, start: number): () => number {
 async function checkpointPhase(dir: string, keys: number) {
   const config = plan(dir, null).windows[0].operator;
   const original = new WindowOperator(config);
-  const none = { row: () => {}, late: () => {} };
-  for (let key = 0; key < keys; key++) original.process(event(key, key % 97), 1_000 + (key % 50_000), none);
+  fillKeys(original, keys);
 
   const store = await PartitionStore.open({ dir });
   const windows = new WindowCheckpoints(store, plan(dir, null));
   const [firstValues, firstMs] = await timed(() => commit(store, windows, original, keys));
   const changed = Math.max(1, Math.floor(keys / 100));
-  const nextKey = keyStream(keys, 12345);
-  for (let i = 0; i < changed; i++) original.process(event(nextKey(), 3), 55_000, none);
+  changeKeys(original, keys, changed);
   const [incrementalValues, incrementalMs] = await timed(() =>
     commit(store, windows, original, keys + changed),
   );
@@ -190,7 +202,6 @@ async function run(keys: number): Promise<void> {
       snapshotMs,
       expected,
     } = await checkpointPhase(dir, keys);
-    const none = { row: () => {}, late: () => {} };
 
     const [restored, restoreMs] = await timed(() => restore(dir, null));
     const estimate = restored.operator.estimatedBytes;
@@ -213,10 +224,9 @@ async function run(keys: number): Promise<void> {
     });
     const operators: Array<[string, WindowOperator]> = [['per_user', operator]];
     const check = new WindowOperator(config);
-    for (let key = 0; key < keys; key++) check.process(event(key, key % 97), 1_000 + (key % 50_000), none);
-    let nextKey = keyStream(keys, 12345);
-    for (let i = 0; i < changed; i++) check.process(event(nextKey(), 3), 55_000, none);
-    nextKey = keyStream(keys, 999);
+    fillKeys(check, keys);
+    changeKeys(check, keys, changed);
+    const nextKey = keyStream(keys, 999);
     for (let i = 0; i < READ_BACKS; i++) {
       const batch = [event(nextKey(), 1)];
       const times = [56_000];
