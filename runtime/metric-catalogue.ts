@@ -24,6 +24,24 @@ export const sinkWriteBucketsSeconds: readonly number[] = [
 
 export const metricCatalogue: readonly MetricSpec[] = [
   {
+    name: 'sluice_native_path',
+    help: 'Which path decodes a source partition: 1 the native addon (JSON read for the fields the windows use), 0 the TS path.',
+    type: 'gauge',
+    labelNames: ['source', 'partition'],
+  },
+  {
+    name: 'sluice_native_events_total',
+    help: 'Events the native path read (the rest of sluice_events_in_total took the TS path).',
+    type: 'counter',
+    labelNames: ['source'],
+  },
+  {
+    name: 'sluice_native_fallback_batches_total',
+    help: 'Batches the native path handed to the TS path (a message it does not read, or one that becomes a dead letter).',
+    type: 'counter',
+    labelNames: ['source'],
+  },
+  {
     name: 'sluice_events_in_total',
     help: 'Events read from a source partition.',
     type: 'counter',

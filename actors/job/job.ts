@@ -12,6 +12,7 @@
  * (restart limit, dead worker, unreadable file, broker gone) rejects `finished`.
  */
 import { fileURLToPath } from 'node:url';
+import { describeNativePath } from '../../native/index.ts';
 import type { ActorFactory, ActorRef, EmitHandler, SupervisionPolicy } from '../../runtime/actor.ts';
 import { spawnLocal } from '../../runtime/local-host.ts';
 import type { Logger } from '../../runtime/logger.ts';
@@ -188,6 +189,7 @@ export class Job {
       workers: this.#pool.size,
       partitions: plans.length,
       sinks: this.#sinks.size,
+      native: describeNativePath(),
     });
   }
 

@@ -8,11 +8,14 @@
  * exactly where `failures` holds index i, and `positions[i]` is the offset event i came
  * from (a frame yields many events with the same offset).
  */
+
+import type { JsonProjector } from '../../native/json-projection.ts';
 import type { DecodeFailureCode } from '../codecs/decode-failure.ts';
 import { decodeFrame } from '../codecs/frame.ts';
 import { decodeJsonEvent } from '../codecs/json-event.ts';
 import { decodeMsgpackEvent } from '../codecs/msgpack-event.ts';
-import type { KafkaRecordBatch } from './kafka-batch.ts';
+import { type KafkaRecordBatch, type PackedKafkaBatch, unpackKafkaBatch } from './kafka-batch.ts';
+import { DEAD_LETTER_HEADERS } from './raw-record-batches.ts';
 
 export type KafkaFormat = 'json' | 'msgpack' | 'frame';
 
@@ -142,6 +145,27 @@ export function decodeKafkaRecords(format: KafkaFormat, batch: KafkaRecordBatch)
   }
   joinFrameEvents(out, frames);
   return out;
+}
+
+/**
+ * The JSON events of a packed batch holding only `projector`'s fields, one per record in
+ * order — or null, and the batch is then decoded by `decodeKafkaRecords`: the projector
+ * refused a message, or the batch holds a tombstone or a dead-letter record. Where it
+ * answers, each event's fields read as on the event `decodeKafkaRecords` would make.
+ */
+export function projectKafkaJson(
+  projector: JsonProjector,
+  packed: PackedKafkaBatch,
+): Array<Record<string, unknown>> | null {
+  if (packed.fromOffset !== undefined) {
+    return projector.projectRecordBatches(
+      new Uint8Array(packed.buffer),
+      packed.fromOffset,
+      DEAD_LETTER_HEADERS.code,
+    );
+  }
+  const batch = unpackKafkaBatch(packed);
+  return batch.deadLetters === undefined ? projector.project(batch.values) : null;
 }
 
 /** Decoded frames not yet in the output: each frame's events and its message offset. */

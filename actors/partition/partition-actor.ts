@@ -12,17 +12,24 @@
  * end of input (watermark to +∞, every window fires, final checkpoint, `ended` report)
  * → stop (final checkpoint and snapshot, store closed).
  */
+
+import { createJsonProjector, type JsonProjector } from '../../native/json-projection.ts';
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { parseEventTime } from '../codecs/event-time.ts';
 import { unpackLogRecords } from '../gateway/log-batch.ts';
-import { decodeKafkaRecords } from '../kafka/decode-records.ts';
-import { unpackKafkaBatch } from '../kafka/kafka-batch.ts';
+import { decodeKafkaRecords, type KafkaFormat, projectKafkaJson } from '../kafka/decode-records.ts';
+import { type PackedKafkaBatch, unpackKafkaBatch } from '../kafka/kafka-batch.ts';
 import type { SluiceEvent } from '../windows/index.ts';
 import { GeneratorDriver } from './generator-driver.ts';
 import { OutputBuffer } from './output-buffer.ts';
 import { PartitionCheckpoints, type RestoredPartition } from './partition-checkpoints.ts';
-import { type DecodeFailureRecord, PartitionPipeline, type PreparedBatch } from './partition-pipeline.ts';
+import {
+  type DecodeFailureRecord,
+  PartitionPipeline,
+  type PreparedBatch,
+  projectedFields,
+} from './partition-pipeline.ts';
 import type {
   PartitionMessage,
   PartitionPlan,
@@ -130,6 +137,11 @@ class PartitionActor implements Actor<PartitionMessage> {
   readonly #replay: ReplayLog;
   /** File lengths of the checkpoint this incarnation restored; the files are cut back to them at start. */
   readonly #restoredFiles: ReadonlyMap<string, number>;
+  /**
+   * Reads the fields the windows use out of JSON Kafka messages natively, when the addon
+   * is loaded and nothing needs whole events (`projectedFields`); else null.
+   */
+  readonly #projector: JsonProjector | null;
   /** The next source position to read. */
   #position: SourcePosition | null;
   #ended = false;
@@ -160,6 +172,8 @@ class PartitionActor implements Actor<PartitionMessage> {
     this.#restoredPending = { checkpoint: restored.checkpointId, rows: restored.pendingRows };
     this.#syncs = syncsOf(plan).filter((sync) => !this.#twoPhase.has(sync.sink));
     this.#generator = plan.input.kind === 'generator' ? new GeneratorDriver(plan, plan.input) : null;
+    const fields = plan.input.kind === 'kafka' && plan.input.format === 'json' ? projectedFields(plan) : null;
+    this.#projector = fields === null ? null : createJsonProjector(fields);
     if (this.#generator !== null && typeof restored.position === 'number') {
       this.#generator.skipTo(restored.position);
     }
@@ -182,7 +196,16 @@ class PartitionActor implements Actor<PartitionMessage> {
       });
       for (const message of [...this.#replay.messages]) await this.#handle(message, ctx);
     }
-    ctx.log.debug('partition started', { source: this.#plan.source, partition: this.#plan.partition });
+    ctx.log.debug('partition started', {
+      source: this.#plan.source,
+      partition: this.#plan.partition,
+      native: this.#projector === null ? 'off' : `JSON read for ${this.#projector.fields.join(', ')}`,
+    });
+    ctx.metrics.set(
+      'sluice_native_path',
+      { source: this.#plan.source, partition: String(this.#plan.partition) },
+      this.#projector === null ? 0 : 1,
+    );
     if (this.#generator) ctx.setTimer(generateTag, 0);
     if (this.#plan.idleTimeoutMs !== null) ctx.setTimer(idleCheckTag, this.#idleCheckInterval());
     ctx.setTimer(checkpointTag, this.#plan.checkpoint.intervalMs);
@@ -214,15 +237,10 @@ class PartitionActor implements Actor<PartitionMessage> {
     if (message.kind === 'kafka') {
       if (this.#plan.input.kind !== 'kafka')
         throw new Error('a Kafka batch reached a partition of another source');
-      const decoded = decodeKafkaRecords(this.#plan.input.format, unpackKafkaBatch(message.batch));
-      const failures = new Map<number, DecodeFailureRecord>(decoded.failures);
-      const times = this.#eventTimes(decoded.events, failures);
-      // No failures: null lets the pipeline take a clean batch whole instead of event by event.
-      const failed = failures.size > 0 ? failures : null;
-      const prepared = await this.#prepare(decoded.events, times, failed);
-      this.#pipeline.process(decoded.events, times, decoded.positions, this.#output, 0, failed, prepared);
-      this.#position = decoded.nextOffset;
-      count = decoded.events.length;
+      count =
+        (await this.#handleProjected(message.batch, ctx)) ??
+        (await this.#handleDecoded(this.#plan.input.format, message.batch));
+      this.#position = message.batch.nextOffset;
     } else {
       const records = message.kind === 'log' ? unpackLogRecords(message.records) : message;
       const { events, positions } = records;
@@ -238,6 +256,40 @@ class PartitionActor implements Actor<PartitionMessage> {
     this.#dirty = true;
     await this.#output.flush(ctx);
     return count;
+  }
+
+  /**
+   * A JSON batch read for the windows' fields only (`#projector`): its event count, or
+   * null when the projector is off or refused the batch, or when an event would become a
+   * dead letter (no valid time, a schema misfit) — a dead letter carries the whole event,
+   * so such a batch takes the ordinary path, which decides exactly as it always did.
+   */
+  async #handleProjected(batch: PackedKafkaBatch, ctx: ActorContext): Promise<number | null> {
+    if (this.#projector === null) return null;
+    const events = projectKafkaJson(this.#projector, batch);
+    const failures = new Map<number, DecodeFailureRecord>();
+    const times = events === null ? null : this.#eventTimes(events, failures);
+    if (events === null || times === null || failures.size > 0 || !this.#pipeline.fitsEveryWindow(events)) {
+      ctx.metrics.inc('sluice_native_fallback_batches_total', { source: this.#plan.source });
+      return null;
+    }
+    const prepared = await this.#prepare(events, times, null);
+    // No event of the batch can become a dead letter, the only use of positions.
+    this.#pipeline.process(events, times, null, this.#output, 0, null, prepared);
+    ctx.metrics.inc('sluice_native_events_total', { source: this.#plan.source }, events.length);
+    return events.length;
+  }
+
+  /** A Kafka batch decoded whole, every message to a full event or a dead letter: its record count. */
+  async #handleDecoded(format: KafkaFormat, batch: PackedKafkaBatch): Promise<number> {
+    const decoded = decodeKafkaRecords(format, unpackKafkaBatch(batch));
+    const failures = new Map<number, DecodeFailureRecord>(decoded.failures);
+    const times = this.#eventTimes(decoded.events, failures);
+    // No failures: null lets the pipeline take a clean batch whole instead of event by event.
+    const failed = failures.size > 0 ? failures : null;
+    const prepared = await this.#prepare(decoded.events, times, failed);
+    this.#pipeline.process(decoded.events, times, decoded.positions, this.#output, 0, failed, prepared);
+    return decoded.events.length;
   }
 
   /**

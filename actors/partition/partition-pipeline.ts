@@ -160,6 +160,28 @@ class WindowEmitter implements Emitter {
   }
 }
 
+/**
+ * The top-level fields that are all a partition's consumers read of an event, or null
+ * when something needs whole events: a stream (it writes them), a transform or an enrich
+ * step (they see them), a late output (it writes them), a nested time field. Otherwise a
+ * window reads only its groupBy and aggregate fields and the time field, so an event that
+ * holds just those gives every window the same rows. Dead letters carry whole events too:
+ * a caller that reads projected events must take the ordinary path for any batch that
+ * would make one (`fitsEveryWindow`, and the time check).
+ */
+export function projectedFields(plan: PartitionPlan): string[] | null {
+  if (plan.streams.length > 0 || plan.windows.length === 0 || plan.timeField.includes('.')) return null;
+  const fields = new Set([plan.timeField]);
+  for (const window of plan.windows) {
+    if (window.transform !== null || (window.enrich?.length ?? 0) > 0 || window.late !== null) return null;
+    for (const field of window.operator.groupBy) fields.add(field);
+    for (const aggregate of window.operator.aggregates) {
+      if (aggregate.field !== undefined) fields.add(aggregate.field);
+    }
+  }
+  return [...fields];
+}
+
 export class PartitionPipeline {
   readonly #plan: PartitionPlan;
   readonly #windows: WindowRun[];
@@ -234,6 +256,11 @@ export class PartitionPipeline {
   /** Each window's operator, by window name: checkpoints capture and restore their state. */
   windowOperators(): Array<[window: string, operator: WindowOperator]> {
     return this.#windows.map((run) => [run.plan.name, run.operator]);
+  }
+
+  /** Whether every event of the batch fits every window's schema (no dead letter from a misfit). */
+  fitsEveryWindow(events: readonly (SluiceEvent | null)[]): boolean {
+    return this.#windows.every((run) => run.allFit(events));
   }
 
   /** The source partition's watermark: max event time seen − maxOutOfOrder. */

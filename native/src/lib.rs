@@ -7,7 +7,7 @@ use napi::bindgen_prelude::{Buffer, Either3, Float64Array, Int32Array, Uint32Arr
 use napi_derive::napi;
 use sluice_native_core::batch::{Aggregator, Batch, Fn, Scalar, Spec};
 use sluice_native_core::msgpack::Reader;
-use sluice_native_core::{frame, read_events};
+use sluice_native_core::{frame, json, kafka, read_events};
 
 /// Which aggregate reads which of `fields`.
 #[napi(object)]
@@ -253,5 +253,133 @@ pub fn check_frame(frame: Buffer) -> Option<String> {
             })();
             read.err().map(str::to_owned)
         }
+    }
+}
+
+/// The wanted fields of a batch of JSON messages, compact: per message and field a kind
+/// (0 missing, 1 null, 2 false, 3 true, 4 number, 5 string) and a number (the value, or
+/// for a string the UTF-16 offset where it ends in `text`).
+#[napi(object)]
+pub struct JsonProjection {
+    /// False when a message was refused: the batch is then not read (the rest is empty).
+    pub read: bool,
+    /// Messages read.
+    pub count: u32,
+    pub kinds: Uint8Array,
+    pub numbers: Float64Array,
+    pub text: String,
+}
+
+/// Reads the same top-level fields out of many JSON messages (`core/src/json.rs`).
+#[napi]
+pub struct JsonProjector {
+    fields: Vec<String>,
+}
+
+/// A projection being filled, message by message (`'m`: the messages' bytes).
+struct Projecting<'f, 'm> {
+    fields: &'f [String],
+    slots: Vec<json::Field<'m>>,
+    count: u32,
+    kinds: Vec<u8>,
+    numbers: Vec<f64>,
+    text: String,
+    text_units: usize,
+}
+
+impl<'f, 'm> Projecting<'f, 'm> {
+    fn new(fields: &'f [String], messages: usize) -> Self {
+        Projecting {
+            fields,
+            slots: vec![json::Field::Missing; fields.len()],
+            count: 0,
+            kinds: Vec::with_capacity(messages * fields.len()),
+            numbers: Vec::with_capacity(messages * fields.len()),
+            text: String::new(),
+            text_units: 0,
+        }
+    }
+
+    fn message(&mut self, message: &'m [u8]) -> Result<(), json::Refused> {
+        json::project(message, self.fields, &mut self.slots)?;
+        for slot in &self.slots {
+            let (kind, number) = match slot {
+                json::Field::Missing => (0, 0.0),
+                json::Field::Null => (1, 0.0),
+                json::Field::Bool(b) => (2 + u8::from(*b), 0.0),
+                json::Field::Number(n) => (4, *n),
+                json::Field::Text(s) => {
+                    self.text.push_str(s);
+                    self.text_units += if s.is_ascii() {
+                        s.len()
+                    } else {
+                        s.encode_utf16().count()
+                    };
+                    (5, self.text_units as f64)
+                }
+            };
+            self.kinds.push(kind);
+            self.numbers.push(number);
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    fn finish(self, outcome: Result<(), json::Refused>) -> JsonProjection {
+        match outcome {
+            Ok(()) => JsonProjection {
+                read: true,
+                count: self.count,
+                kinds: Uint8Array::new(self.kinds),
+                numbers: Float64Array::new(self.numbers),
+                text: self.text,
+            },
+            Err(json::Refused) => JsonProjection {
+                read: false,
+                count: 0,
+                kinds: Uint8Array::new(Vec::new()),
+                numbers: Float64Array::new(Vec::new()),
+                text: String::new(),
+            },
+        }
+    }
+}
+
+#[napi]
+impl JsonProjector {
+    #[napi(constructor)]
+    pub fn new(fields: Vec<String>) -> Self {
+        JsonProjector { fields }
+    }
+
+    /// Message `i` is `bytes[bounds[2i]..bounds[2i + 1]]`.
+    #[napi]
+    pub fn project(&self, bytes: Uint8Array, bounds: Uint32Array) -> JsonProjection {
+        let mut projecting = Projecting::new(&self.fields, bounds.len() / 2);
+        let outcome = bounds.chunks_exact(2).try_for_each(|pair| {
+            let message = bytes.get(pair[0] as usize..pair[1] as usize).ok_or(json::Refused)?;
+            projecting.message(message)
+        });
+        projecting.finish(outcome)
+    }
+
+    /// The records of whole v2 record batches back to back (`core/src/kafka.rs`), from
+    /// `from_offset` on; a record with a header named `dead_letter_header` refuses the batch.
+    #[napi]
+    pub fn project_record_batches(
+        &self,
+        bytes: Uint8Array,
+        from_offset: f64,
+        dead_letter_header: String,
+    ) -> JsonProjection {
+        let mut projecting = Projecting::new(&self.fields, bytes.len() / 64);
+        let outcome = if from_offset.fract() != 0.0 || from_offset.abs() > 9.0e15 {
+            Err(json::Refused)
+        } else {
+            kafka::record_values(&bytes, from_offset as i64, dead_letter_header.as_bytes(), |value| {
+                projecting.message(value)
+            })
+        };
+        projecting.finish(outcome)
     }
 }

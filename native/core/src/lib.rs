@@ -1,10 +1,13 @@
 #![deny(clippy::all)]
 //! sluice's hot path without the Node binding, so that tests and fuzz targets link it
-//! alone: frame checks (`frame`), a msgpack event reader (`msgpack`) and the batch
-//! pre-aggregation of a tumbling window (`batch`).
+//! alone: frame checks (`frame`), a msgpack event reader (`msgpack`), the batch
+//! pre-aggregation of a tumbling window (`batch`) and a reader of the wanted fields of
+//! JSON events (`json`).
 
 pub mod batch;
 pub mod frame;
+pub mod json;
+pub mod kafka;
 pub mod msgpack;
 
 use batch::Aggregator;

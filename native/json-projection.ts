@@ -1,0 +1,154 @@
+/**
+ * JSON events read for only the fields a topology uses, by the addon's `JsonProjector`
+ * (`src/lib.rs`, `core/src/json.rs`): one call per batch instead of a `JSON.parse` per
+ * message, and per event an object holding just those fields.
+ *
+ * It answers only where its answer is `JSON.parse`'s for those fields. A batch holding a
+ * message it refuses (invalid JSON, not an object, a wanted field holding an object or
+ * array, a lone surrogate, a byte order mark…) gets null, and the caller decodes that batch
+ * the ordinary way, which decides exactly as it always did. The TS twin of this path is
+ * that ordinary decoding: `createJsonProjector` gives null when the addon is not loaded.
+ */
+import { type NativeAddon, nativeAddon } from './index.ts';
+
+/** What the addon's `JsonProjector.project` returns (see `JsonProjection` in `src/lib.rs`). */
+export interface RawJsonProjection {
+  /** False when a message was refused: nothing else is filled then. */
+  read: boolean;
+  /** Messages read. */
+  count: number;
+  /** Per message and field: 0 missing, 1 null, 2 false, 3 true, 4 number, 5 string. */
+  kinds: Uint8Array;
+  /** The number, or for a string the UTF-16 offset where it ends in `text`. */
+  numbers: Float64Array;
+  text: string;
+}
+
+export interface NativeJsonProjector {
+  project(bytes: Uint8Array, bounds: Uint32Array): RawJsonProjection;
+  projectRecordBatches(bytes: Uint8Array, fromOffset: number, deadLetterHeader: string): RawJsonProjection;
+}
+
+/** The addon's class, as `NativeAddon` lists it. */
+export type JsonProjectorClass = new (fields: string[]) => NativeJsonProjector;
+
+type Build = (
+  kinds: Uint8Array,
+  numbers: Float64Array,
+  text: string,
+  count: number,
+) => Array<Record<string, unknown>>;
+
+/**
+ * Whether `field` can be read alone: a name `Object.prototype` has (`__proto__`,
+ * `toString`…) reads differently on a parsed object, where it is missing, than on an
+ * object that names it, so such fields keep the ordinary path.
+ */
+function projectable(field: string): boolean {
+  return !(field in Object.prototype);
+}
+
+/** Reads `fields` out of JSON messages; see the module comment. */
+export class JsonProjector {
+  readonly fields: readonly string[];
+  readonly #native: NativeJsonProjector;
+  readonly #build: Build;
+
+  constructor(addon: NativeAddon, fields: readonly string[]) {
+    this.fields = fields;
+    this.#native = new addon.JsonProjector([...fields]);
+    // One literal for every event: they all get the same hidden class. Field names enter
+    // the source only as JSON string literals.
+    const values = fields.map(
+      (_, f) =>
+        `k = kinds[b]; n = numbers[b++]; const v${f} = k === 4 ? n : k === 5 ? text.slice(at, at = n) : k === 1 ? null : k === 2 ? false : k === 3 ? true : undefined;`,
+    );
+    const literal = fields.map((field, f) => `${JSON.stringify(field)}: v${f}`).join(', ');
+    this.#build = new Function(
+      'kinds',
+      'numbers',
+      'text',
+      'count',
+      `const events = new Array(count);
+      let at = 0, b = 0, k, n;
+      for (let i = 0; i < count; i++) {
+        ${values.join('\n        ')}
+        events[i] = { ${literal} };
+      }
+      return events;`,
+    ) as Build;
+  }
+
+  /**
+   * One event per message, holding the wanted fields (a missing one reads undefined, as on
+   * a parsed event); null when a message is null or refused.
+   */
+  project(values: ReadonlyArray<Uint8Array | null>): Array<Record<string, unknown>> | null {
+    const count = values.length;
+    if (count === 0) return [];
+    const first = values[0];
+    if (first === null) return null;
+    const bounds = new Uint32Array(2 * count);
+    let bytes: Uint8Array = new Uint8Array(first.buffer);
+    let shared = true;
+    for (let i = 0; i < count; i++) {
+      const value = values[i];
+      if (value === null) return null;
+      if (value.buffer !== first.buffer) {
+        shared = false;
+        break;
+      }
+      bounds[2 * i] = value.byteOffset;
+      bounds[2 * i + 1] = value.byteOffset + value.byteLength;
+    }
+    if (!shared) bytes = join(values as readonly Uint8Array[], bounds);
+    return this.#events(this.#native.project(bytes, bounds));
+  }
+
+  /**
+   * One event per record of `bytes` — whole v2 record batches back to back, as the kafka
+   * source hands them to the worker (`readRecordBatches`) — from `fromOffset` on; null
+   * when the batches hold anything the ordinary reader must decide (compression, a
+   * tombstone, a dead-letter record named by `deadLetterHeader`) or a refused message.
+   */
+  projectRecordBatches(
+    bytes: Uint8Array,
+    fromOffset: string,
+    deadLetterHeader: string,
+  ): Array<Record<string, unknown>> | null {
+    const from = Number(fromOffset);
+    if (!Number.isSafeInteger(from)) return null;
+    return this.#events(this.#native.projectRecordBatches(bytes, from, deadLetterHeader));
+  }
+
+  #events(raw: RawJsonProjection): Array<Record<string, unknown>> | null {
+    return raw.read ? this.#build(raw.kinds, raw.numbers, raw.text, raw.count) : null;
+  }
+}
+
+/** Copies messages from several buffers into one, filling in their bounds. */
+function join(values: readonly Uint8Array[], bounds: Uint32Array): Uint8Array {
+  let total = 0;
+  for (const value of values) total += value.byteLength;
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (let i = 0; i < values.length; i++) {
+    bytes.set(values[i], at);
+    bounds[2 * i] = at;
+    at += values[i].byteLength;
+    bounds[2 * i + 1] = at;
+  }
+  return bytes;
+}
+
+/**
+ * A projector of `fields` when the addon is loaded and every field can be read alone;
+ * otherwise null (the ordinary decoding serves).
+ */
+export function createJsonProjector(
+  fields: readonly string[],
+  addon: NativeAddon | null = nativeAddon,
+): JsonProjector | null {
+  if (addon === null || fields.length === 0 || !fields.every(projectable)) return null;
+  return new JsonProjector(addon, fields);
+}

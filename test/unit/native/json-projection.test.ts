@@ -1,0 +1,366 @@
+/**
+ * The native JSON reader against `JSON.parse`, the TS path it stands in for: wherever it
+ * answers, every wanted field reads exactly as on the event `decodeJsonEvent` makes
+ * (`Object.is`: -0, NaN-free numbers, strings code unit for code unit), and the message
+ * is one `decodeJsonEvent` accepts. Where it refuses, the caller takes the TS path — so
+ * it must not refuse the clean events it exists for. Random events, hostile texts and
+ * byte-level mutations of valid ones; then whole Kafka record batches.
+ */
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { decodeJsonEvent } from '../../../actors/codecs/json-event.ts';
+import { DEAD_LETTER_HEADERS, readRecordBatches } from '../../../actors/kafka/raw-record-batches.ts';
+import { nativeAddon } from '../../../native/index.ts';
+import { createJsonProjector, type JsonProjector } from '../../../native/json-projection.ts';
+
+const require = createRequire(import.meta.url);
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
+const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js');
+
+const FIELDS = ['user_id', 'ts', 'amount', 'é', ''];
+const encoder = new TextEncoder();
+
+/** The TS path's reading of one message: the wanted fields, or null when it makes a dead letter. */
+function parsed(bytes: Uint8Array): unknown[] | null {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+  const result = decodeJsonEvent(text);
+  return 'event' in result ? FIELDS.map((field) => result.event[field]) : null;
+}
+
+function agrees(projector: JsonProjector, bytes: Uint8Array): boolean {
+  const events = projector.project([bytes]);
+  if (events === null) return true;
+  const expected = parsed(bytes);
+  assert.ok(expected !== null, `read a message JSON.parse refuses: ${Buffer.from(bytes).toString('hex')}`);
+  const event = events[0];
+  assert.deepEqual(Object.keys(event).sort(), [...FIELDS].sort());
+  for (const [index, field] of FIELDS.entries()) {
+    assert.ok(
+      Object.is(event[field], expected[index]),
+      `${JSON.stringify(field)}: ${String(event[field])} ≠ ${String(expected[index])} in ${Buffer.from(bytes).toString()}`,
+    );
+  }
+  return true;
+}
+
+const scalar = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.integer(),
+  fc.constantFrom(0, -0, 1e21, 1e-7, 2 ** 53 + 1, 123456789012345680000, 5e-324, 1.7976931348623157e308),
+  fc.string({ unit: 'grapheme' }),
+  fc.string({ unit: 'binary' }),
+);
+const anyValue = fc.oneof(scalar, fc.jsonValue(), fc.array(scalar), fc.dictionary(fc.string(), scalar));
+const name = fc.oneof(fc.constantFrom(...FIELDS), fc.string(), fc.constantFrom('__proto__', 'page'));
+/** An object as text: names may repeat, spacing varies, numbers may be spelled several ways. */
+const objectText = fc
+  .tuple(fc.array(fc.tuple(name, anyValue), { maxLength: 8 }), fc.constantFrom('', ' ', '\n\t', ' \r\n '))
+  .map(([entries, space]) => {
+    const members = entries.map(
+      ([key, value]) => `${space}${JSON.stringify(key)}${space}:${space}${JSON.stringify(value) ?? 'null'}`,
+    );
+    return `${space}{${members.join(',')}${space}}${space}`;
+  });
+const numberText = fc.constantFrom(
+  '0',
+  '-0',
+  '-0.0',
+  '1e400',
+  '-1e400',
+  '1E+2',
+  '1e-400',
+  '0.1',
+  '123456789012345678901234567890',
+  '9007199254740993',
+  '1.7976931348623157e308',
+  '2.2250738585072011e-308',
+  '01',
+  '1.',
+  '.5',
+  '-',
+  '+1',
+  '1e',
+  '0x10',
+  'NaN',
+  'Infinity',
+  '1_000',
+  '4.35',
+  '0.3000000000000000444',
+  '1e22',
+  '1e23',
+  '123e-20',
+);
+const hostile = fc.oneof(
+  fc
+    .tuple(fc.constantFrom(...FIELDS), numberText)
+    .map(([field, number]) => `{${JSON.stringify(field)}:${number}}`),
+  fc.constantFrom(
+    '',
+    ' ',
+    '[]',
+    '"x"',
+    '1',
+    'null',
+    '{',
+    '}',
+    '{"ts":}',
+    '{"ts":1,}',
+    '{"ts" 1}',
+    "{'ts':1}",
+    '{"ts":tru}',
+    '{"ts":"\\x"}',
+    '{"ts":"\t"}',
+    '\u{feff}{}',
+    '{"user_id":"\\ud800"}',
+    '{"user_id":"\\udc00x"}',
+    '{"page":"\\ud800"}',
+    '{"user_id":"\\ud83d\\ude00"}',
+    '{"ts":1}{}',
+    '{"ts":[1]}',
+    '{"ts":{}}',
+    '{"user_id":"a\\u0000b"}',
+    '{"\\u0075ser_id":"escaped name"}',
+    `{"a":${'['.repeat(300)}${']'.repeat(300)}}`,
+    `{"a":${'['.repeat(200)}${']'.repeat(200)}}`,
+  ),
+);
+
+describe('native JSON projection', { skip: nativeAddon === null ? 'native addon not built' : false }, () => {
+  const projector = createJsonProjector(FIELDS) as JsonProjector;
+
+  it('reads clean events, and agrees with JSON.parse on every field', () => {
+    const events = [
+      '{"user_id":"u3068","ts":1714564799500,"amount":297.01,"page":"/p/22"}',
+      '{"ts":"2024-05-01T12:00:00Z","user_id":7,"amount":-0,"é":"ü€😀","":true,"nested":{"a":[1,{"b":null}]}}',
+      '{"user_id":null,"amount":"12","é":false}',
+      '{}',
+    ].map((text) => encoder.encode(text));
+    const read = projector.project(events);
+    assert.ok(read !== null);
+    assert.deepEqual(read[0], {
+      user_id: 'u3068',
+      ts: 1714564799500,
+      amount: 297.01,
+      é: undefined,
+      '': undefined,
+    });
+    assert.equal(read[1].é, 'ü€😀');
+    assert.ok(Object.is(read[1].amount, -0));
+    for (const bytes of events) agrees(projector, bytes);
+  });
+
+  it('agrees with JSON.parse wherever it answers, on random objects', () => {
+    fc.assert(
+      fc.property(objectText, (text) => agrees(projector, encoder.encode(text))),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('answers for every object whose wanted fields are scalars without lone surrogates', () => {
+    // No lone surrogate: the string survives a round trip through UTF-8.
+    const wellFormed = (value: unknown) =>
+      typeof value !== 'string' || Buffer.from(value).toString() === value;
+    fc.assert(
+      fc.property(
+        fc
+          .array(fc.tuple(name, scalar), { maxLength: 8 })
+          .filter((entries) =>
+            entries.every(([key, value]) => key !== '__proto__' && wellFormed(key) && wellFormed(value)),
+          ),
+        (entries) => {
+          const text = `{${entries.map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',')}}`;
+          const bytes = encoder.encode(text);
+          assert.notEqual(projector.project([bytes]), null, text);
+          agrees(projector, bytes);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('converts numbers exactly as JSON.parse, in every spelling JSON allows', () => {
+    const digits = (min: number, max: number) =>
+      fc.array(fc.integer({ min: 0, max: 9 }), { minLength: min, maxLength: max }).map((d) => d.join(''));
+    const spelled = fc
+      .tuple(
+        fc.constantFrom('', '-'),
+        fc.oneof(
+          fc.constant('0'),
+          fc.tuple(fc.integer({ min: 1, max: 9 }), digits(0, 24)).map(([a, b]) => `${a}${b}`),
+        ),
+        fc.option(digits(1, 24), { nil: undefined }),
+        fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), digits(1, 3)), {
+          nil: undefined,
+        }),
+      )
+      .map(
+        ([sign, whole, fraction, exponent]) =>
+          `${sign}${whole}${fraction === undefined ? '' : `.${fraction}`}${exponent === undefined ? '' : exponent.join('')}`,
+      );
+    const printed = fc
+      .double({ noNaN: true, noDefaultInfinity: true })
+      .chain((value) =>
+        fc.constantFrom(
+          JSON.stringify(value),
+          value.toExponential(),
+          value.toExponential(20),
+          value.toFixed(20),
+        ),
+      );
+    fc.assert(
+      fc.property(fc.oneof(spelled, printed), (number) => {
+        const bytes = encoder.encode(`{"amount":${number}}`);
+        assert.notEqual(projector.project([bytes]), null, number);
+        agrees(projector, bytes);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('agrees or refuses on hostile texts and on mutated bytes', () => {
+    fc.assert(
+      fc.property(hostile, (text) => agrees(projector, encoder.encode(text))),
+      { numRuns: 500 },
+    );
+    const mutated = fc
+      .tuple(
+        objectText,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat(2)), { maxLength: 4 }),
+      )
+      .map(([text, edits]) => {
+        let bytes = [...encoder.encode(text)];
+        for (const [at, byte, kind] of edits) {
+          const where = bytes.length === 0 ? 0 : at % bytes.length;
+          if (kind === 0) bytes[where] = byte;
+          else if (kind === 1) bytes.splice(where, 0, byte);
+          else bytes = bytes.slice(0, where);
+        }
+        return Uint8Array.from(bytes);
+      });
+    fc.assert(
+      fc.property(mutated, (bytes) => agrees(projector, bytes)),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('refuses a batch as a whole when one message is refused or null', () => {
+    const good = encoder.encode('{"ts":1}');
+    assert.equal(projector.project([good, encoder.encode('{"ts":')]), null);
+    assert.equal(projector.project([good, null]), null);
+    assert.deepEqual(projector.project([]), []);
+  });
+
+  it('reads messages from separate buffers as from one', () => {
+    const a = encoder.encode('{"user_id":"a","ts":1}');
+    const b = encoder.encode('xx{"user_id":"b","ts":2}').subarray(2);
+    assert.deepEqual(
+      projector.project([a, b])?.map((event) => event.user_id),
+      ['a', 'b'],
+    );
+  });
+
+  it('keeps names Object.prototype has, and __proto__, off the native path', () => {
+    assert.equal(createJsonProjector(['ts', 'toString']), null);
+    assert.equal(createJsonProjector(['__proto__']), null);
+    assert.equal(createJsonProjector(['ts'], null), null);
+  });
+});
+
+interface TestRecord {
+  value: string | null;
+  headers?: Record<string, string>;
+}
+
+async function recordBatch(firstOffset: number, compression: number, records: TestRecord[]): Promise<Buffer> {
+  const encoded = await RecordBatch({
+    compression,
+    firstOffset: String(firstOffset),
+    lastOffsetDelta: records.length - 1,
+    records: records.map((record, offsetDelta) =>
+      Record({
+        offsetDelta,
+        key: null,
+        value: record.value === null ? null : Buffer.from(record.value),
+        headers: record.headers,
+      }),
+    ),
+  });
+  return encoded.buffer as Buffer;
+}
+
+describe('native JSON projection of Kafka record batches', {
+  skip: nativeAddon === null ? 'native addon not built' : false,
+}, () => {
+  const projector = createJsonProjector(FIELDS) as JsonProjector;
+  const event = (i: number) =>
+    JSON.stringify({ user_id: `u${i % 7}`, ts: 1000 + i, amount: i / 4, page: '/p' });
+
+  it('reads the records the TS reader reads, from the fetched offset on', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 5 }),
+        fc.nat(40),
+        fc.boolean(),
+        async (sizes, skip, traced) => {
+          const batches: Buffer[] = [];
+          let offset = 100;
+          for (const size of sizes) {
+            const records = Array.from({ length: size }, (_, i) => ({
+              value: event(offset + i),
+              ...(traced ? { headers: { traceparent: `t${i}` } } : {}),
+            }));
+            batches.push(await recordBatch(offset, 0, records));
+            offset += size;
+          }
+          const bytes = new Uint8Array(Buffer.concat(batches));
+          const from = 100 + skip;
+          const read = projector.projectRecordBatches(bytes, String(from), DEAD_LETTER_HEADERS.code);
+          const expected = projector.project(readRecordBatches(bytes, BigInt(from)).values);
+          assert.ok(read !== null);
+          assert.deepEqual(read, expected);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('leaves to the TS reader what only it decides', async () => {
+    const plain = await recordBatch(0, 0, [{ value: event(0) }]);
+    const cases: Array<[string, Buffer]> = [
+      ['a tombstone', await recordBatch(0, 0, [{ value: event(0) }, { value: null }])],
+      [
+        'a dead letter',
+        await recordBatch(0, 0, [
+          { value: event(0), headers: { [DEAD_LETTER_HEADERS.code]: 'JSON_INVALID' } },
+        ]),
+      ],
+      ['a gzip batch', await recordBatch(0, 1, [{ value: event(0) }])],
+      ['a message JSON.parse refuses', await recordBatch(0, 0, [{ value: '{"ts":' }])],
+      ['a cut batch', plain.subarray(0, plain.length - 3)],
+    ];
+    for (const [what, bytes] of cases) {
+      assert.equal(
+        projector.projectRecordBatches(new Uint8Array(bytes), '0', DEAD_LETTER_HEADERS.code),
+        null,
+        what,
+      );
+    }
+    assert.equal(
+      projector.projectRecordBatches(new Uint8Array(plain), String(2 ** 60), DEAD_LETTER_HEADERS.code),
+      null,
+    );
+    assert.deepEqual(
+      projector.projectRecordBatches(new Uint8Array(plain), '1', DEAD_LETTER_HEADERS.code),
+      [],
+    );
+  });
+});
