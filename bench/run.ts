@@ -84,7 +84,7 @@ default suite: 15 minutes; --quick runs take seconds each):
   checkpoint      ~40 s      checkpoint/restore against 100K and 1M keys (--full adds 5M: +4 min)
   gateway         ~30 s      4 runs of 4 s: batches of 1/64/1,024, then 100K events/s offered
   cdc             ~40 s      50,000 inserts + 1,000 commits at 200/s, to windows and to Kafka
-  native          ~30 s      500,000 frame events: native, TS twin, per-event TS
+  native          ~40 s      500,000 events as frames (native, TS twin, per-event TS) and as JSON (native, JSON.parse)
   sinks           ~1 min     400,000 rows per ClickHouse format, 10,000 into the BigQuery emulator
 Times from runs on a loaded machine (load average 5–8); the sum is ≈ 11 min, and the suite
 prints each scenario's time and the total. Checkpoint's 5M keys (≈ 230 s, ~7 GiB RSS) would

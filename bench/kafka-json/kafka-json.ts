@@ -1,9 +1,10 @@
 /**
  * Scenario `kafka-json`: the seed's job exactly — one JSON event per Kafka message,
  * 1-minute tumbling windows, group by user_id, count; 8 partitions. One fresh topic is
- * filled once and every system reads that same input: sluice (2 workers, null sink),
- * naive-node, and Spark Structured Streaming with the seed's 30 s trigger (throughput and
- * wall time for a fixed input). Before any speed is compared, each system's final count
+ * filled once and every system reads that same input: sluice (2 workers, null sink; on the
+ * native path and again with SLUICE_NATIVE=0 when the addon is built), naive-node, and
+ * Spark Structured Streaming with the seed's 30 s trigger (throughput and wall time for a
+ * fixed input). Before any speed is compared, each system's final count
  * per (window, user) must equal sluice's. Then, when Spark runs, the live part
  * (live-latency.ts): sluice and Spark on one live stream at a fixed rate — Spark's
  * smallest sustained trigger, and event time → output latency for both.
@@ -14,6 +15,7 @@
  * teardownMs — bench/lib/sluice-kafka-job.ts, bench/baselines/naive-node/naive-node.ts).
  */
 import { produceEvents } from '../../actors/kafka/produce-events.ts';
+import { describeNativePath, nativeAddon } from '../../native/index.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { runNaiveNode } from '../baselines/naive-node/naive-node.ts';
 import { runSpark, sparkUnavailable } from '../baselines/spark/spark-baseline.ts';
@@ -87,6 +89,18 @@ export async function runKafkaJson(options: KafkaJsonOptions): Promise<ScenarioR
 
   const expected = await sluiceKafkaCounts(job);
   systems.push(await timeSluiceKafka(job));
+  if (nativeAddon !== null) {
+    // The same job on the TS path (a JSON.parse per message): its counts, then its speed.
+    const tsJob = { ...job, native: false };
+    const check = describeCheck(
+      'sluice on the TS path (SLUICE_NATIVE=0)',
+      expected,
+      await sluiceKafkaCounts(tsJob),
+    );
+    lines.push(check.line);
+    agree &&= check.agree;
+    systems.push(await timeSluiceKafka(tsJob, 'sluice, TS path'));
+  } else skipped.push(`sluice, TS path: the only path here — ${describeNativePath()}`);
 
   const naive = await runNaiveNode({ brokers, topic, events });
   const naiveCheck = describeCheck('naive-node', expected, naive.counts);

@@ -33,6 +33,8 @@ export interface SluiceKafkaJob {
   workers: number;
   /** Events in the topic (for events/s). */
   events: number;
+  /** False: the TS path even when the native addon is built (SLUICE_NATIVE=0 in the workers). */
+  native?: boolean;
 }
 
 /**
@@ -79,7 +81,16 @@ async function runJob(
 ): Promise<void> {
   const group = `bench-sluice-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
   const topology = parseTopology(seedJobTopology(job, group, sink), join(dir, 'bench.yaml'));
-  const running = await Job.start(topology, { metrics, log: createLogger({ level: 'warn' }) });
+  // Worker threads copy the environment when they start, and load the addon by it.
+  const saved = process.env.SLUICE_NATIVE;
+  if (job.native === false) process.env.SLUICE_NATIVE = '0';
+  let running: Awaited<ReturnType<typeof Job.start>>;
+  try {
+    running = await Job.start(topology, { metrics, log: createLogger({ level: 'warn' }) });
+  } finally {
+    if (saved === undefined) delete process.env.SLUICE_NATIVE;
+    else process.env.SLUICE_NATIVE = saved;
+  }
   try {
     await running.finished;
     onFinished();

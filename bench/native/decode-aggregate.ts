@@ -8,11 +8,20 @@
  * latency is per frame. `aggregateFrame` alone (no merge into the operator)
  * is timed too: the figure of the crate itself.
  *
+ * Then JSON: the same events, one JSON message each, in Kafka record batches as a
+ * partition's worker receives them, read natively for the window's fields
+ * (`projectKafkaJson`) against the TS path (`readRecordBatches` + `decodeKafkaRecords`:
+ * a `JSON.parse` per message), each into `processBatch` — checked equal, then timed alike.
+ *
  *   node --import tsx bench/native/decode-aggregate.ts [events] [eventsPerFrame]
  */
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { decodeFrame, encodeFrame } from '../../actors/codecs/frame.ts';
 import { createGenerator } from '../../actors/generator/index.ts';
+import { decodeKafkaRecords, projectKafkaJson } from '../../actors/kafka/decode-records.ts';
+import type { PackedKafkaBatch } from '../../actors/kafka/kafka-batch.ts';
+import { readRecordBatches } from '../../actors/kafka/raw-record-batches.ts';
 import {
   type Emitter,
   formatRow,
@@ -29,6 +38,7 @@ import {
   nativeAddon,
   runBatch,
 } from '../../native/index.ts';
+import { createJsonProjector } from '../../native/json-projection.ts';
 import { runScenarioChild, scenarioMain } from '../lib/child-scenario.ts';
 import { LatencyRecorder, measureProcess } from '../lib/figures.ts';
 import { runContext } from '../lib/machine.ts';
@@ -69,6 +79,39 @@ function buildFrames(events: number, perFrame: number): Buffer[] {
   return frames;
 }
 
+/** The same events as `buildFrames`, one JSON message each, in uncompressed v2 record batches. */
+async function buildRecordBatches(events: number, perBatch: number): Promise<PackedKafkaBatch[]> {
+  const require = createRequire(import.meta.url);
+  const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
+  const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js');
+  const generator = createGenerator({ keys: 100_000, skew: 0.8, seed: 9 });
+  const batches: PackedKafkaBatch[] = [];
+  for (let made = 0; made < events; made += perBatch) {
+    const batch = generator.nextBatch(Math.min(perBatch, events - made)).events;
+    const records = batch.map((event, index) => {
+      event.ts = 1_714_564_800_000 + Math.floor(((made + index) * 60) / 1000);
+      return Record({ offsetDelta: index, key: null, value: Buffer.from(JSON.stringify(event)) });
+    });
+    const encoded = await RecordBatch({
+      compression: 0,
+      firstOffset: String(made),
+      lastOffsetDelta: records.length - 1,
+      records,
+    });
+    const bytes = encoded.buffer as Buffer;
+    const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    batches.push({
+      topic: 'bench',
+      partition: 0,
+      count: 1,
+      buffer,
+      nextOffset: String(made + batch.length),
+      fromOffset: String(made),
+    });
+  }
+  return batches;
+}
+
 type Path = (operator: WindowOperator, frame: Buffer, emit: Emitter) => void;
 
 function fastPath(aggregate: (frame: Buffer, spec: FrameSpec, watermark: number) => NativeBatch): Path {
@@ -105,7 +148,49 @@ const paths: Record<string, Path> = {
   },
 };
 
-function rowsOf(path: Path, frames: readonly Buffer[]): string[] {
+type JsonPath = (operator: WindowOperator, batch: PackedKafkaBatch, emit: Emitter) => void;
+
+const NATIVE_JSON = 'native JSON';
+const TS_JSON = 'TS JSON (JSON.parse)';
+
+function timesOf(events: ReadonlyArray<Record<string, unknown> | null>): Float64Array {
+  const times = new Float64Array(events.length);
+  for (let i = 0; i < times.length; i++) times[i] = events[i]?.ts as number;
+  return times;
+}
+
+const projector = createJsonProjector(['ts', ...config.groupBy, 'amount']);
+const jsonPaths: Record<string, JsonPath> = {
+  ...(projector === null
+    ? {}
+    : {
+        [NATIVE_JSON]: (operator, batch, emit) => {
+          const events = projectKafkaJson(projector, batch);
+          if (events === null) throw new Error('the benchmark input has nothing the native reader refuses');
+          operator.processBatch(events, timesOf(events), emit);
+        },
+      }),
+  [TS_JSON]: (operator, batch, emit) => {
+    const { offsets, values } = readRecordBatches(
+      new Uint8Array(batch.buffer),
+      BigInt(batch.fromOffset ?? 0),
+    );
+    const decoded = decodeKafkaRecords('json', {
+      topic: batch.topic,
+      partition: batch.partition,
+      offsets,
+      values,
+      nextOffset: batch.nextOffset,
+    });
+    if (decoded.failures.length > 0) throw new Error('the benchmark input has no bad messages');
+    operator.processBatch(decoded.events as Array<Record<string, unknown>>, timesOf(decoded.events), emit);
+  },
+};
+
+function rowsOf<Input>(
+  path: (operator: WindowOperator, input: Input, emit: Emitter) => void,
+  inputs: readonly Input[],
+): string[] {
   const rows: string[] = [];
   const emit: Emitter = {
     row: (row) => rows.push(formatRow(row)),
@@ -114,7 +199,7 @@ function rowsOf(path: Path, frames: readonly Buffer[]): string[] {
     },
   };
   const operator = new WindowOperator(config);
-  for (const frame of frames) path(operator, frame, emit);
+  for (const input of inputs) path(operator, input, emit);
   operator.advanceWatermark(Number.POSITIVE_INFINITY, emit);
   return rows;
 }
@@ -123,19 +208,19 @@ function rowsOf(path: Path, frames: readonly Buffer[]): string[] {
  * Times `step` over every frame on this thread. No warm-up pass of its own: the agreement
  * check has run every path over every frame already.
  */
-function timed(
+function timed<Input>(
   system: string,
   events: number,
-  frames: readonly Buffer[],
-  fresh: () => (frame: Buffer) => void,
+  inputs: readonly Input[],
+  fresh: () => (input: Input) => void,
   latencyOf: string,
 ): SystemFigures {
   const step = fresh();
   const latency = new LatencyRecorder();
   const measure = measureProcess();
-  for (const frame of frames) {
+  for (const input of inputs) {
     const before = performance.now();
-    step(frame);
+    step(input);
     latency.record((performance.now() - before) * 1000);
   }
   const usage = measure.stop();
@@ -160,12 +245,14 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
   const reference = rowsOf(paths[referenceName] as Path, frames);
   const lines = [`${referenceName}: ${reference.length.toLocaleString('en-US')} rows (reference)`];
   let agree = true;
-  for (const name of others) {
-    const rows = rowsOf(paths[name] as Path, frames);
+  const compare = (name: string, rows: string[]) => {
     const same = rows.length === reference.length && rows.every((row, index) => row === reference[index]);
     agree &&= same;
     lines.push(`${name}: ${same ? 'the same rows, byte for byte' : 'DIFFERENT rows'}`);
-  }
+  };
+  for (const name of others) compare(name, rowsOf(paths[name] as Path, frames));
+  const recordBatches = await buildRecordBatches(events, perFrame);
+  for (const [name, path] of Object.entries(jsonPaths)) compare(name, rowsOf(path, recordBatches));
   const systems: SystemFigures[] = [];
   if (agree) {
     for (const [name, path] of Object.entries(paths)) {
@@ -201,6 +288,23 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
       );
     }
   }
+  if (agree) {
+    for (const [name, path] of Object.entries(jsonPaths)) {
+      systems.push(
+        timed(
+          name,
+          events,
+          recordBatches,
+          () => {
+            const operator = new WindowOperator(config);
+            const emit: Emitter = { row: () => {}, late: () => {} };
+            return (batch) => path(operator, batch, emit);
+          },
+          `${name === TS_JSON ? 'readRecordBatches + decodeKafkaRecords' : 'projectKafkaJson'} + processBatch, per record batch of ${perFrame.toLocaleString('en-US')} JSON messages: decode → window state applied; events/s per second of CPU on one thread`,
+        ),
+      );
+    }
+  }
   const rate = (name: string) => systems.find((system) => system.system === name)?.eventsPerSecond;
   const ratio = (a: string, b: string): string => {
     const top = rate(a);
@@ -211,12 +315,11 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
     scenario: 'native',
     context,
     quick: options.quick,
-    input: `${events.toLocaleString('en-US')} generator events (100,000 keys, skew 0.8) in LZ4 sluice frames of ${perFrame.toLocaleString('en-US')}, in memory; tumbling 1 min, count/sum/max/avg by user_id; ${describeNativePath()}`,
+    input: `${events.toLocaleString('en-US')} generator events (100,000 keys, skew 0.8) in LZ4 sluice frames of ${perFrame.toLocaleString('en-US')}, and as one JSON message each in uncompressed Kafka record batches of ${perFrame.toLocaleString('en-US')}, in memory; tumbling 1 min, count/sum/max/avg by user_id; ${describeNativePath()}`,
     check: { agree, lines },
     systems,
     skipped: [
       ...(nativeAddon === null ? [`native: skipped — ${describeNativePath()}; only the TS paths ran`] : []),
-      'native on JSON: skipped — the addon has no JSON entry (it exports aggregateFrame and checkFrame only); JSON events always take the TS path',
       'the last column compares with the first row (native end to end); the aggregateFrame-alone ratio is in the table below',
     ],
     table: {
@@ -225,6 +328,7 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
         ['native ÷ TS twin, end to end', ratio(NATIVE, TWIN), '≥ 3×'],
         ['native ÷ TS twin, aggregateFrame alone', ratio(NATIVE_ALONE, TWIN_ALONE), '≥ 3×'],
         ['native ÷ per-event TS, end to end', ratio(NATIVE, PER_EVENT), '–'],
+        ['native JSON ÷ TS JSON (JSON.parse), end to end', ratio(NATIVE_JSON, TS_JSON), '–'],
       ],
     },
   };
