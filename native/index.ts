@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { JsonProjectorClass } from './json-projection.ts';
+import type { FieldProjectorClass } from './field-projection.ts';
 import type { FrameSpec, NativeBatch } from './native-batch.ts';
 import { fallbackBatch } from './twin/aggregate-events.ts';
 import { aggregateFrameTwin } from './twin/aggregate-frame.ts';
@@ -35,8 +35,8 @@ export interface NativeAddon {
   aggregateFrame(frame: Buffer, spec: FrameSpec, watermark: number): RawNativeBatch;
   /** The frame failure code, or null for a frame whose payload is an array of `count` maps. */
   checkFrame(frame: Buffer): string | null;
-  /** Reads chosen top-level fields of JSON messages (`json-projection.ts`). */
-  JsonProjector: JsonProjectorClass;
+  /** Reads chosen top-level fields of JSON or msgpack messages (`field-projection.ts`). */
+  FieldProjector: FieldProjectorClass;
 }
 
 /** The addon is required but cannot be loaded. */

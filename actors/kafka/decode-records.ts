@@ -9,7 +9,7 @@
  * from (a frame yields many events with the same offset).
  */
 
-import type { JsonProjector } from '../../native/json-projection.ts';
+import type { FieldProjector } from '../../native/field-projection.ts';
 import type { DecodeFailureCode } from '../codecs/decode-failure.ts';
 import { decodeFrame } from '../codecs/frame.ts';
 import { decodeJsonEvent } from '../codecs/json-event.ts';
@@ -148,13 +148,14 @@ export function decodeKafkaRecords(format: KafkaFormat, batch: KafkaRecordBatch)
 }
 
 /**
- * The JSON events of a packed batch holding only `projector`'s fields, one per record in
- * order — or null, and the batch is then decoded by `decodeKafkaRecords`: the projector
- * refused a message, or the batch holds a tombstone or a dead-letter record. Where it
+ * The events of a packed batch of one-event messages (`json` or `msgpack`, the projector's
+ * format) holding only `projector`'s fields, one per record in order — or null, and the
+ * batch is then decoded by `decodeKafkaRecords`: the projector refused a message, or the
+ * batch holds a tombstone, a dead-letter record or a compressed record batch. Where it
  * answers, each event's fields read as on the event `decodeKafkaRecords` would make.
  */
-export function projectKafkaJson(
-  projector: JsonProjector,
+export function projectKafkaRecords(
+  projector: FieldProjector,
   packed: PackedKafkaBatch,
 ): Array<Record<string, unknown>> | null {
   if (packed.fromOffset !== undefined) {

@@ -13,12 +13,12 @@
  * → stop (final checkpoint and snapshot, store closed).
  */
 
-import { createJsonProjector, type JsonProjector } from '../../native/json-projection.ts';
+import { createFieldProjector, type FieldProjector } from '../../native/field-projection.ts';
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { parseEventTime } from '../codecs/event-time.ts';
 import { unpackLogRecords } from '../gateway/log-batch.ts';
-import { decodeKafkaRecords, type KafkaFormat, projectKafkaJson } from '../kafka/decode-records.ts';
+import { decodeKafkaRecords, type KafkaFormat, projectKafkaRecords } from '../kafka/decode-records.ts';
 import { type PackedKafkaBatch, unpackKafkaBatch } from '../kafka/kafka-batch.ts';
 import type { SluiceEvent } from '../windows/index.ts';
 import { GeneratorDriver } from './generator-driver.ts';
@@ -138,10 +138,10 @@ class PartitionActor implements Actor<PartitionMessage> {
   /** File lengths of the checkpoint this incarnation restored; the files are cut back to them at start. */
   readonly #restoredFiles: ReadonlyMap<string, number>;
   /**
-   * Reads the fields the windows use out of JSON Kafka messages natively, when the addon
-   * is loaded and nothing needs whole events (`projectedFields`); else null.
+   * Reads the fields the windows use out of JSON or msgpack Kafka messages natively, when
+   * the addon is loaded and nothing needs whole events (`projectedFields`); else null.
    */
-  readonly #projector: JsonProjector | null;
+  readonly #projector: FieldProjector | null;
   /** The next source position to read. */
   #position: SourcePosition | null;
   #ended = false;
@@ -172,8 +172,11 @@ class PartitionActor implements Actor<PartitionMessage> {
     this.#restoredPending = { checkpoint: restored.checkpointId, rows: restored.pendingRows };
     this.#syncs = syncsOf(plan).filter((sync) => !this.#twoPhase.has(sync.sink));
     this.#generator = plan.input.kind === 'generator' ? new GeneratorDriver(plan, plan.input) : null;
-    const fields = plan.input.kind === 'kafka' && plan.input.format === 'json' ? projectedFields(plan) : null;
-    this.#projector = fields === null ? null : createJsonProjector(fields);
+    this.#projector = null;
+    if (plan.input.kind === 'kafka' && plan.input.format !== 'frame') {
+      const fields = projectedFields(plan);
+      if (fields !== null) this.#projector = createFieldProjector(fields, plan.input.format);
+    }
     if (this.#generator !== null && typeof restored.position === 'number') {
       this.#generator.skipTo(restored.position);
     }
@@ -199,7 +202,10 @@ class PartitionActor implements Actor<PartitionMessage> {
     ctx.log.debug('partition started', {
       source: this.#plan.source,
       partition: this.#plan.partition,
-      native: this.#projector === null ? 'off' : `JSON read for ${this.#projector.fields.join(', ')}`,
+      native:
+        this.#projector === null
+          ? 'off'
+          : `${this.#projector.format} read for ${this.#projector.fields.join(', ')}`,
     });
     ctx.metrics.set(
       'sluice_native_path',
@@ -259,14 +265,14 @@ class PartitionActor implements Actor<PartitionMessage> {
   }
 
   /**
-   * A JSON batch read for the windows' fields only (`#projector`): its event count, or
+   * A JSON or msgpack batch read for the windows' fields only (`#projector`): its event count, or
    * null when the projector is off or refused the batch, or when an event would become a
    * dead letter (no valid time, a schema misfit) — a dead letter carries the whole event,
    * so such a batch takes the ordinary path, which decides exactly as it always did.
    */
   async #handleProjected(batch: PackedKafkaBatch, ctx: ActorContext): Promise<number | null> {
     if (this.#projector === null) return null;
-    const events = projectKafkaJson(this.#projector, batch);
+    const events = projectKafkaRecords(this.#projector, batch);
     const failures = new Map<number, DecodeFailureRecord>();
     const times = events === null ? null : this.#eventTimes(events, failures);
     if (events === null || times === null || failures.size > 0 || !this.#pipeline.fitsEveryWindow(events)) {

@@ -10,7 +10,7 @@
  *
  * Then JSON: the same events, one JSON message each, in Kafka record batches as a
  * partition's worker receives them, read natively for the window's fields
- * (`projectKafkaJson`) against the TS path (`readRecordBatches` + `decodeKafkaRecords`:
+ * (`projectKafkaRecords`) against the TS path (`readRecordBatches` + `decodeKafkaRecords`:
  * a `JSON.parse` per message), each into `processBatch` — checked equal, then timed alike.
  *
  *   node --import tsx bench/native/decode-aggregate.ts [events] [eventsPerFrame]
@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { decodeFrame, encodeFrame } from '../../actors/codecs/frame.ts';
 import { createGenerator } from '../../actors/generator/index.ts';
-import { decodeKafkaRecords, projectKafkaJson } from '../../actors/kafka/decode-records.ts';
+import { decodeKafkaRecords, projectKafkaRecords } from '../../actors/kafka/decode-records.ts';
 import type { PackedKafkaBatch } from '../../actors/kafka/kafka-batch.ts';
 import { readRecordBatches } from '../../actors/kafka/raw-record-batches.ts';
 import {
@@ -28,6 +28,7 @@ import {
   WindowOperator,
   type WindowOperatorConfig,
 } from '../../actors/windows/index.ts';
+import { createFieldProjector } from '../../native/field-projection.ts';
 import {
   aggregateFrameNative,
   aggregateFrameTwin,
@@ -38,7 +39,6 @@ import {
   nativeAddon,
   runBatch,
 } from '../../native/index.ts';
-import { createJsonProjector } from '../../native/json-projection.ts';
 import { runScenarioChild, scenarioMain } from '../lib/child-scenario.ts';
 import { LatencyRecorder, measureProcess } from '../lib/figures.ts';
 import { runContext } from '../lib/machine.ts';
@@ -159,13 +159,13 @@ function timesOf(events: ReadonlyArray<Record<string, unknown> | null>): Float64
   return times;
 }
 
-const projector = createJsonProjector(['ts', ...config.groupBy, 'amount']);
+const projector = createFieldProjector(['ts', ...config.groupBy, 'amount'], 'json');
 const jsonPaths: Record<string, JsonPath> = {
   ...(projector === null
     ? {}
     : {
         [NATIVE_JSON]: (operator, batch, emit) => {
-          const events = projectKafkaJson(projector, batch);
+          const events = projectKafkaRecords(projector, batch);
           if (events === null) throw new Error('the benchmark input has nothing the native reader refuses');
           operator.processBatch(events, timesOf(events), emit);
         },
@@ -300,7 +300,7 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
             const emit: Emitter = { row: () => {}, late: () => {} };
             return (batch) => path(operator, batch, emit);
           },
-          `${name === TS_JSON ? 'readRecordBatches + decodeKafkaRecords' : 'projectKafkaJson'} + processBatch, per record batch of ${perFrame.toLocaleString('en-US')} JSON messages: decode → window state applied; events/s per second of CPU on one thread`,
+          `${name === TS_JSON ? 'readRecordBatches + decodeKafkaRecords' : 'projectKafkaRecords'} + processBatch, per record batch of ${perFrame.toLocaleString('en-US')} JSON messages: decode → window state applied; events/s per second of CPU on one thread`,
         ),
       );
     }

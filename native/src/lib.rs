@@ -7,7 +7,7 @@ use napi::bindgen_prelude::{Buffer, Either3, Float64Array, Int32Array, Uint32Arr
 use napi_derive::napi;
 use sluice_native_core::batch::{Aggregator, Batch, Fn, Scalar, Spec};
 use sluice_native_core::msgpack::Reader;
-use sluice_native_core::{frame, json, kafka, read_events};
+use sluice_native_core::{frame, json, kafka, msgpack, read_events};
 
 /// Which aggregate reads which of `fields`.
 #[napi(object)]
@@ -256,7 +256,7 @@ pub fn check_frame(frame: Buffer) -> Option<String> {
     }
 }
 
-/// The wanted fields of a batch of JSON messages, compact: per message and field a kind
+/// The wanted fields of a batch of messages, compact: per message and field a kind
 /// (0 missing, 1 null, 2 false, 3 true, 4 number, 5 string) and a number (the value, or
 /// for a string the UTF-16 offset where it ends in `text`).
 #[napi(object)]
@@ -270,15 +270,18 @@ pub struct JsonProjection {
     pub text: String,
 }
 
-/// Reads the same top-level fields out of many JSON messages (`core/src/json.rs`).
+/// Reads the same top-level fields out of many one-event messages: JSON text
+/// (`core/src/json.rs`) or per-message msgpack (`core/src/msgpack.rs`).
 #[napi]
-pub struct JsonProjector {
+pub struct FieldProjector {
     fields: Vec<String>,
+    msgpack: bool,
 }
 
 /// A projection being filled, message by message (`'m`: the messages' bytes).
 struct Projecting<'f, 'm> {
     fields: &'f [String],
+    msgpack: bool,
     slots: Vec<json::Field<'m>>,
     count: u32,
     kinds: Vec<u8>,
@@ -288,9 +291,11 @@ struct Projecting<'f, 'm> {
 }
 
 impl<'f, 'm> Projecting<'f, 'm> {
-    fn new(fields: &'f [String], messages: usize) -> Self {
+    fn new(projector: &'f FieldProjector, messages: usize) -> Self {
+        let fields = projector.fields.as_slice();
         Projecting {
             fields,
+            msgpack: projector.msgpack,
             slots: vec![json::Field::Missing; fields.len()],
             count: 0,
             kinds: Vec::with_capacity(messages * fields.len()),
@@ -301,7 +306,11 @@ impl<'f, 'm> Projecting<'f, 'm> {
     }
 
     fn message(&mut self, message: &'m [u8]) -> Result<(), json::Refused> {
-        json::project(message, self.fields, &mut self.slots)?;
+        if self.msgpack {
+            msgpack::project(message, self.fields, &mut self.slots)?;
+        } else {
+            json::project(message, self.fields, &mut self.slots)?;
+        }
         for slot in &self.slots {
             let (kind, number) = match slot {
                 json::Field::Missing => (0, 0.0),
@@ -346,16 +355,22 @@ impl<'f, 'm> Projecting<'f, 'm> {
 }
 
 #[napi]
-impl JsonProjector {
+impl FieldProjector {
+    /// `format`: `json` or `msgpack`.
     #[napi(constructor)]
-    pub fn new(fields: Vec<String>) -> Self {
-        JsonProjector { fields }
+    pub fn new(fields: Vec<String>, format: String) -> napi::Result<Self> {
+        let msgpack = match format.as_str() {
+            "json" => false,
+            "msgpack" => true,
+            _ => return Err(napi::Error::from_reason(format!("unknown message format {format}"))),
+        };
+        Ok(FieldProjector { fields, msgpack })
     }
 
     /// Message `i` is `bytes[bounds[2i]..bounds[2i + 1]]`.
     #[napi]
     pub fn project(&self, bytes: Uint8Array, bounds: Uint32Array) -> JsonProjection {
-        let mut projecting = Projecting::new(&self.fields, bounds.len() / 2);
+        let mut projecting = Projecting::new(self, bounds.len() / 2);
         let outcome = bounds.chunks_exact(2).try_for_each(|pair| {
             let message = bytes.get(pair[0] as usize..pair[1] as usize).ok_or(json::Refused)?;
             projecting.message(message)
@@ -372,7 +387,7 @@ impl JsonProjector {
         from_offset: f64,
         dead_letter_header: String,
     ) -> JsonProjection {
-        let mut projecting = Projecting::new(&self.fields, bytes.len() / 64);
+        let mut projecting = Projecting::new(self, bytes.len() / 64);
         let outcome = if from_offset.fract() != 0.0 || from_offset.abs() > 9.0e15 {
             Err(json::Refused)
         } else {

@@ -203,3 +203,40 @@ impl<'a> Reader<'a> {
         })
     }
 }
+
+/// Reads the wanted `fields` of one per-message msgpack event into `out`, as
+/// `json::project` does for JSON: only a map whose wanted fields are nil, a boolean, a
+/// number or a UTF-8 string is read (the last of a repeated name wins, as msgpackr
+/// assigns); anything else — another top-level value, a wanted field holding an array, a
+/// map or binary, ext types, a `__proto__` key, trailing bytes, malformed msgpack — is
+/// refused, and the caller decodes the message with msgpackr.
+pub fn project<'a>(
+    message: &'a [u8],
+    fields: &[String],
+    out: &mut [crate::json::Field<'a>],
+) -> Result<(), crate::json::Refused> {
+    use crate::json::{Field, Refused};
+    out.iter_mut().for_each(|slot| *slot = Field::Missing);
+    let mut reader = Reader::new(message);
+    let entries = reader.map_header().map_err(|_| Refused)?.ok_or(Refused)?;
+    for _ in 0..entries {
+        let key = reader.key().map_err(|_| Refused)?;
+        match fields.iter().position(|field| field == key) {
+            Some(slot) => {
+                out[slot] = match reader.value(1).map_err(|_| Refused)? {
+                    Value::Missing | Value::Compound => return Err(Refused),
+                    Value::Nil => Field::Null,
+                    Value::Bool(b) => Field::Bool(b),
+                    Value::Num(n) => Field::Number(n),
+                    Value::Str(s) => Field::Text(std::borrow::Cow::Borrowed(s)),
+                }
+            }
+            None => reader.skip(1).map_err(|_| Refused)?,
+        }
+    }
+    if reader.at_end() {
+        Ok(())
+    } else {
+        Err(Refused)
+    }
+}

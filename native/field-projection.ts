@@ -1,18 +1,23 @@
 /**
- * JSON events read for only the fields a topology uses, by the addon's `JsonProjector`
- * (`src/lib.rs`, `core/src/json.rs`): one call per batch instead of a `JSON.parse` per
- * message, and per event an object holding just those fields.
+ * One-event messages — JSON text or per-message msgpack — read for only the fields a
+ * topology uses, by the addon's `FieldProjector` (`src/lib.rs`, `core/src/json.rs`,
+ * `core/src/msgpack.rs`): one call per batch instead of a `JSON.parse` or msgpackr
+ * `unpack` per message, and per event an object holding just those fields.
  *
- * It answers only where its answer is `JSON.parse`'s for those fields. A batch holding a
- * message it refuses (invalid JSON, not an object, a wanted field holding an object or
- * array, a lone surrogate, a byte order mark…) gets null, and the caller decodes that batch
- * the ordinary way, which decides exactly as it always did. The TS twin of this path is
- * that ordinary decoding: `createJsonProjector` gives null when the addon is not loaded.
+ * It answers only where its answer is the TS decoder's for those fields. A batch holding a
+ * message it refuses (invalid JSON or msgpack, not an object or map, a wanted field holding
+ * an object, array or binary, a lone surrogate, a byte order mark, ext types…) gets null,
+ * and the caller decodes that batch the ordinary way, which decides exactly as it always
+ * did. The TS twin of this path is that ordinary decoding: `createFieldProjector` gives
+ * null when the addon is not loaded.
  */
 import { type NativeAddon, nativeAddon } from './index.ts';
 
-/** What the addon's `JsonProjector.project` returns (see `JsonProjection` in `src/lib.rs`). */
-export interface RawJsonProjection {
+/** The message formats the projector reads: Kafka's `format: json` and `format: msgpack`. */
+export type ProjectedFormat = 'json' | 'msgpack';
+
+/** What the addon's `FieldProjector.project` returns (see `JsonProjection` in `src/lib.rs`). */
+export interface RawProjection {
   /** False when a message was refused: nothing else is filled then. */
   read: boolean;
   /** Messages read. */
@@ -24,13 +29,13 @@ export interface RawJsonProjection {
   text: string;
 }
 
-export interface NativeJsonProjector {
-  project(bytes: Uint8Array, bounds: Uint32Array): RawJsonProjection;
-  projectRecordBatches(bytes: Uint8Array, fromOffset: number, deadLetterHeader: string): RawJsonProjection;
+export interface NativeFieldProjector {
+  project(bytes: Uint8Array, bounds: Uint32Array): RawProjection;
+  projectRecordBatches(bytes: Uint8Array, fromOffset: number, deadLetterHeader: string): RawProjection;
 }
 
 /** The addon's class, as `NativeAddon` lists it. */
-export type JsonProjectorClass = new (fields: string[]) => NativeJsonProjector;
+export type FieldProjectorClass = new (fields: string[], format: ProjectedFormat) => NativeFieldProjector;
 
 type Build = (
   kinds: Uint8Array,
@@ -41,22 +46,24 @@ type Build = (
 
 /**
  * Whether `field` can be read alone: a name `Object.prototype` has (`__proto__`,
- * `toString`…) reads differently on a parsed object, where it is missing, than on an
+ * `toString`…) reads differently on a decoded object, where it is missing, than on an
  * object that names it, so such fields keep the ordinary path.
  */
 function projectable(field: string): boolean {
   return !(field in Object.prototype);
 }
 
-/** Reads `fields` out of JSON messages; see the module comment. */
-export class JsonProjector {
+/** Reads `fields` out of one-event messages of one format; see the module comment. */
+export class FieldProjector {
   readonly fields: readonly string[];
-  readonly #native: NativeJsonProjector;
+  readonly format: ProjectedFormat;
+  readonly #native: NativeFieldProjector;
   readonly #build: Build;
 
-  constructor(addon: NativeAddon, fields: readonly string[]) {
+  constructor(addon: NativeAddon, fields: readonly string[], format: ProjectedFormat) {
     this.fields = fields;
-    this.#native = new addon.JsonProjector([...fields]);
+    this.format = format;
+    this.#native = new addon.FieldProjector([...fields], format);
     // One literal for every event: they all get the same hidden class. Field names enter
     // the source only as JSON string literals.
     const values = fields.map(
@@ -121,7 +128,7 @@ export class JsonProjector {
     return this.#events(this.#native.projectRecordBatches(bytes, from, deadLetterHeader));
   }
 
-  #events(raw: RawJsonProjection): Array<Record<string, unknown>> | null {
+  #events(raw: RawProjection): Array<Record<string, unknown>> | null {
     return raw.read ? this.#build(raw.kinds, raw.numbers, raw.text, raw.count) : null;
   }
 }
@@ -142,13 +149,14 @@ function join(values: readonly Uint8Array[], bounds: Uint32Array): Uint8Array {
 }
 
 /**
- * A projector of `fields` when the addon is loaded and every field can be read alone;
- * otherwise null (the ordinary decoding serves).
+ * A projector of `fields` out of `format` messages when the addon is loaded and every
+ * field can be read alone; otherwise null (the ordinary decoding serves).
  */
-export function createJsonProjector(
+export function createFieldProjector(
   fields: readonly string[],
+  format: ProjectedFormat,
   addon: NativeAddon | null = nativeAddon,
-): JsonProjector | null {
+): FieldProjector | null {
   if (addon === null || fields.length === 0 || !fields.every(projectable)) return null;
-  return new JsonProjector(addon, fields);
+  return new FieldProjector(addon, fields, format);
 }

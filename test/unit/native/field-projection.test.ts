@@ -1,19 +1,21 @@
 /**
- * The native JSON reader against `JSON.parse`, the TS path it stands in for: wherever it
- * answers, every wanted field reads exactly as on the event `decodeJsonEvent` makes
- * (`Object.is`: -0, NaN-free numbers, strings code unit for code unit), and the message
- * is one `decodeJsonEvent` accepts. Where it refuses, the caller takes the TS path — so
- * it must not refuse the clean events it exists for. Random events, hostile texts and
- * byte-level mutations of valid ones; then whole Kafka record batches.
+ * The native field reader against the TS decoders it stands in for — `JSON.parse` for
+ * JSON, msgpackr for per-message msgpack: wherever it answers, every wanted field reads
+ * exactly as on the event `decodeJsonEvent` / `decodeMsgpackEvent` makes (`Object.is`:
+ * -0, numbers bit for bit, strings code unit for code unit), and the message is one that
+ * decoder accepts. Where it refuses, the caller takes the TS path — so it must not refuse
+ * the clean events it exists for. Random events, hostile inputs and byte-level mutations
+ * of valid ones; then whole Kafka record batches.
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeJsonEvent } from '../../../actors/codecs/json-event.ts';
+import { decodeMsgpackEvent, msgpack } from '../../../actors/codecs/msgpack-event.ts';
 import { DEAD_LETTER_HEADERS, readRecordBatches } from '../../../actors/kafka/raw-record-batches.ts';
+import { createFieldProjector, type FieldProjector } from '../../../native/field-projection.ts';
 import { nativeAddon } from '../../../native/index.ts';
-import { createJsonProjector, type JsonProjector } from '../../../native/json-projection.ts';
 
 const require = createRequire(import.meta.url);
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
@@ -23,7 +25,11 @@ const FIELDS = ['user_id', 'ts', 'amount', 'é', ''];
 const encoder = new TextEncoder();
 
 /** The TS path's reading of one message: the wanted fields, or null when it makes a dead letter. */
-function parsed(bytes: Uint8Array): unknown[] | null {
+function parsed(bytes: Uint8Array, format: 'json' | 'msgpack'): unknown[] | null {
+  if (format === 'msgpack') {
+    const result = decodeMsgpackEvent(bytes);
+    return 'event' in result ? FIELDS.map((field) => result.event[field]) : null;
+  }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -34,11 +40,14 @@ function parsed(bytes: Uint8Array): unknown[] | null {
   return 'event' in result ? FIELDS.map((field) => result.event[field]) : null;
 }
 
-function agrees(projector: JsonProjector, bytes: Uint8Array): boolean {
+function agrees(projector: FieldProjector, bytes: Uint8Array): boolean {
   const events = projector.project([bytes]);
   if (events === null) return true;
-  const expected = parsed(bytes);
-  assert.ok(expected !== null, `read a message JSON.parse refuses: ${Buffer.from(bytes).toString('hex')}`);
+  const expected = parsed(bytes, projector.format);
+  assert.ok(
+    expected !== null,
+    `read a message the TS decoder refuses: ${Buffer.from(bytes).toString('hex')}`,
+  );
   const event = events[0];
   assert.deepEqual(Object.keys(event).sort(), [...FIELDS].sort());
   for (const [index, field] of FIELDS.entries()) {
@@ -134,8 +143,24 @@ const hostile = fc.oneof(
   ),
 );
 
+/** Mutations of valid bytes: replaced, inserted and cut-off bytes. */
+function mutations(valid: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
+  return fc
+    .tuple(valid, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat(2)), { maxLength: 4 }))
+    .map(([original, edits]) => {
+      let bytes = [...original];
+      for (const [at, byte, kind] of edits) {
+        const where = bytes.length === 0 ? 0 : at % bytes.length;
+        if (kind === 0) bytes[where] = byte;
+        else if (kind === 1) bytes.splice(where, 0, byte);
+        else bytes = bytes.slice(0, where);
+      }
+      return Uint8Array.from(bytes);
+    });
+}
+
 describe('native JSON projection', { skip: nativeAddon === null ? 'native addon not built' : false }, () => {
-  const projector = createJsonProjector(FIELDS) as JsonProjector;
+  const projector = createFieldProjector(FIELDS, 'json') as FieldProjector;
 
   it('reads clean events, and agrees with JSON.parse on every field', () => {
     const events = [
@@ -231,21 +256,7 @@ describe('native JSON projection', { skip: nativeAddon === null ? 'native addon 
       fc.property(hostile, (text) => agrees(projector, encoder.encode(text))),
       { numRuns: 500 },
     );
-    const mutated = fc
-      .tuple(
-        objectText,
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.nat(2)), { maxLength: 4 }),
-      )
-      .map(([text, edits]) => {
-        let bytes = [...encoder.encode(text)];
-        for (const [at, byte, kind] of edits) {
-          const where = bytes.length === 0 ? 0 : at % bytes.length;
-          if (kind === 0) bytes[where] = byte;
-          else if (kind === 1) bytes.splice(where, 0, byte);
-          else bytes = bytes.slice(0, where);
-        }
-        return Uint8Array.from(bytes);
-      });
+    const mutated = mutations(objectText.map((text) => encoder.encode(text)));
     fc.assert(
       fc.property(mutated, (bytes) => agrees(projector, bytes)),
       { numRuns: 3000 },
@@ -263,15 +274,121 @@ describe('native JSON projection', { skip: nativeAddon === null ? 'native addon 
     const a = encoder.encode('{"user_id":"a","ts":1}');
     const b = encoder.encode('xx{"user_id":"b","ts":2}').subarray(2);
     assert.deepEqual(
-      projector.project([a, b])?.map((event) => event.user_id),
+      projector.project([a, b])?.map((event: Record<string, unknown>) => event.user_id),
       ['a', 'b'],
     );
   });
 
   it('keeps names Object.prototype has, and __proto__, off the native path', () => {
-    assert.equal(createJsonProjector(['ts', 'toString']), null);
-    assert.equal(createJsonProjector(['__proto__']), null);
-    assert.equal(createJsonProjector(['ts'], null), null);
+    assert.equal(createFieldProjector(['ts', 'toString'], 'json'), null);
+    assert.equal(createFieldProjector(['__proto__'], 'msgpack'), null);
+    assert.equal(createFieldProjector(['ts'], 'json', null), null);
+  });
+});
+
+describe('native msgpack projection', {
+  skip: nativeAddon === null ? 'native addon not built' : false,
+}, () => {
+  const projector = createFieldProjector(FIELDS, 'msgpack') as FieldProjector;
+  const packed = (value: unknown) => Uint8Array.from(msgpack.pack(value));
+  const value = fc.oneof(
+    scalar,
+    fc.jsonValue(),
+    fc.array(scalar),
+    fc.dictionary(fc.string(), scalar),
+    fc.uint8Array({ maxLength: 8 }),
+    fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
+  );
+  const event = fc
+    .array(
+      fc.tuple(
+        name.filter((key) => key !== '__proto__'),
+        value,
+      ),
+      { maxLength: 8 },
+    )
+    .map((entries) => Object.fromEntries(entries));
+
+  it('reads clean events, and agrees with msgpackr on every field', () => {
+    const events = [
+      { user_id: 'u3068', ts: 1714564799500, amount: 297.01, page: '/p/22' },
+      {
+        ts: '2024-05-01T12:00:00Z',
+        user_id: 7,
+        amount: -0,
+        é: 'ü€😀',
+        '': true,
+        nested: { a: [1, { b: null }] },
+      },
+      { user_id: null, amount: 2 ** 60, é: false },
+      {},
+    ].map(packed);
+    const read = projector.project(events);
+    assert.ok(read !== null);
+    assert.deepEqual(read[0], {
+      user_id: 'u3068',
+      ts: 1714564799500,
+      amount: 297.01,
+      é: undefined,
+      '': undefined,
+    });
+    for (const bytes of events) agrees(projector, bytes);
+  });
+
+  it('agrees with msgpackr wherever it answers, on random events and their mutations', () => {
+    fc.assert(
+      fc.property(event, (object) => agrees(projector, packed(object))),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(mutations(event.map(packed)), (bytes) => agrees(projector, bytes)),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('answers for every map whose wanted fields are scalars', () => {
+    const wellFormed = (item: unknown) => typeof item !== 'string' || Buffer.from(item).toString() === item;
+    fc.assert(
+      fc.property(
+        fc
+          .array(fc.tuple(name, scalar), { maxLength: 8 })
+          .filter((entries) =>
+            entries.every(([key, item]) => key !== '__proto__' && wellFormed(key) && wellFormed(item)),
+          ),
+        (entries) => {
+          const bytes = packed(Object.fromEntries(entries));
+          assert.notEqual(projector.project([bytes]), null);
+          agrees(projector, bytes);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('agrees or refuses on hand-made bytes: float32, 64-bit integers, ext types, bad UTF-8, other top-level values', () => {
+    const key = [0xa2, 0x74, 0x73]; // "ts"
+    const cases = [
+      [0x81, ...key, 0xca, 0x3f, 0x9d, 0x70, 0xa4], // float32 1.23
+      [0x81, ...key, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], // uint64 max
+      [0x81, ...key, 0xd3, 0x80, 0, 0, 0, 0, 0, 0, 1], // int64 near min
+      [0x81, ...key, 0xd3, 0x00, 0x20, 0, 0, 0, 0, 0, 1], // 2^53 + 1
+      [0x81, ...key, 0xd4, 0x01, 0x02], // fixext 1
+      [0x81, ...key, 0xd6, 0xff, 0, 0, 0, 1], // timestamp ext
+      [0x81, ...key, 0xa2, 0xc3, 0x28], // invalid UTF-8, wanted
+      [0x82, 0xa1, 0x78, 0xa2, 0xc3, 0x28, ...key, 0x01], // invalid UTF-8, skipped
+      [0x81, 0x01, 0x02], // integer key
+      [0x81, ...key, 0x01, 0xc0], // trailing byte
+      [0x92, 0x01, 0x02], // an array
+      [0xc0], // nil
+      [0x81, ...key], // cut short
+      [0x82, ...key, 0x01, ...key, 0xa1, 0x78], // a repeated name: the last wins
+      [0x81, 0xa9, ...Buffer.from('__proto__'), 0x01], // __proto__
+      [0x81, ...key, 0xc1], // never used
+    ].map((bytes) => Uint8Array.from(bytes));
+    for (const bytes of cases) agrees(projector, bytes);
+    assert.notEqual(projector.project([cases[0]]), null, 'float32 is read');
+    assert.notEqual(projector.project([cases[13]]), null, 'a repeated name is read');
+    assert.equal(projector.project([cases[4]]), null, 'ext types are refused');
   });
 });
 
@@ -300,7 +417,7 @@ async function recordBatch(firstOffset: number, compression: number, records: Te
 describe('native JSON projection of Kafka record batches', {
   skip: nativeAddon === null ? 'native addon not built' : false,
 }, () => {
-  const projector = createJsonProjector(FIELDS) as JsonProjector;
+  const projector = createFieldProjector(FIELDS, 'json') as FieldProjector;
   const event = (i: number) =>
     JSON.stringify({ user_id: `u${i % 7}`, ts: 1000 + i, amount: i / 4, page: '/p' });
 
