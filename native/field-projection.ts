@@ -1,26 +1,28 @@
 /**
- * One-event messages — JSON text or per-message msgpack — read for only the fields a
- * topology uses, by the addon's `FieldProjector` (`src/lib.rs`, `core/src/json.rs`,
- * `core/src/msgpack.rs`): one call per batch instead of a `JSON.parse` or msgpackr
- * `unpack` per message, and per event an object holding just those fields.
+ * Messages — one JSON or msgpack event each, or sluice frames of many — read for only the
+ * fields a topology uses, by the addon's `FieldProjector` (`src/lib.rs`, `core/src/json.rs`,
+ * `core/src/msgpack.rs`, `core/src/frame.rs`): one call per batch instead of a
+ * `JSON.parse`, msgpackr `unpack` or frame decode per message, and per event an object
+ * holding just those fields.
  *
  * It answers only where its answer is the TS decoder's for those fields. A batch holding a
- * message it refuses (invalid JSON or msgpack, not an object or map, a wanted field holding
- * an object, array or binary, a lone surrogate, a byte order mark, ext types…) gets null,
+ * message it refuses (invalid JSON or msgpack, a damaged frame, not an object or map, a
+ * wanted field holding an object, array or binary, a lone surrogate, a byte order mark,
+ * ext types…) gets null,
  * and the caller decodes that batch the ordinary way, which decides exactly as it always
  * did. The TS twin of this path is that ordinary decoding: `createFieldProjector` gives
  * null when the addon is not loaded.
  */
 import { type NativeAddon, nativeAddon } from './index.ts';
 
-/** The message formats the projector reads: Kafka's `format: json` and `format: msgpack`. */
-export type ProjectedFormat = 'json' | 'msgpack';
+/** The message formats the projector reads: Kafka's `format: json`, `msgpack` and `frame`. */
+export type ProjectedFormat = 'json' | 'msgpack' | 'frame';
 
 /** What the addon's `FieldProjector.project` returns (see `JsonProjection` in `src/lib.rs`). */
 export interface RawProjection {
   /** False when a message was refused: nothing else is filled then. */
   read: boolean;
-  /** Messages read. */
+  /** Events read (a frame holds many). */
   count: number;
   /** Per message and field: 0 missing, 1 null, 2 false, 3 true, 4 number, 5 string. */
   kinds: Uint8Array;
@@ -53,7 +55,7 @@ function projectable(field: string): boolean {
   return !(field in Object.prototype);
 }
 
-/** Reads `fields` out of one-event messages of one format; see the module comment. */
+/** Reads `fields` out of the events of messages of one format; see the module comment. */
 export class FieldProjector {
   readonly fields: readonly string[];
   readonly format: ProjectedFormat;
@@ -87,20 +89,21 @@ export class FieldProjector {
   }
 
   /**
-   * One event per message, holding the wanted fields (a missing one reads undefined, as on
-   * a parsed event); null when a message is null or refused.
+   * The events of the messages in order (one per message, or a frame's events), holding
+   * the wanted fields (a missing one reads undefined, as on a decoded event); null when a
+   * message is null or refused.
    */
   project(values: ReadonlyArray<Uint8Array | null>): Array<Record<string, unknown>> | null {
     const count = values.length;
     if (count === 0) return [];
-    const first = values[0];
-    if (first === null) return null;
+    if (values.includes(null)) return null;
+    const messages = values as readonly Uint8Array[];
+    const first = messages[0];
     const bounds = new Uint32Array(2 * count);
     let bytes: Uint8Array = new Uint8Array(first.buffer);
     let shared = true;
     for (let i = 0; i < count; i++) {
-      const value = values[i];
-      if (value === null) return null;
+      const value = messages[i];
       if (value.buffer !== first.buffer) {
         shared = false;
         break;
@@ -108,12 +111,12 @@ export class FieldProjector {
       bounds[2 * i] = value.byteOffset;
       bounds[2 * i + 1] = value.byteOffset + value.byteLength;
     }
-    if (!shared) bytes = join(values as readonly Uint8Array[], bounds);
+    if (!shared) bytes = join(messages, bounds);
     return this.#events(this.#native.project(bytes, bounds));
   }
 
   /**
-   * One event per record of `bytes` — whole v2 record batches back to back, as the kafka
+   * The events of the records of `bytes` — whole v2 record batches back to back, as the kafka
    * source hands them to the worker (`readRecordBatches`) — from `fromOffset` on; null
    * when the batches hold anything the ordinary reader must decide (compression, a
    * tombstone, a dead-letter record named by `deadLetterHeader`) or a refused message.

@@ -25,7 +25,7 @@ export const sinkWriteBucketsSeconds: readonly number[] = [
 export const metricCatalogue: readonly MetricSpec[] = [
   {
     name: 'sluice_native_path',
-    help: 'Which path decodes a source partition: 1 the native addon (JSON or msgpack read for the fields the windows use), 0 the TS path.',
+    help: 'Which path decodes a source partition: 1 the native addon (messages read for the fields the windows use), 0 the TS path.',
     type: 'gauge',
     labelNames: ['source', 'partition'],
   },

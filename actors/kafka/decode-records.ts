@@ -148,8 +148,8 @@ export function decodeKafkaRecords(format: KafkaFormat, batch: KafkaRecordBatch)
 }
 
 /**
- * The events of a packed batch of one-event messages (`json` or `msgpack`, the projector's
- * format) holding only `projector`'s fields, one per record in order — or null, and the
+ * The events of a packed batch (messages of the projector's format: `json`, `msgpack` or
+ * `frame`) holding only `projector`'s fields, in record order — or null, and the
  * batch is then decoded by `decodeKafkaRecords`: the projector refused a message, or the
  * batch holds a tombstone, a dead-letter record or a compressed record batch. Where it
  * answers, each event's fields read as on the event `decodeKafkaRecords` would make.

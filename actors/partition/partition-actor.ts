@@ -138,8 +138,9 @@ class PartitionActor implements Actor<PartitionMessage> {
   /** File lengths of the checkpoint this incarnation restored; the files are cut back to them at start. */
   readonly #restoredFiles: ReadonlyMap<string, number>;
   /**
-   * Reads the fields the windows use out of JSON or msgpack Kafka messages natively, when
-   * the addon is loaded and nothing needs whole events (`projectedFields`); else null.
+   * Reads the fields the windows use out of Kafka messages (JSON, msgpack or frames)
+   * natively, when the addon is loaded and nothing needs whole events
+   * (`projectedFields`); else null.
    */
   readonly #projector: FieldProjector | null;
   /** The next source position to read. */
@@ -172,11 +173,9 @@ class PartitionActor implements Actor<PartitionMessage> {
     this.#restoredPending = { checkpoint: restored.checkpointId, rows: restored.pendingRows };
     this.#syncs = syncsOf(plan).filter((sync) => !this.#twoPhase.has(sync.sink));
     this.#generator = plan.input.kind === 'generator' ? new GeneratorDriver(plan, plan.input) : null;
-    this.#projector = null;
-    if (plan.input.kind === 'kafka' && plan.input.format !== 'frame') {
-      const fields = projectedFields(plan);
-      if (fields !== null) this.#projector = createFieldProjector(fields, plan.input.format);
-    }
+    const fields = plan.input.kind === 'kafka' ? projectedFields(plan) : null;
+    this.#projector =
+      fields === null || plan.input.kind !== 'kafka' ? null : createFieldProjector(fields, plan.input.format);
     if (this.#generator !== null && typeof restored.position === 'number') {
       this.#generator.skipTo(restored.position);
     }
@@ -265,7 +264,7 @@ class PartitionActor implements Actor<PartitionMessage> {
   }
 
   /**
-   * A JSON or msgpack batch read for the windows' fields only (`#projector`): its event count, or
+   * A Kafka batch read for the windows' fields only (`#projector`): its event count, or
    * null when the projector is off or refused the batch, or when an event would become a
    * dead letter (no valid time, a schema misfit) — a dead letter carries the whole event,
    * so such a batch takes the ordinary path, which decides exactly as it always did.

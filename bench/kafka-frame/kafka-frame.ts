@@ -1,9 +1,12 @@
 /**
  * Scenario `kafka-frame`: Kafka with sluice frames (1,000 events per message, msgpack +
  * LZ4) → 1-minute tumbling count per user → null sink, 2 workers, 8 partitions. Before
- * timing, a 1-worker and a 2-worker run must write the same window counts.
+ * timing, a 1-worker and a 2-worker run must write the same window counts, and — when the
+ * native addon is built — so must a 2-worker run on the TS path (SLUICE_NATIVE=0), which
+ * is then timed beside the native one.
  */
 import { produceEvents } from '../../actors/kafka/produce-events.ts';
+import { describeNativePath, nativeAddon } from '../../native/index.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { runContext } from '../lib/machine.ts';
 import type { ScenarioResult } from '../lib/scenario-result.ts';
@@ -31,14 +34,29 @@ export async function runKafkaFrame(options: {
     startTime: Date.UTC(2024, 4, 1, 12) - Math.ceil(events / 2000),
     log: createLogger({ level: 'warn' }),
   });
-  const one = await sluiceKafkaCounts({ brokers, topic, format: 'frame', workers: 1, events });
-  const two = await sluiceKafkaCounts({ brokers, topic, format: 'frame', workers: 2, events });
+  const job = { brokers, topic, format: 'frame' as const, events };
+  const one = await sluiceKafkaCounts({ ...job, workers: 1 });
+  const two = await sluiceKafkaCounts({ ...job, workers: 2 });
+  const describe = (what: string, comparison: ReturnType<typeof compareCounts>) =>
+    `${what}: ${comparison.agree ? 'same' : 'DIFFERENT'} ${comparison.windows.toLocaleString('en-US')} (window, user) counts over ${comparison.events.toLocaleString('en-US')} events${comparison.agree ? '' : `: ${comparison.differences.join('; ')}`}`;
   const comparison = compareCounts(one, two);
-  const line = `1 and 2 workers: ${comparison.agree ? 'same' : 'DIFFERENT'} ${comparison.windows.toLocaleString('en-US')} (window, user) counts over ${comparison.events.toLocaleString('en-US')} events${comparison.agree ? '' : `: ${comparison.differences.join('; ')}`}`;
-  const systems = comparison.agree
+  const lines = [describe('1 and 2 workers', comparison)];
+  let agree = comparison.agree && comparison.events === events;
+  if (nativeAddon !== null) {
+    const ts = compareCounts(two, await sluiceKafkaCounts({ ...job, workers: 2, native: false }));
+    lines.push(describe('2 workers, native and TS path (SLUICE_NATIVE=0)', ts));
+    agree &&= ts.agree;
+  }
+  const systems = agree
     ? [
-        await timeSluiceKafka({ brokers, topic, format: 'frame', workers: 2, events }, 'sluice, 2 workers'),
-        await timeSluiceKafka({ brokers, topic, format: 'frame', workers: 1, events }, 'sluice, 1 worker'),
+        await timeSluiceKafka({ ...job, workers: 2 }, 'sluice, 2 workers'),
+        await timeSluiceKafka({ ...job, workers: 1 }, 'sluice, 1 worker'),
+        ...(nativeAddon === null
+          ? []
+          : [
+              await timeSluiceKafka({ ...job, workers: 2, native: false }, 'sluice, 2 workers, TS path'),
+              await timeSluiceKafka({ ...job, workers: 1, native: false }, 'sluice, 1 worker, TS path'),
+            ]),
       ]
     : [];
   return {
@@ -46,8 +64,11 @@ export async function runKafkaFrame(options: {
     context,
     quick: options.quick,
     input: `${events.toLocaleString('en-US')} events (10,000 users) in ${produced.messages.toLocaleString('en-US')} frame messages on ${PARTITIONS} partitions, produced at ${Math.round(produced.eventsPerSecond).toLocaleString('en-US')} events/s`,
-    check: { agree: comparison.agree && comparison.events === events, lines: [line] },
+    check: { agree, lines },
     systems,
-    skipped: ['no baseline: naive-node and Spark cannot read sluice frames; compare with kafka-json'],
+    skipped: [
+      'no baseline: naive-node and Spark cannot read sluice frames; compare with kafka-json',
+      ...(nativeAddon === null ? [`sluice, TS path: the only path here — ${describeNativePath()}`] : []),
+    ],
   };
 }

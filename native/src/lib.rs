@@ -263,25 +263,37 @@ pub fn check_frame(frame: Buffer) -> Option<String> {
 pub struct JsonProjection {
     /// False when a message was refused: the batch is then not read (the rest is empty).
     pub read: bool,
-    /// Messages read.
+    /// Events read (a frame holds many).
     pub count: u32,
     pub kinds: Uint8Array,
     pub numbers: Float64Array,
     pub text: String,
 }
 
-/// Reads the same top-level fields out of many one-event messages: JSON text
-/// (`core/src/json.rs`) or per-message msgpack (`core/src/msgpack.rs`).
+/// How a message holds its events.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MessageFormat {
+    /// One JSON event (`core/src/json.rs`).
+    Json,
+    /// One msgpack event (`core/src/msgpack.rs`).
+    Msgpack,
+    /// A sluice frame of many msgpack events (`core/src/frame.rs`).
+    Frame,
+}
+
+/// Reads the same top-level fields out of the events of many messages.
 #[napi]
 pub struct FieldProjector {
     fields: Vec<String>,
-    msgpack: bool,
+    format: MessageFormat,
 }
 
 /// A projection being filled, message by message (`'m`: the messages' bytes).
 struct Projecting<'f, 'm> {
     fields: &'f [String],
-    msgpack: bool,
+    format: MessageFormat,
+    /// Decompressed frame payloads, reused from frame to frame.
+    scratch: Vec<u8>,
     slots: Vec<json::Field<'m>>,
     count: u32,
     kinds: Vec<u8>,
@@ -295,7 +307,8 @@ impl<'f, 'm> Projecting<'f, 'm> {
         let fields = projector.fields.as_slice();
         Projecting {
             fields,
-            msgpack: projector.msgpack,
+            format: projector.format,
+            scratch: Vec::new(),
             slots: vec![json::Field::Missing; fields.len()],
             count: 0,
             kinds: Vec::with_capacity(messages * fields.len()),
@@ -306,12 +319,46 @@ impl<'f, 'm> Projecting<'f, 'm> {
     }
 
     fn message(&mut self, message: &'m [u8]) -> Result<(), json::Refused> {
-        if self.msgpack {
-            msgpack::project(message, self.fields, &mut self.slots)?;
-        } else {
-            json::project(message, self.fields, &mut self.slots)?;
+        match self.format {
+            MessageFormat::Json => json::project(message, self.fields, &mut self.slots)?,
+            MessageFormat::Msgpack => msgpack::project(message, self.fields, &mut self.slots)?,
+            MessageFormat::Frame => return self.frame(message),
         }
-        for slot in &self.slots {
+        let slots = std::mem::take(&mut self.slots);
+        self.event(&slots);
+        self.slots = slots;
+        Ok(())
+    }
+
+    /// Every event of a frame; its payload lives in `scratch`, so its values are copied
+    /// out event by event.
+    fn frame(&mut self, message: &[u8]) -> Result<(), json::Refused> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let outcome = (|| {
+            let payload = frame::open_frame(message, &mut scratch).map_err(|_| json::Refused)?;
+            let mut reader = Reader::new(payload.packed);
+            let length = reader.array_header().map_err(|_| json::Refused)?.ok_or(json::Refused)?;
+            if length != payload.count {
+                return Err(json::Refused);
+            }
+            let mut slots = vec![json::Field::Missing; self.fields.len()];
+            for _ in 0..length {
+                msgpack::project_map(&mut reader, self.fields, &mut slots)?;
+                self.event(&slots);
+            }
+            if reader.at_end() {
+                Ok(())
+            } else {
+                Err(json::Refused)
+            }
+        })();
+        self.scratch = scratch;
+        outcome
+    }
+
+    /// Copies one event's wanted fields out.
+    fn event(&mut self, slots: &[json::Field<'_>]) {
+        for slot in slots {
             let (kind, number) = match slot {
                 json::Field::Missing => (0, 0.0),
                 json::Field::Null => (1, 0.0),
@@ -331,7 +378,6 @@ impl<'f, 'm> Projecting<'f, 'm> {
             self.numbers.push(number);
         }
         self.count += 1;
-        Ok(())
     }
 
     fn finish(self, outcome: Result<(), json::Refused>) -> JsonProjection {
@@ -356,15 +402,16 @@ impl<'f, 'm> Projecting<'f, 'm> {
 
 #[napi]
 impl FieldProjector {
-    /// `format`: `json` or `msgpack`.
+    /// `format`: `json`, `msgpack` or `frame`.
     #[napi(constructor)]
     pub fn new(fields: Vec<String>, format: String) -> napi::Result<Self> {
-        let msgpack = match format.as_str() {
-            "json" => false,
-            "msgpack" => true,
+        let format = match format.as_str() {
+            "json" => MessageFormat::Json,
+            "msgpack" => MessageFormat::Msgpack,
+            "frame" => MessageFormat::Frame,
             _ => return Err(napi::Error::from_reason(format!("unknown message format {format}"))),
         };
-        Ok(FieldProjector { fields, msgpack })
+        Ok(FieldProjector { fields, format })
     }
 
     /// Message `i` is `bytes[bounds[2i]..bounds[2i + 1]]`.

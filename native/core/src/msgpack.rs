@@ -215,9 +215,24 @@ pub fn project<'a>(
     fields: &[String],
     out: &mut [crate::json::Field<'a>],
 ) -> Result<(), crate::json::Refused> {
+    let mut reader = Reader::new(message);
+    project_map(&mut reader, fields, out)?;
+    if reader.at_end() {
+        Ok(())
+    } else {
+        Err(crate::json::Refused)
+    }
+}
+
+/// Reads the wanted `fields` of the event map at the reader's position into `out`, by the
+/// rules of `project`, leaving the reader after the map.
+pub fn project_map<'a>(
+    reader: &mut Reader<'a>,
+    fields: &[String],
+    out: &mut [crate::json::Field<'a>],
+) -> Result<(), crate::json::Refused> {
     use crate::json::{Field, Refused};
     out.iter_mut().for_each(|slot| *slot = Field::Missing);
-    let mut reader = Reader::new(message);
     let entries = reader.map_header().map_err(|_| Refused)?.ok_or(Refused)?;
     for _ in 0..entries {
         let key = reader.key().map_err(|_| Refused)?;
@@ -234,9 +249,5 @@ pub fn project<'a>(
             None => reader.skip(1).map_err(|_| Refused)?,
         }
     }
-    if reader.at_end() {
-        Ok(())
-    } else {
-        Err(Refused)
-    }
+    Ok(())
 }

@@ -1,12 +1,12 @@
 /**
- * One topic of JSON (then one of per-message msgpack) read by the same job twice — on the
- * native path (the addon reads only the fields the windows use) and with SLUICE_NATIVE=0
- * (the TS path decodes every message whole) — must give byte-identical rows and dead
- * letters. The topic mixes partitions of clean events with partitions holding every kind
- * of bad or odd message (invalid JSON or msgpack, other top-level values, tombstones,
- * dead-letter records, ext types, missing or ISO times, misfit values, escapes, repeated
- * names, late events), so the native path, its refusals and the batches it reads but
- * hands back (they would make dead letters) all run.
+ * One topic per format — JSON, per-message msgpack, frames (one event each) — read by the
+ * same job twice: on the native path (the addon reads only the fields the windows use)
+ * and with SLUICE_NATIVE=0 (the TS path decodes every message whole). Both must give
+ * byte-identical rows and dead letters. The topic mixes partitions of clean events with
+ * partitions holding every kind of bad or odd message (invalid JSON or msgpack, other
+ * top-level values, tombstones, dead-letter records, ext types, missing or ISO times,
+ * misfit values, escapes, repeated names, late events), so the native path, its refusals
+ * and the batches it reads but hands back (they would make dead letters) all run.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -21,11 +21,12 @@ import { nativeAddon } from '../../../native/index.ts';
 import { createLogger } from '../../../runtime/logger.ts';
 import { Metrics } from '../../../runtime/metrics.ts';
 import { parseTopology } from '../../../runtime/topology/load-topology.ts';
+import { craftFrame } from '../../unit/codecs/craft-frame.ts';
 import { kafkaBrokers, uniqueName } from '../helpers/services.ts';
 
 const START = Date.UTC(2026, 0, 1);
 
-type Format = 'json' | 'msgpack';
+type Format = 'json' | 'msgpack' | 'frame';
 
 /** A message value written out per format, where encoding an object would not say it. */
 class Written {
@@ -39,10 +40,14 @@ class Written {
 type Value = Record<string, unknown> | Written | null;
 type Message = { value: Value; headers?: Record<string, string> };
 
+/** A frame message holds one event: its msgpack bytes in a frame with both CRCs right. */
 function encode(format: Format, value: Value): Buffer | null {
   if (value === null) return null;
-  if (value instanceof Written) return format === 'json' ? Buffer.from(value.json) : value.msgpack;
-  return format === 'json' ? Buffer.from(JSON.stringify(value)) : msgpack.pack(value);
+  if (format === 'json') return Buffer.from(value instanceof Written ? value.json : JSON.stringify(value));
+  const packed = value instanceof Written ? value.msgpack : msgpack.pack(value);
+  if (format === 'msgpack') return packed;
+  const payload = Buffer.concat([Buffer.from([0x91]), packed]);
+  return craftFrame({ count: 1, uncompressedLength: payload.length, payload });
 }
 
 /** msgpack bytes of a map, written out: `entries` are [key, value bytes]. */
@@ -211,7 +216,7 @@ function counter(metrics: string, name: string): number {
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
-for (const format of ['json', 'msgpack'] as const) {
+for (const format of ['json', 'msgpack', 'frame'] as const) {
   describe(`kafka ${format} on the native path and the TS path`, { timeout: 180_000 }, () => {
     const topic = uniqueName(`native-${format}`);
     const kafka = new kafkajs.Kafka({ brokers: kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING });
@@ -272,8 +277,11 @@ for (const format of ['json', 'msgpack'] as const) {
         .map(([, text]) => text)
         .join('');
       assert.ok(rows.split('\n').length > 100, 'windows wrote rows');
-      const codes =
-        format === 'json' ? ['JSON_INVALID', 'JSON_NOT_OBJECT'] : ['MSGPACK_INVALID', 'MSGPACK_NOT_OBJECT'];
+      const codes = {
+        json: ['JSON_INVALID', 'JSON_NOT_OBJECT'],
+        msgpack: ['MSGPACK_INVALID', 'MSGPACK_NOT_OBJECT'],
+        frame: ['FRAME_PAYLOAD_INVALID'],
+      }[format];
       for (const code of [...codes, 'KAFKA_NULL_VALUE', 'TIME_INVALID', 'SCHEMA_MISFIT']) {
         assert.ok(dead.includes(code), `a ${code} dead letter`);
       }

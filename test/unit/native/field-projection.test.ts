@@ -8,14 +8,23 @@
  * of valid ones; then whole Kafka record batches.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
+import { decodeFrame, encodeFrame } from '../../../actors/codecs/frame.ts';
 import { decodeJsonEvent } from '../../../actors/codecs/json-event.ts';
 import { decodeMsgpackEvent, msgpack } from '../../../actors/codecs/msgpack-event.ts';
 import { DEAD_LETTER_HEADERS, readRecordBatches } from '../../../actors/kafka/raw-record-batches.ts';
-import { createFieldProjector, type FieldProjector } from '../../../native/field-projection.ts';
+import {
+  createFieldProjector,
+  type FieldProjector,
+  type ProjectedFormat,
+} from '../../../native/field-projection.ts';
 import { nativeAddon } from '../../../native/index.ts';
+import { craftFrame } from '../codecs/craft-frame.ts';
 
 const require = createRequire(import.meta.url);
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
@@ -24,11 +33,19 @@ const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js');
 const FIELDS = ['user_id', 'ts', 'amount', 'é', ''];
 const encoder = new TextEncoder();
 
-/** The TS path's reading of one message: the wanted fields, or null when it makes a dead letter. */
-function parsed(bytes: Uint8Array, format: 'json' | 'msgpack'): unknown[] | null {
+/**
+ * The TS path's reading of one message: the wanted fields of each of its events (one, or
+ * a frame's), or null when it makes a dead letter.
+ */
+function parsed(bytes: Uint8Array, format: ProjectedFormat): unknown[][] | null {
+  const fields = (event: Record<string, unknown>) => FIELDS.map((field) => event[field]);
+  if (format === 'frame') {
+    const decoded = decodeFrame(bytes);
+    return decoded.ok ? decoded.events.map(fields) : null;
+  }
   if (format === 'msgpack') {
     const result = decodeMsgpackEvent(bytes);
-    return 'event' in result ? FIELDS.map((field) => result.event[field]) : null;
+    return 'event' in result ? [fields(result.event)] : null;
   }
   let text: string;
   try {
@@ -37,7 +54,7 @@ function parsed(bytes: Uint8Array, format: 'json' | 'msgpack'): unknown[] | null
     return null;
   }
   const result = decodeJsonEvent(text);
-  return 'event' in result ? FIELDS.map((field) => result.event[field]) : null;
+  return 'event' in result ? [fields(result.event)] : null;
 }
 
 function agrees(projector: FieldProjector, bytes: Uint8Array): boolean {
@@ -48,13 +65,15 @@ function agrees(projector: FieldProjector, bytes: Uint8Array): boolean {
     expected !== null,
     `read a message the TS decoder refuses: ${Buffer.from(bytes).toString('hex')}`,
   );
-  const event = events[0];
-  assert.deepEqual(Object.keys(event).sort(), [...FIELDS].sort());
-  for (const [index, field] of FIELDS.entries()) {
-    assert.ok(
-      Object.is(event[field], expected[index]),
-      `${JSON.stringify(field)}: ${String(event[field])} ≠ ${String(expected[index])} in ${Buffer.from(bytes).toString()}`,
-    );
+  assert.equal(events.length, expected.length);
+  for (const [at, event] of events.entries()) {
+    assert.deepEqual(Object.keys(event).sort(), [...FIELDS].sort());
+    for (const [index, field] of FIELDS.entries()) {
+      assert.ok(
+        Object.is(event[field], expected[at][index]),
+        `${JSON.stringify(field)}: ${String(event[field])} ≠ ${String(expected[at][index])} in ${Buffer.from(bytes).toString()}`,
+      );
+    }
   }
   return true;
 }
@@ -286,29 +305,30 @@ describe('native JSON projection', { skip: nativeAddon === null ? 'native addon 
   });
 });
 
+/** msgpack as the per-message format and frames write it. */
+const packed = (value: unknown) => Uint8Array.from(msgpack.pack(value));
+const value = fc.oneof(
+  scalar,
+  fc.jsonValue(),
+  fc.array(scalar),
+  fc.dictionary(fc.string(), scalar),
+  fc.uint8Array({ maxLength: 8 }),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
+);
+const event = fc
+  .array(
+    fc.tuple(
+      name.filter((key) => key !== '__proto__'),
+      value,
+    ),
+    { maxLength: 8 },
+  )
+  .map((entries) => Object.fromEntries(entries));
+
 describe('native msgpack projection', {
   skip: nativeAddon === null ? 'native addon not built' : false,
 }, () => {
   const projector = createFieldProjector(FIELDS, 'msgpack') as FieldProjector;
-  const packed = (value: unknown) => Uint8Array.from(msgpack.pack(value));
-  const value = fc.oneof(
-    scalar,
-    fc.jsonValue(),
-    fc.array(scalar),
-    fc.dictionary(fc.string(), scalar),
-    fc.uint8Array({ maxLength: 8 }),
-    fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
-  );
-  const event = fc
-    .array(
-      fc.tuple(
-        name.filter((key) => key !== '__proto__'),
-        value,
-      ),
-      { maxLength: 8 },
-    )
-    .map((entries) => Object.fromEntries(entries));
-
   it('reads clean events, and agrees with msgpackr on every field', () => {
     const events = [
       { user_id: 'u3068', ts: 1714564799500, amount: 297.01, page: '/p/22' },
@@ -389,6 +409,65 @@ describe('native msgpack projection', {
     assert.notEqual(projector.project([cases[0]]), null, 'float32 is read');
     assert.notEqual(projector.project([cases[13]]), null, 'a repeated name is read');
     assert.equal(projector.project([cases[4]]), null, 'ext types are refused');
+  });
+});
+
+describe('native frame projection', { skip: nativeAddon === null ? 'native addon not built' : false }, () => {
+  const projector = createFieldProjector(FIELDS, 'frame') as FieldProjector;
+  const codecs = fileURLToPath(new URL('../codecs/', import.meta.url));
+
+  it('reads frames of random events, LZ4 or not, and agrees with decodeFrame on every field', () => {
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 20 }), fc.boolean(), (events, lz4) => {
+        const frame = encodeFrame(events, { codec: lz4 ? 'lz4' : 'none' });
+        const wellFormed = events.every((item) =>
+          FIELDS.every((field) => {
+            const value = item[field];
+            return (
+              value === undefined ||
+              value === null ||
+              typeof value === 'boolean' ||
+              typeof value === 'number' ||
+              (typeof value === 'string' && Buffer.from(value).toString() === value)
+            );
+          }),
+        );
+        if (wellFormed) assert.notEqual(projector.project([frame]), null, 'a frame of clean events is read');
+        agrees(projector, frame);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('agrees or refuses on the bad-frame corpus and on mutated payloads behind correct CRCs', () => {
+    for (const folder of ['bad-frames', 'good-frames']) {
+      for (const name of readdirSync(join(codecs, folder)).filter((file) => !file.endsWith('.json'))) {
+        agrees(projector, readFileSync(join(codecs, folder, name)));
+      }
+    }
+    const payloads = fc
+      .tuple(fc.array(event, { minLength: 1, maxLength: 5 }), fc.integer({ min: -1, max: 1 }))
+      .chain(([events, countShift]) =>
+        mutations(fc.constant(Uint8Array.from(msgpack.pack(events)))).map((payload) =>
+          craftFrame({ count: events.length + countShift, uncompressedLength: payload.length, payload }),
+        ),
+      );
+    fc.assert(
+      fc.property(payloads, (frame) => agrees(projector, frame)),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('reads the events of several frames in order', () => {
+    const first = encodeFrame([
+      { user_id: 'a', ts: 1 },
+      { user_id: 'b', ts: 2 },
+    ]);
+    const second = encodeFrame([{ user_id: 'c', ts: 3 }], { codec: 'none' });
+    assert.deepEqual(
+      projector.project([first, second])?.map((item: Record<string, unknown>) => item.user_id),
+      ['a', 'b', 'c'],
+    );
   });
 });
 
