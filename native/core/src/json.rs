@@ -251,6 +251,24 @@ impl<'a> Cursor<'a> {
         self.text(start, self.at).parse::<f64>().map_err(|_| Refused)
     }
 
+    /// After a member of an object or array: true past a comma (another member follows),
+    /// false past `close`; anything else is refused.
+    fn more(&mut self, close: u8) -> Read<bool> {
+        self.skip_space();
+        match self.peek() {
+            Some(b',') => {
+                self.at += 1;
+                self.skip_space();
+                Ok(true)
+            }
+            Some(byte) if byte == close => {
+                self.at += 1;
+                Ok(false)
+            }
+            _ => Err(Refused),
+        }
+    }
+
     /// A wanted field's value: a scalar, else refused.
     fn scalar(&mut self) -> Read<Field<'a>> {
         match self.peek().ok_or(Refused)? {
@@ -289,17 +307,8 @@ impl<'a> Cursor<'a> {
                     self.expect(b':')?;
                     self.skip_space();
                     self.skip_value(depth + 1)?;
-                    self.skip_space();
-                    match self.peek() {
-                        Some(b',') => {
-                            self.at += 1;
-                            self.skip_space();
-                        }
-                        Some(b'}') => {
-                            self.at += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(Refused),
+                    if !self.more(b'}')? {
+                        return Ok(());
                     }
                 }
             }
@@ -312,17 +321,8 @@ impl<'a> Cursor<'a> {
                 }
                 loop {
                     self.skip_value(depth + 1)?;
-                    self.skip_space();
-                    match self.peek() {
-                        Some(b',') => {
-                            self.at += 1;
-                            self.skip_space();
-                        }
-                        Some(b']') => {
-                            self.at += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(Refused),
+                    if !self.more(b']')? {
+                        return Ok(());
                     }
                 }
             }
@@ -358,17 +358,8 @@ pub fn project<'a>(message: &'a [u8], fields: &[String], out: &mut [Field<'a>]) 
                 Some(slot) => out[slot] = cursor.scalar()?,
                 None => cursor.skip_value(1)?,
             }
-            cursor.skip_space();
-            match cursor.peek() {
-                Some(b',') => {
-                    cursor.at += 1;
-                    cursor.skip_space();
-                }
-                Some(b'}') => {
-                    cursor.at += 1;
-                    break;
-                }
-                _ => return Err(Refused),
+            if !cursor.more(b'}')? {
+                break;
             }
         }
     }
