@@ -334,24 +334,8 @@ impl<'f, 'm> Projecting<'f, 'm> {
     /// out event by event.
     fn frame(&mut self, message: &[u8]) -> Result<(), json::Refused> {
         let mut scratch = std::mem::take(&mut self.scratch);
-        let outcome = (|| {
-            let payload = frame::open_frame(message, &mut scratch).map_err(|_| json::Refused)?;
-            let mut reader = Reader::new(payload.packed);
-            let length = reader.array_header().map_err(|_| json::Refused)?.ok_or(json::Refused)?;
-            if length != payload.count {
-                return Err(json::Refused);
-            }
-            let mut slots = vec![json::Field::Missing; self.fields.len()];
-            for _ in 0..length {
-                msgpack::project_map(&mut reader, self.fields, &mut slots)?;
-                self.event(&slots);
-            }
-            if reader.at_end() {
-                Ok(())
-            } else {
-                Err(json::Refused)
-            }
-        })();
+        let fields = self.fields;
+        let outcome = msgpack::project_frame(message, &mut scratch, fields, |slots| self.event(slots));
         self.scratch = scratch;
         outcome
     }

@@ -251,3 +251,32 @@ pub fn project_map<'a>(
     }
     Ok(())
 }
+
+/// Opens a sluice frame (checks, LZ4 into `scratch`) and reads the wanted `fields` of each
+/// of its events by the rules of `project`, handing each event's fields to `event`.
+/// Refused: a frame `frame::open_frame` refuses, a payload that is not an array of
+/// `count` event maps `project_map` reads, trailing bytes.
+pub fn project_frame(
+    message: &[u8],
+    scratch: &mut Vec<u8>,
+    fields: &[String],
+    mut event: impl FnMut(&[crate::json::Field<'_>]),
+) -> Result<(), crate::json::Refused> {
+    use crate::json::{Field, Refused};
+    let payload = crate::frame::open_frame(message, scratch).map_err(|_| Refused)?;
+    let mut reader = Reader::new(payload.packed);
+    let length = reader.array_header().map_err(|_| Refused)?.ok_or(Refused)?;
+    if length != payload.count {
+        return Err(Refused);
+    }
+    let mut slots = vec![Field::Missing; fields.len()];
+    for _ in 0..length {
+        project_map(&mut reader, fields, &mut slots)?;
+        event(&slots);
+    }
+    if reader.at_end() {
+        Ok(())
+    } else {
+        Err(Refused)
+    }
+}

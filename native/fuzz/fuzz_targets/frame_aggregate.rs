@@ -1,10 +1,11 @@
-//! Any bytes as a sluice frame: checked, decompressed, read and pre-aggregated. The
-//! property is "never panics, never reads out of bounds"; libFuzzer reports otherwise.
+//! Any bytes as a sluice frame: checked, decompressed, read and pre-aggregated, and read
+//! for chosen fields (the partition's native path). The property is "never panics, never
+//! reads out of bounds"; libFuzzer reports otherwise.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use sluice_native_core::batch::{Aggregator, Fn, Spec};
-use sluice_native_core::{frame, read_events};
+use sluice_native_core::{frame, msgpack, read_events};
 
 fuzz_target!(|data: &[u8]| {
     let spec = Spec {
@@ -12,7 +13,12 @@ fuzz_target!(|data: &[u8]| {
         lateness: 5,
         out_of_order: 2,
         group_by: 1,
-        aggregates: vec![(Fn::Count, None), (Fn::Sum, Some(2)), (Fn::Max, Some(2)), (Fn::Last, Some(1))],
+        aggregates: vec![
+            (Fn::Count, None),
+            (Fn::Sum, Some(2)),
+            (Fn::Max, Some(2)),
+            (Fn::Last, Some(1)),
+        ],
     };
     let names = ["ts".to_string(), "k".to_string(), "v".to_string()];
     // The raw bytes as a frame, and as an already-decompressed payload behind a valid header.
@@ -21,6 +27,17 @@ fuzz_target!(|data: &[u8]| {
         let mut aggregator = Aggregator::new(&spec, 0.0, payload.count.min(1 << 20));
         let _ = read_events(payload.packed, payload.count, &names, &mut aggregator);
         let _ = aggregator.finish();
+    }
+    let mut events = 0usize;
+    let read = msgpack::project_frame(data, &mut scratch, &names, |fields| {
+        assert_eq!(fields.len(), names.len());
+        events += 1;
+    });
+    if read.is_ok() {
+        assert!(
+            frame::open_frame(data, &mut Vec::new()).is_ok(),
+            "a frame read for its fields passes the frame checks"
+        );
     }
     if let Some((&count, packed)) = data.split_first() {
         let mut aggregator = Aggregator::new(&spec, f64::NEG_INFINITY, 16);

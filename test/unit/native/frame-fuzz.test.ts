@@ -2,8 +2,9 @@
  * Malformed frames never crash the process and get the TS decoder's failure code from
  * the native addon: the bad-frame corpus of the codecs tests, then a bounded random
  * mutation run (flips, truncations, insertions, with and without repaired CRCs) that
- * reaches the LZ4 and msgpack readers behind the checks. cargo-fuzz needs a nightly
- * toolchain this machine does not have, so this harness stands in for it.
+ * reaches the LZ4 and msgpack readers behind the checks. The libFuzzer targets
+ * (cargo-fuzz.test.ts) search the Rust side alone, coverage-guided; this harness checks
+ * that both sides agree.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
