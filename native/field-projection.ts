@@ -118,8 +118,9 @@ export class FieldProjector {
   /**
    * The events of the records of `bytes` — whole v2 record batches back to back, as the kafka
    * source hands them to the worker (`readRecordBatches`) — from `fromOffset` on; null
-   * when the batches hold anything the ordinary reader must decide (compression, a
+   * when the batches hold anything the ordinary reader must decide (a gzip batch, a
    * tombstone, a dead-letter record named by `deadLetterHeader`) or a refused message.
+   * LZ4 batches are decompressed natively.
    */
   projectRecordBatches(
     bytes: Uint8Array,

@@ -151,7 +151,7 @@ export function decodeKafkaRecords(format: KafkaFormat, batch: KafkaRecordBatch)
  * The events of a packed batch (messages of the projector's format: `json`, `msgpack` or
  * `frame`) holding only `projector`'s fields, in record order — or null, and the
  * batch is then decoded by `decodeKafkaRecords`: the projector refused a message, or the
- * batch holds a tombstone, a dead-letter record or a compressed record batch. Where it
+ * batch holds a tombstone, a dead-letter record or a gzip record batch. Where it
  * answers, each event's fields read as on the event `decodeKafkaRecords` would make.
  */
 export function projectKafkaRecords(

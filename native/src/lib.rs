@@ -409,8 +409,9 @@ impl FieldProjector {
         projecting.finish(outcome)
     }
 
-    /// The records of whole v2 record batches back to back (`core/src/kafka.rs`), from
-    /// `from_offset` on; a record with a header named `dead_letter_header` refuses the batch.
+    /// The records of whole v2 record batches back to back, uncompressed or LZ4
+    /// (`core/src/kafka.rs`), from `from_offset` on; a record with a header named
+    /// `dead_letter_header` refuses the batch.
     #[napi]
     pub fn project_record_batches(
         &self,
@@ -418,14 +419,34 @@ impl FieldProjector {
         from_offset: f64,
         dead_letter_header: String,
     ) -> JsonProjection {
-        let mut projecting = Projecting::new(self, bytes.len() / 64);
-        let outcome = if from_offset.fract() != 0.0 || from_offset.abs() > 9.0e15 {
-            Err(json::Refused)
-        } else {
-            kafka::record_values(&bytes, from_offset as i64, dead_letter_header.as_bytes(), |value| {
-                projecting.message(value)
-            })
+        // Decompressed batches first, so that the values read from them outlive the reading.
+        let read = (|| {
+            if from_offset.fract() != 0.0 || from_offset.abs() > 9.0e15 {
+                return Err(json::Refused);
+            }
+            let batches = kafka::record_batches(&bytes)?;
+            let decompressed = batches
+                .iter()
+                .map(|batch| batch.lz4.then(|| kafka::decompress(batch)).transpose())
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((batches, decompressed))
+        })();
+        let (batches, decompressed) = match read {
+            Ok(read) => read,
+            Err(refused) => return Projecting::new(self, 0).finish(Err(refused)),
         };
+        let mut projecting = Projecting::new(self, bytes.len() / 64);
+        let outcome = batches.iter().zip(&decompressed).try_for_each(|(batch, owned)| {
+            let records = owned.as_deref().unwrap_or(batch.records);
+            kafka::batch_values(
+                records,
+                batch.base,
+                batch.count,
+                from_offset as i64,
+                dead_letter_header.as_bytes(),
+                |value| projecting.message(value),
+            )
+        });
         projecting.finish(outcome)
     }
 }

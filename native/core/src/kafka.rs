@@ -1,17 +1,23 @@
-//! The values of Kafka record batches (format v2, uncompressed) as fetched, read where the
-//! JSON projector needs them without a JS view per record. Whatever this reader does not
-//! take — a compressed or control batch, another format, a record without a value, a
-//! dead-letter record, malformed bytes — is refused, and the caller reads the batches the
-//! ordinary way (`actors/kafka/raw-record-batches.ts`), which decides as it always did.
+//! The values of Kafka record batches (format v2, uncompressed or LZ4) as fetched, read
+//! where the field reader needs them without a JS view per record. Whatever this reader
+//! does not take — a gzip, snappy or zstd batch, a control batch, another format, a record
+//! without a value, a dead-letter record, malformed bytes — is refused, and the caller
+//! reads the batches the ordinary way (`actors/kafka/raw-record-batches.ts`), which
+//! decides as it always did.
 
 use crate::json::Refused;
+use std::io::Read;
 
 const HEADER_BYTES: usize = 61;
 const MAGIC_AT: usize = 16;
 const ATTRIBUTES_AT: usize = 21;
 const RECORD_COUNT_AT: usize = 57;
 const CODEC_MASK: u16 = 0x07;
+const CODEC_NONE: u16 = 0;
+const CODEC_LZ4: u16 = 3;
 const CONTROL_FLAG: u16 = 0x20;
+/// A decompressed batch larger than this is left to the ordinary reader.
+const MAX_DECOMPRESSED: u64 = 256 * 1024 * 1024;
 
 fn be_i64(bytes: &[u8], at: usize) -> i64 {
     i64::from_be_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
@@ -46,14 +52,19 @@ fn take<'a>(bytes: &'a [u8], at: &mut usize, length: i64) -> Result<Option<&'a [
     Ok(Some(taken))
 }
 
-/// Calls `visit` with the value of every record at or after `from_offset`, in order.
-/// A record carrying a header named `refused_header` (a dead letter) refuses the batch.
-pub fn record_values<'a>(
-    bytes: &'a [u8],
-    from_offset: i64,
-    refused_header: &[u8],
-    mut visit: impl FnMut(&'a [u8]) -> Result<(), Refused>,
-) -> Result<(), Refused> {
+/// One record batch as fetched: where its offsets start, how many records it says it
+/// holds, and its records area (LZ4-compressed when `lz4`).
+pub struct RecordBatch<'a> {
+    pub base: i64,
+    pub count: i32,
+    pub lz4: bool,
+    pub records: &'a [u8],
+}
+
+/// The record batches of `bytes` (whole v2 batches back to back), checked up to their
+/// records area.
+pub fn record_batches(bytes: &[u8]) -> Result<Vec<RecordBatch<'_>>, Refused> {
+    let mut batches = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
         if at + HEADER_BYTES > bytes.len() {
@@ -65,38 +76,85 @@ pub fn record_values<'a>(
             return Err(Refused);
         }
         let attributes = u16::from_be_bytes([bytes[at + ATTRIBUTES_AT], bytes[at + ATTRIBUTES_AT + 1]]);
-        if attributes & (CODEC_MASK | CONTROL_FLAG) != 0 {
+        let codec = attributes & CODEC_MASK;
+        if attributes & CONTROL_FLAG != 0 || (codec != CODEC_NONE && codec != CODEC_LZ4) {
             return Err(Refused);
         }
-        let base = be_i64(bytes, at);
-        let count = be_i32(bytes, at + RECORD_COUNT_AT);
-        let records = &bytes[at + HEADER_BYTES..end];
-        let mut cursor = 0;
-        for _ in 0..count {
-            let record_length = varint(records, &mut cursor)?;
-            let record = take(records, &mut cursor, record_length)?.ok_or(Refused)?;
-            let mut inside = 1; // past the attributes
-            varint(record, &mut inside)?; // timestamp delta
-            let delta = varint(record, &mut inside)?;
+        batches.push(RecordBatch {
+            base: be_i64(bytes, at),
+            count: be_i32(bytes, at + RECORD_COUNT_AT),
+            lz4: codec == CODEC_LZ4,
+            records: &bytes[at + HEADER_BYTES..end],
+        });
+        at = end;
+    }
+    Ok(batches)
+}
+
+/// The records area of an LZ4 batch, decompressed (Kafka writes the LZ4 frame format).
+pub fn decompress(batch: &RecordBatch<'_>) -> Result<Vec<u8>, Refused> {
+    let mut out = Vec::new();
+    lz4_flex::frame::FrameDecoder::new(batch.records)
+        .take(MAX_DECOMPRESSED + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| Refused)?;
+    if out.len() as u64 > MAX_DECOMPRESSED {
+        return Err(Refused);
+    }
+    Ok(out)
+}
+
+/// Calls `visit` with the value of every record of one batch's (uncompressed) `records`
+/// at or after `from_offset`, in order. A record carrying a header named `refused_header`
+/// (a dead letter) refuses the batch.
+pub fn batch_values<'a>(
+    records: &'a [u8],
+    base: i64,
+    count: i32,
+    from_offset: i64,
+    refused_header: &[u8],
+    mut visit: impl FnMut(&'a [u8]) -> Result<(), Refused>,
+) -> Result<(), Refused> {
+    let mut cursor = 0;
+    for _ in 0..count {
+        let record_length = varint(records, &mut cursor)?;
+        let record = take(records, &mut cursor, record_length)?.ok_or(Refused)?;
+        let mut inside = 1; // past the attributes
+        varint(record, &mut inside)?; // timestamp delta
+        let delta = varint(record, &mut inside)?;
+        let key_length = varint(record, &mut inside)?;
+        take(record, &mut inside, key_length)?;
+        let value_length = varint(record, &mut inside)?;
+        let value = take(record, &mut inside, value_length)?.ok_or(Refused)?;
+        let headers = varint(record, &mut inside)?;
+        for _ in 0..headers {
             let key_length = varint(record, &mut inside)?;
-            take(record, &mut inside, key_length)?;
+            let key = take(record, &mut inside, key_length)?;
             let value_length = varint(record, &mut inside)?;
-            let value = take(record, &mut inside, value_length)?.ok_or(Refused)?;
-            let headers = varint(record, &mut inside)?;
-            for _ in 0..headers {
-                let key_length = varint(record, &mut inside)?;
-                let key = take(record, &mut inside, key_length)?;
-                let value_length = varint(record, &mut inside)?;
-                take(record, &mut inside, value_length)?;
-                if key == Some(refused_header) {
-                    return Err(Refused);
-                }
-            }
-            if base.checked_add(delta).ok_or(Refused)? >= from_offset {
-                visit(value)?;
+            take(record, &mut inside, value_length)?;
+            if key == Some(refused_header) {
+                return Err(Refused);
             }
         }
-        at = end;
+        if base.checked_add(delta).ok_or(Refused)? >= from_offset {
+            visit(value)?;
+        }
+    }
+    Ok(())
+}
+
+/// Calls `visit` with the value of every record at or after `from_offset` in `bytes`
+/// (whole v2 record batches back to back), in order, decompressing LZ4 batches.
+pub fn record_values(
+    bytes: &[u8],
+    from_offset: i64,
+    refused_header: &[u8],
+    mut visit: impl FnMut(&[u8]) -> Result<(), Refused>,
+) -> Result<(), Refused> {
+    for batch in record_batches(bytes)? {
+        let owned = if batch.lz4 { Some(decompress(&batch)?) } else { None };
+        let records = owned.as_deref().unwrap_or(batch.records);
+        batch_values(records, batch.base, batch.count, from_offset, refused_header, &mut visit)?;
     }
     Ok(())
 }

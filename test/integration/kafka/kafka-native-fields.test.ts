@@ -5,8 +5,9 @@
  * byte-identical rows and dead letters. The topic mixes partitions of clean events with
  * partitions holding every kind of bad or odd message (invalid JSON or msgpack, other
  * top-level values, tombstones, dead-letter records, ext types, missing or ISO times,
- * misfit values, escapes, repeated names, late events), so the native path, its refusals
- * and the batches it reads but hands back (they would make dead letters) all run.
+ * misfit values, escapes, repeated names, late events), half of it in LZ4-compressed
+ * record batches, so the native path, its refusals and the batches it reads but hands
+ * back (they would make dead letters) all run.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -16,6 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { msgpack } from '../../../actors/codecs/msgpack-event.ts';
 import { Job } from '../../../actors/job/job.ts';
+import { registerLz4Codec } from '../../../actors/kafka/lz4-codec.ts';
 import { DEAD_LETTER_HEADERS } from '../../../actors/kafka/raw-record-batches.ts';
 import { nativeAddon } from '../../../native/index.ts';
 import { createLogger } from '../../../runtime/logger.ts';
@@ -249,7 +251,10 @@ for (const format of ['json', 'msgpack', 'frame'] as const) {
             messages.push({ partition, value: encode(format, message.value), headers: message.headers });
           }
         }
-        await producer.send({ topic, messages });
+        // Every other round LZ4-compressed: the native reader decompresses those batches too.
+        registerLz4Codec();
+        const compression = round % 2 === 1 ? kafkajs.CompressionTypes.LZ4 : kafkajs.CompressionTypes.None;
+        await producer.send({ topic, messages, compression });
       }
       await producer.disconnect();
     });

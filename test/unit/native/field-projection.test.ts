@@ -17,6 +17,7 @@ import fc from 'fast-check';
 import { decodeFrame, encodeFrame } from '../../../actors/codecs/frame.ts';
 import { decodeJsonEvent } from '../../../actors/codecs/json-event.ts';
 import { decodeMsgpackEvent, msgpack } from '../../../actors/codecs/msgpack-event.ts';
+import { registerLz4Codec } from '../../../actors/kafka/lz4-codec.ts';
 import { DEAD_LETTER_HEADERS, readRecordBatches } from '../../../actors/kafka/raw-record-batches.ts';
 import {
   createFieldProjector,
@@ -462,6 +463,17 @@ describe('native frame projection', { skip: nativeAddon === null ? 'native addon
   });
 });
 
+const NONE = 0;
+const GZIP = 1;
+const LZ4 = 3;
+
+/** An LZ4 record batch whose compressed records are cut short, into their last block. */
+function lz4Damaged(batch: Buffer): Buffer {
+  const cut = Buffer.from(batch.subarray(0, batch.length - 12));
+  cut.writeInt32BE(cut.length - 12, 8);
+  return cut;
+}
+
 interface TestRecord {
   value: string | null;
   headers?: Record<string, string>;
@@ -491,21 +503,25 @@ describe('native JSON projection of Kafka record batches', {
   const event = (i: number) =>
     JSON.stringify({ user_id: `u${i % 7}`, ts: 1000 + i, amount: i / 4, page: '/p' });
 
-  it('reads the records the TS reader reads, from the fetched offset on', async () => {
+  it('reads the records the TS reader reads, from the fetched offset on, LZ4 batches too', async () => {
+    registerLz4Codec();
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 20 }), fc.constantFrom(NONE, LZ4)), {
+          minLength: 1,
+          maxLength: 5,
+        }),
         fc.nat(40),
         fc.boolean(),
         async (sizes, skip, traced) => {
           const batches: Buffer[] = [];
           let offset = 100;
-          for (const size of sizes) {
+          for (const [size, compression] of sizes) {
             const records = Array.from({ length: size }, (_, i) => ({
               value: event(offset + i),
               ...(traced ? { headers: { traceparent: `t${i}` } } : {}),
             }));
-            batches.push(await recordBatch(offset, 0, records));
+            batches.push(await recordBatch(offset, compression, records));
             offset += size;
           }
           const bytes = new Uint8Array(Buffer.concat(batches));
@@ -530,7 +546,8 @@ describe('native JSON projection of Kafka record batches', {
           { value: event(0), headers: { [DEAD_LETTER_HEADERS.code]: 'JSON_INVALID' } },
         ]),
       ],
-      ['a gzip batch', await recordBatch(0, 1, [{ value: event(0) }])],
+      ['a gzip batch', await recordBatch(0, GZIP, [{ value: event(0) }])],
+      ['an LZ4 batch that does not decompress', lz4Damaged(await recordBatch(0, LZ4, [{ value: event(0) }]))],
       ['a message JSON.parse refuses', await recordBatch(0, 0, [{ value: '{"ts":' }])],
       ['a cut batch', plain.subarray(0, plain.length - 3)],
     ];
