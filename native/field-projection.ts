@@ -18,7 +18,7 @@ import { type NativeAddon, nativeAddon } from './index.ts';
 /** The message formats the projector reads: Kafka's `format: json`, `msgpack` and `frame`. */
 export type ProjectedFormat = 'json' | 'msgpack' | 'frame';
 
-/** What the addon's `FieldProjector.project` returns (see `JsonProjection` in `src/lib.rs`). */
+/** What the addon's `FieldProjector.project` returns (see `FieldProjection` in `src/lib.rs`). */
 export interface RawProjection {
   /** False when a message was refused: nothing else is filled then. */
   read: boolean;

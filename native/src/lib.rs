@@ -260,7 +260,7 @@ pub fn check_frame(frame: Buffer) -> Option<String> {
 /// (0 missing, 1 null, 2 false, 3 true, 4 number, 5 string) and a number (the value, or
 /// for a string the UTF-16 offset where it ends in `text`).
 #[napi(object)]
-pub struct JsonProjection {
+pub struct FieldProjection {
     /// False when a message was refused: the batch is then not read (the rest is empty).
     pub read: bool,
     /// Events read (a frame holds many).
@@ -364,16 +364,16 @@ impl<'f, 'm> Projecting<'f, 'm> {
         self.count += 1;
     }
 
-    fn finish(self, outcome: Result<(), json::Refused>) -> JsonProjection {
+    fn finish(self, outcome: Result<(), json::Refused>) -> FieldProjection {
         match outcome {
-            Ok(()) => JsonProjection {
+            Ok(()) => FieldProjection {
                 read: true,
                 count: self.count,
                 kinds: Uint8Array::new(self.kinds),
                 numbers: Float64Array::new(self.numbers),
                 text: self.text,
             },
-            Err(json::Refused) => JsonProjection {
+            Err(json::Refused) => FieldProjection {
                 read: false,
                 count: 0,
                 kinds: Uint8Array::new(Vec::new()),
@@ -400,7 +400,7 @@ impl FieldProjector {
 
     /// Message `i` is `bytes[bounds[2i]..bounds[2i + 1]]`.
     #[napi]
-    pub fn project(&self, bytes: Uint8Array, bounds: Uint32Array) -> JsonProjection {
+    pub fn project(&self, bytes: Uint8Array, bounds: Uint32Array) -> FieldProjection {
         let mut projecting = Projecting::new(self, bounds.len() / 2);
         let outcome = bounds.chunks_exact(2).try_for_each(|pair| {
             let message = bytes.get(pair[0] as usize..pair[1] as usize).ok_or(json::Refused)?;
@@ -418,7 +418,7 @@ impl FieldProjector {
         bytes: Uint8Array,
         from_offset: f64,
         dead_letter_header: String,
-    ) -> JsonProjection {
+    ) -> FieldProjection {
         // Decompressed batches first, so that the values read from them outlive the reading.
         let read = (|| {
             if from_offset.fract() != 0.0 || from_offset.abs() > 9.0e15 {
