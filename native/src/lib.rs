@@ -123,6 +123,16 @@ fn parse_spec(spec: &FrameSpec) -> Result<Spec, &'static str> {
     })
 }
 
+/// The length of `s` in JavaScript's units (UTF-16 code units): where text handed over as
+/// one string ends, for `slice`.
+fn utf16_len(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.encode_utf16().count()
+    }
+}
+
 fn to_native(batch: Batch, spec: &Spec, count: usize) -> NativeBatch {
     let partials = batch.window_starts.len();
     let mut key_kinds = Vec::with_capacity(batch.key_values.len());
@@ -136,11 +146,7 @@ fn to_native(batch: Batch, spec: &Spec, count: usize) -> NativeBatch {
             Scalar::Num(n) => (3, n),
             Scalar::Str(s) => {
                 key_text.push_str(s);
-                text_units += if s.is_ascii() {
-                    s.len()
-                } else {
-                    s.encode_utf16().count()
-                };
+                text_units += utf16_len(s);
                 (4, text_units as f64)
             }
         };
@@ -350,11 +356,7 @@ impl<'f, 'm> Projecting<'f, 'm> {
                 json::Field::Number(n) => (4, *n),
                 json::Field::Text(s) => {
                     self.text.push_str(s);
-                    self.text_units += if s.is_ascii() {
-                        s.len()
-                    } else {
-                        s.encode_utf16().count()
-                    };
+                    self.text_units += utf16_len(s);
                     (5, self.text_units as f64)
                 }
             };
@@ -419,33 +421,19 @@ impl FieldProjector {
         from_offset: f64,
         dead_letter_header: String,
     ) -> FieldProjection {
-        // Decompressed batches first, so that the values read from them outlive the reading.
-        let read = (|| {
-            if from_offset.fract() != 0.0 || from_offset.abs() > 9.0e15 {
-                return Err(json::Refused);
-            }
-            let batches = kafka::record_batches(&bytes)?;
-            let decompressed = batches
-                .iter()
-                .map(|batch| batch.lz4.then(|| kafka::decompress(batch)).transpose())
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((batches, decompressed))
-        })();
-        let (batches, decompressed) = match read {
-            Ok(read) => read,
+        // Read (and decompressed) first, so that the values read from it outlive the reading.
+        let fetched = if from_offset.fract() != 0.0 || from_offset.abs() > 9.0e15 {
+            Err(json::Refused)
+        } else {
+            kafka::Fetched::read(&bytes)
+        };
+        let fetched = match fetched {
+            Ok(fetched) => fetched,
             Err(refused) => return Projecting::new(self, 0).finish(Err(refused)),
         };
         let mut projecting = Projecting::new(self, bytes.len() / 64);
-        let outcome = batches.iter().zip(&decompressed).try_for_each(|(batch, owned)| {
-            let records = owned.as_deref().unwrap_or(batch.records);
-            kafka::batch_values(
-                records,
-                batch.base,
-                batch.count,
-                from_offset as i64,
-                dead_letter_header.as_bytes(),
-                |value| projecting.message(value),
-            )
+        let outcome = fetched.values(from_offset as i64, dead_letter_header.as_bytes(), |value| {
+            projecting.message(value)
         });
         projecting.finish(outcome)
     }

@@ -54,16 +54,16 @@ fn take<'a>(bytes: &'a [u8], at: &mut usize, length: i64) -> Result<Option<&'a [
 
 /// One record batch as fetched: where its offsets start, how many records it says it
 /// holds, and its records area (LZ4-compressed when `lz4`).
-pub struct RecordBatch<'a> {
-    pub base: i64,
-    pub count: i32,
-    pub lz4: bool,
-    pub records: &'a [u8],
+struct RecordBatch<'a> {
+    base: i64,
+    count: i32,
+    lz4: bool,
+    records: &'a [u8],
 }
 
 /// The record batches of `bytes` (whole v2 batches back to back), checked up to their
 /// records area.
-pub fn record_batches(bytes: &[u8]) -> Result<Vec<RecordBatch<'_>>, Refused> {
+fn record_batches(bytes: &[u8]) -> Result<Vec<RecordBatch<'_>>, Refused> {
     let mut batches = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
@@ -92,7 +92,7 @@ pub fn record_batches(bytes: &[u8]) -> Result<Vec<RecordBatch<'_>>, Refused> {
 }
 
 /// The records area of an LZ4 batch, decompressed (Kafka writes the LZ4 frame format).
-pub fn decompress(batch: &RecordBatch<'_>) -> Result<Vec<u8>, Refused> {
+fn decompress(batch: &RecordBatch<'_>) -> Result<Vec<u8>, Refused> {
     let mut out = Vec::new();
     lz4_flex::frame::FrameDecoder::new(batch.records)
         .take(MAX_DECOMPRESSED + 1)
@@ -107,7 +107,7 @@ pub fn decompress(batch: &RecordBatch<'_>) -> Result<Vec<u8>, Refused> {
 /// Calls `visit` with the value of every record of one batch's (uncompressed) `records`
 /// at or after `from_offset`, in order. A record carrying a header named `refused_header`
 /// (a dead letter) refuses the batch.
-pub fn batch_values<'a>(
+fn batch_values<'a>(
     records: &'a [u8],
     base: i64,
     count: i32,
@@ -143,20 +143,38 @@ pub fn batch_values<'a>(
     Ok(())
 }
 
-/// Calls `visit` with the value of every record at or after `from_offset` in `bytes`
-/// (whole v2 record batches back to back), in order, decompressing LZ4 batches.
-pub fn record_values(
-    bytes: &[u8],
-    from_offset: i64,
-    refused_header: &[u8],
-    mut visit: impl FnMut(&[u8]) -> Result<(), Refused>,
-) -> Result<(), Refused> {
-    for batch in record_batches(bytes)? {
-        let owned = if batch.lz4 { Some(decompress(&batch)?) } else { None };
-        let records = owned.as_deref().unwrap_or(batch.records);
-        batch_values(records, batch.base, batch.count, from_offset, refused_header, &mut visit)?;
+/// Fetched record batches ready to read: their headers checked, LZ4 ones decompressed.
+/// The values `values` hands out borrow from it, so it outlives whatever reads them.
+pub struct Fetched<'a> {
+    batches: Vec<RecordBatch<'a>>,
+    decompressed: Vec<Option<Vec<u8>>>,
+}
+
+impl<'a> Fetched<'a> {
+    /// `bytes`: whole v2 record batches back to back.
+    pub fn read(bytes: &'a [u8]) -> Result<Self, Refused> {
+        let batches = record_batches(bytes)?;
+        let decompressed = batches
+            .iter()
+            .map(|batch| batch.lz4.then(|| decompress(batch)).transpose())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Fetched { batches, decompressed })
     }
-    Ok(())
+
+    /// Calls `visit` with the value of every record at or after `from_offset`, in order;
+    /// a record carrying a header named `refused_header` refuses the whole.
+    pub fn values<'s>(
+        &'s self,
+        from_offset: i64,
+        refused_header: &[u8],
+        mut visit: impl FnMut(&'s [u8]) -> Result<(), Refused>,
+    ) -> Result<(), Refused> {
+        for (batch, owned) in self.batches.iter().zip(&self.decompressed) {
+            let records = owned.as_deref().unwrap_or(batch.records);
+            batch_values(records, batch.base, batch.count, from_offset, refused_header, &mut visit)?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -218,12 +236,14 @@ mod tests {
 
     fn read(bytes: &[u8], from: i64) -> Option<Vec<String>> {
         let mut seen = Vec::new();
-        record_values(bytes, from, b"dead", |v| {
-            seen.push(String::from_utf8(v.to_vec()).unwrap());
-            Ok(())
-        })
-        .ok()
-        .map(|()| seen)
+        let fetched = Fetched::read(bytes).ok()?;
+        fetched
+            .values(from, b"dead", |v| {
+                seen.push(String::from_utf8(v.to_vec()).unwrap());
+                Ok(())
+            })
+            .ok()
+            .map(|()| seen)
     }
 
     #[test]

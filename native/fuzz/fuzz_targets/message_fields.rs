@@ -20,9 +20,11 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     let _ = msgpack::project(data, &names, &mut out);
-    let _ = kafka::record_values(data, 0, b"sluice-dead-letter-code", |value| {
-        let mut slots = vec![Field::Missing; names.len()];
-        json::project(value, &names, &mut slots)?;
-        msgpack::project(value, &names, &mut slots)
-    });
+    if let Ok(fetched) = kafka::Fetched::read(data) {
+        let _ = fetched.values(0, b"sluice-dead-letter-code", |value| {
+            let mut slots = vec![Field::Missing; names.len()];
+            json::project(value, &names, &mut slots)?;
+            msgpack::project(value, &names, &mut slots)
+        });
+    }
 });
