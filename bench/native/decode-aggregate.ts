@@ -204,8 +204,19 @@ function rowsOf<Input>(
   return rows;
 }
 
+/** Each timed run's step: `path` into a fresh operator, its output dropped. */
+function onFreshOperator<Input>(
+  path: (operator: WindowOperator, input: Input, emit: Emitter) => void,
+): () => (input: Input) => void {
+  return () => {
+    const operator = new WindowOperator(config);
+    const emit: Emitter = { row: () => {}, late: () => {} };
+    return (input) => path(operator, input, emit);
+  };
+}
+
 /**
- * Times `step` over every frame on this thread. No warm-up pass of its own: the agreement
+ * Times `step` over every input on this thread. No warm-up pass of its own: the agreement
  * check has run every path over every frame already.
  */
 function timed<Input>(
@@ -261,11 +272,7 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
           name,
           events,
           frames,
-          () => {
-            const operator = new WindowOperator(config);
-            const emit: Emitter = { row: () => {}, late: () => {} };
-            return (frame) => path(operator, frame, emit);
-          },
+          onFreshOperator(path),
           `${name === PER_EVENT ? 'decodeFrame + processBatch' : 'aggregateFrame + runBatch'}, per frame of ${perFrame.toLocaleString('en-US')} events: decode → window state applied; events/s per second of CPU on one thread`,
         ),
       );
@@ -287,19 +294,13 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
         ),
       );
     }
-  }
-  if (agree) {
     for (const [name, path] of Object.entries(jsonPaths)) {
       systems.push(
         timed(
           name,
           events,
           recordBatches,
-          () => {
-            const operator = new WindowOperator(config);
-            const emit: Emitter = { row: () => {}, late: () => {} };
-            return (batch) => path(operator, batch, emit);
-          },
+          onFreshOperator(path),
           `${name === TS_JSON ? 'readRecordBatches + decodeKafkaRecords' : 'projectKafkaRecords'} + processBatch, per record batch of ${perFrame.toLocaleString('en-US')} JSON messages: decode → window state applied; events/s per second of CPU on one thread`,
         ),
       );
