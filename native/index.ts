@@ -10,6 +10,12 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { FieldProjectorClass } from './field-projection.ts';
 import type { FrameSpec, NativeBatch } from './native-batch.ts';
+import {
+  type FrameAggregatorClass,
+  type FrameAggregatorHandle,
+  readNativeBatch,
+  sizesFor,
+} from './native-frame-aggregator.ts';
 import { fallbackBatch } from './twin/aggregate-events.ts';
 import { aggregateFrameTwin } from './twin/aggregate-frame.ts';
 
@@ -20,19 +26,10 @@ export { runBatch, type SlowStep } from './run-batch.ts';
 export { aggregateEvents } from './twin/aggregate-events.ts';
 export { aggregateFrameTwin } from './twin/aggregate-frame.ts';
 
-/** What the addon returns: a `NativeBatch` whose key values travel compact. */
-interface RawNativeBatch extends Omit<NativeBatch, 'keyValues' | 'fallback'> {
-  fallback?: string | null;
-  /** Per key value: 0 null, 1 false, 2 true, 3 number, 4 string. */
-  keyKinds: Uint8Array;
-  /** The number, or for a string the UTF-16 offset where it ends in `keyText`. */
-  keyNumbers: Float64Array;
-  keyText: string;
-}
-
 /** The addon's exports (see `src/lib.rs`). */
 export interface NativeAddon {
-  aggregateFrame(frame: Buffer, spec: FrameSpec, watermark: number): RawNativeBatch;
+  /** Pre-aggregates frames for one window spec (`native-frame-aggregator.ts`). */
+  FrameAggregator: FrameAggregatorClass;
   /** The frame failure code, or null for a frame whose payload is an array of `count` maps. */
   checkFrame(frame: Buffer): string | null;
   /** Reads chosen top-level fields of JSON or msgpack messages (`field-projection.ts`). */
@@ -70,34 +67,22 @@ export const nativeAddon: NativeAddon | null = loadAddon();
 
 export const nativePath: 'native' | 'ts' = nativeAddon === null ? 'ts' : 'native';
 
-/**
- * The twin's shape from the addon's: key values rebuilt from their compact form (one
- * string for all key text: one boundary crossing instead of one per key), and null
- * where napi hands back undefined for an absent Option.
- */
-function normalise(raw: RawNativeBatch): NativeBatch {
-  const { keyKinds, keyNumbers, keyText, ...rest } = raw;
-  const keyValues = new Array<unknown>(keyKinds.length);
-  let textAt = 0;
-  for (let i = 0; i < keyKinds.length; i++) {
-    const kind = keyKinds[i];
-    if (kind === 4) {
-      const end = keyNumbers[i];
-      keyValues[i] = keyText.slice(textAt, end);
-      textAt = end;
-    } else keyValues[i] = kind === 3 ? keyNumbers[i] : kind === 0 ? null : kind === 2;
-  }
-  for (const column of raw.columns) {
-    const scalars = column.scalars as unknown[];
-    for (let i = 0; i < scalars.length; i++) scalars[i] ??= null;
-  }
-  return { ...rest, fallback: raw.fallback ?? null, keyValues };
-}
+/** One native aggregator per spec object, with its `sizes` buffer. */
+const aggregators = new WeakMap<FrameSpec, { handle: FrameAggregatorHandle; sizes: Uint32Array }>();
 
-/** The addon's `aggregateFrame`, with the twin's conventions; throws when no addon loaded. */
+/**
+ * The addon's pre-aggregation, with the twin's conventions; throws when no addon loaded.
+ * The batch's arrays are views of buffers the next call on this thread overwrites: play
+ * it (`runBatch`) before aggregating the next frame, or copy it.
+ */
 export function aggregateFrameNative(frame: Buffer, spec: FrameSpec, watermark: number): NativeBatch {
   if (nativeAddon === null) throw new NativeAddonError('the native addon is not loaded');
-  return normalise(nativeAddon.aggregateFrame(frame, spec, watermark));
+  let aggregator = aggregators.get(spec);
+  if (aggregator === undefined) {
+    aggregator = { handle: new nativeAddon.FrameAggregator(spec), sizes: sizesFor(spec) };
+    aggregators.set(spec, aggregator);
+  }
+  return readNativeBatch(aggregator.handle, spec, frame, watermark, aggregator.sizes);
 }
 
 /**

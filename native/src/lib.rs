@@ -3,9 +3,12 @@
 //! partial aggregates, crossing the JS boundary once per batch. The TS twin in
 //! `native/twin/` computes the same result; `native/index.ts` picks one.
 
-use napi::bindgen_prelude::{Buffer, Either3, Float64Array, Int32Array, Uint32Array, Uint8Array};
+use napi::bindgen_prelude::{
+    Buffer, Float64Array, Float64ArraySlice, Int32ArraySlice, Uint32Array, Uint32ArraySlice,
+    Uint8Array,
+};
 use napi_derive::napi;
-use sluice_native_core::batch::{Aggregator, Batch, Fn, Scalar, Spec};
+use sluice_native_core::batch::{Aggregator, Batch, Fn, Scalar, Spec, Workspace};
 use sluice_native_core::msgpack::Reader;
 use sluice_native_core::{frame, json, kafka, msgpack, read_events};
 
@@ -29,57 +32,27 @@ pub struct FrameSpec {
     pub max_out_of_order_ms: f64,
 }
 
-type JsScalar = Option<Either3<String, f64, bool>>;
-
-#[napi(object)]
-pub struct NativeColumn {
-    pub counts: Float64Array,
-    pub numbers: Float64Array,
-    pub scalars: Vec<JsScalar>,
-    pub values: Float64Array,
-    pub offsets: Uint32Array,
+/// Text handed over as one string, each value's end in UTF-16 units (for `slice`).
+#[derive(Default)]
+struct Text {
+    text: String,
+    units: usize,
 }
 
-#[napi(object)]
-pub struct NativeBatch {
-    /// Null when the batch was aggregated; else why the TS path must take it.
-    pub fallback: Option<String>,
-    pub count: u32,
-    pub steps: Int32Array,
-    pub marks: Float64Array,
-    pub times: Float64Array,
-    pub window_starts: Float64Array,
-    pub key_ids: Uint32Array,
-    /// Key values, compact: per value a kind (0 null, 1 false, 2 true, 3 number, 4 string)
-    /// and a number (the value, or for a string the UTF-16 offset where it ends in `key_text`).
-    pub key_kinds: Uint8Array,
-    pub key_numbers: Float64Array,
-    pub key_text: String,
-    pub columns: Vec<NativeColumn>,
-}
-
-fn to_js(scalar: &Scalar) -> JsScalar {
-    match *scalar {
-        Scalar::Nil => None,
-        Scalar::Bool(b) => Some(Either3::C(b)),
-        Scalar::Num(n) => Some(Either3::B(n)),
-        Scalar::Str(s) => Some(Either3::A(s.to_owned())),
-    }
-}
-
-fn fallback(code: &str) -> NativeBatch {
-    NativeBatch {
-        fallback: Some(code.to_owned()),
-        count: 0,
-        steps: Int32Array::new(Vec::new()),
-        marks: Float64Array::new(Vec::new()),
-        times: Float64Array::new(Vec::new()),
-        window_starts: Float64Array::new(Vec::new()),
-        key_ids: Uint32Array::new(Vec::new()),
-        key_kinds: Uint8Array::new(Vec::new()),
-        key_numbers: Float64Array::new(Vec::new()),
-        key_text: String::new(),
-        columns: Vec::new(),
+impl Text {
+    /// Appends a value: its kind (0 null, 1 false, 2 true, 3 number, 4 string) and its
+    /// number (the value, or for a string where it ends in the text).
+    fn scalar(&mut self, scalar: &Scalar) -> (i32, f64) {
+        match *scalar {
+            Scalar::Nil => (0, 0.0),
+            Scalar::Bool(b) => (1 + i32::from(b), 0.0),
+            Scalar::Num(n) => (3, n),
+            Scalar::Str(s) => {
+                self.text.push_str(s);
+                self.units += utf16_len(s);
+                (4, self.units as f64)
+            }
+        }
     }
 }
 
@@ -133,96 +106,216 @@ fn utf16_len(s: &str) -> usize {
     }
 }
 
-fn to_native(batch: Batch, spec: &Spec, count: usize) -> NativeBatch {
-    let partials = batch.window_starts.len();
-    let mut key_kinds = Vec::with_capacity(batch.key_values.len());
-    let mut key_numbers = Vec::with_capacity(batch.key_values.len());
-    let mut key_text = String::new();
-    let mut text_units = 0usize;
-    for value in &batch.key_values {
-        let (kind, number) = match *value {
-            Scalar::Nil => (0, 0.0),
-            Scalar::Bool(b) => (1 + u8::from(b), 0.0),
-            Scalar::Num(n) => (3, n),
-            Scalar::Str(s) => {
-                key_text.push_str(s);
-                text_units += utf16_len(s);
-                (4, text_units as f64)
-            }
-        };
-        key_kinds.push(kind);
-        key_numbers.push(number);
-    }
-    let columns = batch
-        .columns
-        .into_iter()
-        .zip(spec.aggregates.iter())
-        .map(|(column, (function, _))| {
-            let holds_values = matches!(function, Fn::First | Fn::Last);
-            let mut offsets = vec![0u32; partials + 1];
-            for &(p, _) in &column.values {
-                offsets[p as usize + 1] += 1;
-            }
-            for p in 0..partials {
-                offsets[p + 1] += offsets[p];
-            }
-            let mut fill = offsets.clone();
-            let mut values = vec![0.0; column.values.len()];
-            for &(p, v) in &column.values {
-                values[fill[p as usize] as usize] = v;
-                fill[p as usize] += 1;
-            }
-            NativeColumn {
-                counts: Float64Array::new(column.counts),
-                numbers: Float64Array::new(column.numbers),
-                scalars: if holds_values {
-                    column.scalars.iter().map(to_js).collect()
-                } else {
-                    Vec::new()
-                },
-                values: Float64Array::new(values),
-                offsets: Uint32Array::new(offsets),
-            }
-        })
-        .collect();
-    NativeBatch {
-        fallback: None,
-        count: count as u32,
-        steps: Int32Array::new(batch.steps),
-        marks: Float64Array::new(batch.marks),
-        times: Float64Array::new(batch.times),
-        window_starts: Float64Array::new(batch.window_starts),
-        key_ids: Uint32Array::new(batch.key_ids),
-        key_kinds: Uint8Array::new(key_kinds),
-        key_numbers: Float64Array::new(key_numbers),
-        key_text,
-        columns,
-    }
-}
+/// `sizes[0]` after `FrameAggregator::aggregate`: the batch is written; the returned text
+/// is a fallback code; the buffers are too small (`sizes[6]`, `sizes[7]`: what they need).
+const WRITTEN: u32 = 0;
+const FALLBACK: u32 = 1;
+const TOO_SMALL: u32 = 2;
+/// `sizes` before the per-column value counts.
+const SIZES_HEAD: usize = 8;
 
-thread_local! {
-    /// Decompressed payloads, reused from frame to frame (each worker thread has its own).
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Decodes a sluice frame and pre-aggregates it against the operator's `watermark`.
+/// Pre-aggregates sluice frames for one tumbling window. Each batch is written into
+/// buffers the caller owns and reuses (layout: `native/native-frame-aggregator.ts`), so a
+/// batch costs no allocation on either side but its one string of text values; the
+/// tables of the aggregation are kept from batch to batch too.
 #[napi]
-pub fn aggregate_frame(frame: Buffer, spec: FrameSpec, watermark: f64) -> NativeBatch {
-    let parsed = match parse_spec(&spec) {
-        Ok(parsed) => parsed,
-        Err(code) => return fallback(code),
-    };
-    SCRATCH.with_borrow_mut(|scratch| {
-        let payload = match frame::open_frame(&frame, scratch) {
-            Ok(payload) => payload,
-            Err(code) => return fallback(code),
-        };
-        let mut aggregator = Aggregator::new(&parsed, watermark, payload.count.min(1 << 20));
-        match read_events(payload.packed, payload.count, &spec.fields, &mut aggregator) {
-            Ok(()) => to_native(aggregator.finish(), &parsed, payload.count),
-            Err(code) => fallback(code),
+pub struct FrameAggregator {
+    spec: Result<Spec, &'static str>,
+    fields: Vec<String>,
+    work: Workspace,
+    /// Decompressed payloads.
+    scratch: Vec<u8>,
+    /// Per partial, where its next sum value goes.
+    fill: Vec<u32>,
+}
+
+#[napi]
+impl FrameAggregator {
+    #[napi(constructor)]
+    pub fn new(spec: FrameSpec) -> Self {
+        FrameAggregator {
+            spec: parse_spec(&spec),
+            fields: spec.fields,
+            work: Workspace::default(),
+            scratch: Vec::new(),
+            fill: Vec::new(),
         }
-    })
+    }
+
+    /// Decodes `frame` and pre-aggregates it against the operator's `watermark` into
+    /// `floats`, `ints` and `sizes`. Returns the batch's text values, or the fallback code.
+    #[napi]
+    pub fn aggregate(
+        &mut self,
+        frame: &[u8],
+        watermark: f64,
+        mut floats: Float64ArraySlice,
+        mut ints: Int32ArraySlice,
+        mut sizes: Uint32ArraySlice,
+    ) -> napi::Result<String> {
+        let ranges = [range_of(&floats), range_of(&ints), range_of(&sizes)];
+        if ranges.iter().enumerate().any(|(a, x)| {
+            ranges[a + 1..]
+                .iter()
+                .any(|y| x.start < y.end && y.start < x.end)
+        }) {
+            return Err(napi::Error::from_reason(
+                "floats, ints and sizes must not share memory",
+            ));
+        }
+        // SAFETY: the three views were just checked to be disjoint, this call is
+        // synchronous on the JavaScript thread that owns them, and none is kept after it.
+        let (floats, ints, sizes) = unsafe { (floats.as_mut(), ints.as_mut(), sizes.as_mut()) };
+        let spec = match &self.spec {
+            Ok(spec) => spec,
+            Err(code) => return Ok(fallback(sizes, code)),
+        };
+        if sizes.len() < SIZES_HEAD + spec.aggregates.len() {
+            return Err(napi::Error::from_reason(
+                "sizes holds too few entries for the aggregates",
+            ));
+        }
+        let payload = match frame::open_frame(frame, &mut self.scratch) {
+            Ok(payload) => payload,
+            Err(code) => return Ok(fallback(sizes, code)),
+        };
+        let events = payload.count.min(1 << 20);
+        let mut aggregator = Aggregator::new(spec, watermark, events, &mut self.work);
+        match read_events(payload.packed, payload.count, &self.fields, &mut aggregator) {
+            Ok(()) => {
+                let batch = aggregator.finish();
+                Ok(write_batch(
+                    &batch,
+                    spec,
+                    payload.count,
+                    &mut self.fill,
+                    floats,
+                    ints,
+                    sizes,
+                ))
+            }
+            Err(code) => Ok(fallback(sizes, code)),
+        }
+    }
+}
+
+/// The bytes a typed array views.
+fn range_of<T>(view: &[T]) -> std::ops::Range<usize> {
+    let start = view.as_ptr() as usize;
+    start..start + std::mem::size_of_val(view)
+}
+
+fn fallback(sizes: &mut [u32], code: &str) -> String {
+    if let Some(status) = sizes.first_mut() {
+        *status = FALLBACK;
+    }
+    code.to_owned()
+}
+
+/// Sequential writes into a caller's buffer.
+struct Cursor<'b, T> {
+    buf: &'b mut [T],
+    at: usize,
+}
+
+impl<T: Copy> Cursor<'_, T> {
+    fn push(&mut self, value: T) {
+        self.buf[self.at] = value;
+        self.at += 1;
+    }
+
+    fn extend(&mut self, values: &[T]) {
+        self.buf[self.at..self.at + values.len()].copy_from_slice(values);
+        self.at += values.len();
+    }
+}
+
+/// Writes `batch` into the buffers, in the order `native-frame-aggregator.ts` reads:
+/// floats: times, marks, window starts, key numbers, then per column counts, numbers,
+/// values (and for first/last, its values' numbers); ints: steps, key ids, key kinds,
+/// then per column offsets (and for first/last, its values' kinds).
+fn write_batch(
+    batch: &Batch,
+    spec: &Spec,
+    count: usize,
+    fill: &mut Vec<u32>,
+    floats: &mut [f64],
+    ints: &mut [i32],
+    sizes: &mut [u32],
+) -> String {
+    let partials = batch.window_starts.len();
+    let keys = batch.key_values.len();
+    let holds = |function: &Fn| matches!(function, Fn::First | Fn::Last);
+    let mut need_floats = batch.times.len() + batch.marks.len() + partials + keys;
+    let mut need_ints = batch.steps.len() + partials + keys;
+    for (column, (function, _)) in batch.columns.iter().zip(&spec.aggregates) {
+        let scalars = if holds(function) { partials } else { 0 };
+        need_floats += 2 * partials + column.values.len() + scalars;
+        need_ints += partials + 1 + scalars;
+    }
+    if floats.len() < need_floats || ints.len() < need_ints {
+        sizes[0] = TOO_SMALL;
+        sizes[6] = need_floats as u32;
+        sizes[7] = need_ints as u32;
+        return String::new();
+    }
+    sizes[..6].copy_from_slice(&[
+        WRITTEN,
+        count as u32,
+        batch.steps.len() as u32,
+        batch.marks.len() as u32,
+        partials as u32,
+        keys as u32,
+    ]);
+    let mut text = Text::default();
+    let mut f = Cursor { buf: floats, at: 0 };
+    let mut i = Cursor { buf: ints, at: 0 };
+    f.extend(&batch.times);
+    f.extend(&batch.marks);
+    f.extend(&batch.window_starts);
+    i.extend(&batch.steps);
+    for &key in &batch.key_ids {
+        i.push(key as i32);
+    }
+    let kinds_at = i.at;
+    for (k, value) in batch.key_values.iter().enumerate() {
+        let (kind, number) = text.scalar(value);
+        f.push(number);
+        i.buf[kinds_at + k] = kind;
+    }
+    i.at += keys;
+    for (c, (column, (function, _))) in batch.columns.iter().zip(&spec.aggregates).enumerate() {
+        sizes[SIZES_HEAD + c] = column.values.len() as u32;
+        f.extend(&column.counts);
+        f.extend(&column.numbers);
+        // Sum values grouped by partial, each partial's in arrival order.
+        let offsets_at = i.at;
+        let offsets = &mut i.buf[offsets_at..offsets_at + partials + 1];
+        offsets.fill(0);
+        for &(p, _) in &column.values {
+            offsets[p as usize + 1] += 1;
+        }
+        for p in 0..partials {
+            offsets[p + 1] += offsets[p];
+        }
+        fill.clear();
+        fill.extend(offsets[..partials].iter().map(|&o| o as u32));
+        let values = &mut f.buf[f.at..f.at + column.values.len()];
+        for &(p, v) in &column.values {
+            values[fill[p as usize] as usize] = v;
+            fill[p as usize] += 1;
+        }
+        f.at += column.values.len();
+        i.at += partials + 1;
+        if holds(function) {
+            for scalar in &column.scalars {
+                let (kind, number) = text.scalar(scalar);
+                f.push(number);
+                i.push(kind);
+            }
+        }
+    }
+    text.text
 }
 
 /// Only the frame checks: the failure code, or null for a frame whose payload reads.
@@ -341,7 +434,8 @@ impl<'f, 'm> Projecting<'f, 'm> {
     fn frame(&mut self, message: &[u8]) -> Result<(), json::Refused> {
         let mut scratch = std::mem::take(&mut self.scratch);
         let fields = self.fields;
-        let outcome = msgpack::project_frame(message, &mut scratch, fields, |slots| self.event(slots));
+        let outcome =
+            msgpack::project_frame(message, &mut scratch, fields, |slots| self.event(slots));
         self.scratch = scratch;
         outcome
     }
@@ -395,7 +489,11 @@ impl FieldProjector {
             "json" => MessageFormat::Json,
             "msgpack" => MessageFormat::Msgpack,
             "frame" => MessageFormat::Frame,
-            _ => return Err(napi::Error::from_reason(format!("unknown message format {format}"))),
+            _ => {
+                return Err(napi::Error::from_reason(format!(
+                    "unknown message format {format}"
+                )))
+            }
         };
         Ok(FieldProjector { fields, format })
     }
@@ -405,7 +503,9 @@ impl FieldProjector {
     pub fn project(&self, bytes: Uint8Array, bounds: Uint32Array) -> FieldProjection {
         let mut projecting = Projecting::new(self, bounds.len() / 2);
         let outcome = bounds.chunks_exact(2).try_for_each(|pair| {
-            let message = bytes.get(pair[0] as usize..pair[1] as usize).ok_or(json::Refused)?;
+            let message = bytes
+                .get(pair[0] as usize..pair[1] as usize)
+                .ok_or(json::Refused)?;
             projecting.message(message)
         });
         projecting.finish(outcome)

@@ -10,6 +10,7 @@
 
 use crate::msgpack::Value;
 use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
 
 pub const STEP_APPLY: i32 = 0;
 pub const STEP_ADVANCE: i32 = 1;
@@ -85,17 +86,53 @@ fn as_scalar<'a>(value: &Value<'a>) -> Scalar<'a> {
 
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
+/// What an aggregator keeps from batch to batch: its tables, emptied for each batch
+/// but not freed, so a batch costs no allocation of them.
+#[derive(Default)]
+pub struct Workspace {
+    /// Keys of one groupBy field, open addressing: per slot (batch stamp, key id); a
+    /// slot stamped by an earlier batch is empty.
+    single_slots: Vec<(u32, u32)>,
+    /// Per key id of this batch: its hash, to place it again when the table grows.
+    single_hashes: Vec<u64>,
+    /// Keys of several groupBy fields, encoded into `key_buf`.
+    keys: FxHashMap<Vec<u8>, u32>,
+    key_buf: Vec<u8>,
+    /// Per key id of this batch: (window start, partial, segment) of its latest partial.
+    latest: Vec<(i64, u32, u32)>,
+    /// (window start, key id) → partial, for the keys with partials in two or more
+    /// windows in the open segment; one window per key needs only `latest`.
+    segment: FxHashMap<(i64, u32), u32>,
+    stamp: u32,
+}
+
+impl Workspace {
+    /// Empties the tables for a batch of about `events` events.
+    fn reset(&mut self, events: usize) {
+        self.stamp = self.stamp.wrapping_add(1);
+        let wanted = (events.max(8) * 2).next_power_of_two();
+        if self.stamp == 0 || self.single_slots.len() < wanted {
+            self.single_slots.clear();
+            self.single_slots
+                .resize(wanted.max(self.single_slots.capacity()), (0, 0));
+            self.stamp = 1;
+        }
+        self.single_hashes.clear();
+        self.keys.clear();
+        self.latest.clear();
+        self.segment.clear();
+    }
+}
+
 /// Folds events (each a slice of field values: time first, then the spec's fields) into a batch.
-pub struct Aggregator<'a> {
+pub struct Aggregator<'a, 'w> {
     spec: &'a Spec,
     batch: Batch<'a>,
     watermark: f64,
     marked: f64,
-    keys: FxHashMap<Vec<u8>, u32>,
-    /// One groupBy field (the common case): keyed by the value itself, no allocation.
-    single_keys: FxHashMap<SingleKey<'a>, u32>,
-    segment: FxHashMap<(i64, u32), u32>,
-    key_buf: Vec<u8>,
+    work: &'w mut Workspace,
+    /// Segments closed so far: the segment of a key's latest partial tells whether it is open.
+    segments: u32,
     /// Events since the last closed segment.
     open_events: usize,
 }
@@ -108,13 +145,36 @@ enum SingleKey<'a> {
     Str(&'a str),
 }
 
+impl<'a> SingleKey<'a> {
+    fn of(value: &Value<'a>) -> Self {
+        match *value {
+            Value::Bool(b) => SingleKey::Bool(b),
+            Value::Num(n) => SingleKey::Num(if n == 0.0 { 0 } else { n.to_bits() }),
+            Value::Str(s) => SingleKey::Str(s),
+            _ => SingleKey::Nil,
+        }
+    }
+
+    fn of_scalar(value: &Scalar<'a>) -> Self {
+        match *value {
+            Scalar::Bool(b) => SingleKey::Bool(b),
+            Scalar::Num(n) => SingleKey::Num(if n == 0.0 { 0 } else { n.to_bits() }),
+            Scalar::Str(s) => SingleKey::Str(s),
+            Scalar::Nil => SingleKey::Nil,
+        }
+    }
+}
+
 /// Floor division of a − offset by size: which boundary period `a` lies in.
 fn period(a: i64, offset: i64, size: i64) -> i64 {
     (a - offset).div_euclid(size)
 }
 
-impl<'a> Aggregator<'a> {
-    pub fn new(spec: &'a Spec, watermark: f64, events: usize) -> Self {
+/// No partial yet: the segment of a new key's `latest` entry.
+const NO_SEGMENT: u32 = u32::MAX;
+
+impl<'a, 'w> Aggregator<'a, 'w> {
+    pub fn new(spec: &'a Spec, watermark: f64, events: usize, work: &'w mut Workspace) -> Self {
         let columns = spec
             .aggregates
             .iter()
@@ -125,12 +185,13 @@ impl<'a> Aggregator<'a> {
                 values: Vec::new(),
             })
             .collect();
+        work.reset(events);
         Aggregator {
             spec,
             batch: Batch {
                 steps: Vec::new(),
                 marks: Vec::new(),
-                times: Vec::new(),
+                times: Vec::with_capacity(events),
                 window_starts: Vec::new(),
                 key_ids: Vec::new(),
                 key_values: Vec::new(),
@@ -138,13 +199,8 @@ impl<'a> Aggregator<'a> {
             },
             watermark,
             marked: watermark,
-            keys: FxHashMap::default(),
-            single_keys: FxHashMap::with_capacity_and_hasher(
-                if spec.group_by == 1 { events } else { 0 },
-                Default::default(),
-            ),
-            segment: FxHashMap::with_capacity_and_hasher(events, Default::default()),
-            key_buf: Vec::new(),
+            work,
+            segments: 0,
             open_events: 0,
         }
     }
@@ -153,7 +209,10 @@ impl<'a> Aggregator<'a> {
         if self.open_events > 0 {
             self.batch.steps.push(STEP_APPLY);
             self.batch.steps.push(self.batch.window_starts.len() as i32);
-            self.segment.clear();
+            if !self.work.segment.is_empty() {
+                self.work.segment.clear();
+            }
+            self.segments += 1;
             self.open_events = 0;
         }
     }
@@ -234,22 +293,13 @@ impl<'a> Aggregator<'a> {
         Ok(())
     }
 
+    /// The batch's id of the event's key; a new key's values join `key_values`.
     fn key_id(&mut self, fields: &[Value<'a>]) -> u32 {
         if self.spec.group_by == 1 {
-            let key = match fields[1] {
-                Value::Bool(b) => SingleKey::Bool(b),
-                Value::Num(n) => SingleKey::Num(if n == 0.0 { 0 } else { n.to_bits() }),
-                Value::Str(s) => SingleKey::Str(s),
-                _ => SingleKey::Nil,
-            };
-            let next = self.single_keys.len() as u32;
-            let id = *self.single_keys.entry(key).or_insert(next);
-            if id == next {
-                self.batch.key_values.push(as_scalar(&fields[1]));
-            }
-            return id;
+            return self.single_key_id(&fields[1]);
         }
-        let buf = &mut self.key_buf;
+        let work = &mut *self.work;
+        let buf = &mut work.key_buf;
         buf.clear();
         for value in &fields[1..=self.spec.group_by] {
             match value {
@@ -267,35 +317,104 @@ impl<'a> Aggregator<'a> {
                 }
             }
         }
-        if let Some(&id) = self.keys.get(buf.as_slice()) {
+        if let Some(&id) = work.keys.get(buf.as_slice()) {
             return id;
         }
-        let id = self.keys.len() as u32;
-        self.keys.insert(buf.clone(), id);
+        let id = work.keys.len() as u32;
+        work.keys.insert(buf.clone(), id);
+        work.latest.push((0, 0, NO_SEGMENT));
         for value in &fields[1..=self.spec.group_by] {
             self.batch.key_values.push(as_scalar(value));
         }
         id
     }
 
+    /// One groupBy field: the key is the value itself, found by open addressing over the
+    /// batch's key values (no copy of the key).
+    fn single_key_id(&mut self, value: &Value<'a>) -> u32 {
+        let key = SingleKey::of(value);
+        let hash = rustc_hash::FxBuildHasher.hash_one(key);
+        let work = &mut *self.work;
+        let mut mask = work.single_slots.len() - 1;
+        let mut at = (hash as usize) & mask;
+        loop {
+            let (stamp, id) = work.single_slots[at];
+            if stamp != work.stamp {
+                break;
+            }
+            if work.single_hashes[id as usize] == hash
+                && SingleKey::of_scalar(&self.batch.key_values[id as usize]) == key
+            {
+                return id;
+            }
+            at = (at + 1) & mask;
+        }
+        let id = work.single_hashes.len() as u32;
+        work.single_hashes.push(hash);
+        work.latest.push((0, 0, NO_SEGMENT));
+        self.batch.key_values.push(as_scalar(value));
+        if work.single_hashes.len() * 2 > work.single_slots.len() {
+            // Grown: every key of the batch placed again.
+            let size = work.single_slots.len() * 2;
+            work.single_slots.clear();
+            work.single_slots.resize(size, (0, 0));
+            mask = size - 1;
+            for (other, &hash) in work.single_hashes.iter().enumerate() {
+                let mut at = (hash as usize) & mask;
+                while work.single_slots[at].0 == work.stamp {
+                    at = (at + 1) & mask;
+                }
+                work.single_slots[at] = (work.stamp, other as u32);
+            }
+        } else {
+            work.single_slots[at] = (work.stamp, id);
+        }
+        id
+    }
+
+    /// The partial of (window `start`, `key`) in the open segment, new if it has none.
+    fn partial(&mut self, start: i64, key: u32) -> u32 {
+        let segment = self.segments;
+        let (latest_start, latest, latest_segment) = self.work.latest[key as usize];
+        if latest_segment == segment && latest_start == start {
+            return latest;
+        }
+        let partial = if latest_segment == segment {
+            // A second window for the key in this segment: all its partials go in the map.
+            self.work.segment.insert((latest_start, key), latest);
+            match self.work.segment.get(&(start, key)) {
+                Some(&partial) => partial,
+                None => self.new_partial(start, key),
+            }
+        } else {
+            self.new_partial(start, key)
+        };
+        if latest_segment == segment {
+            self.work.segment.insert((start, key), partial);
+        }
+        self.work.latest[key as usize] = (start, partial, segment);
+        partial
+    }
+
+    fn new_partial(&mut self, start: i64, key: u32) -> u32 {
+        let batch = &mut self.batch;
+        batch.window_starts.push(start as f64);
+        batch.key_ids.push(key);
+        for (column, (function, _)) in batch.columns.iter_mut().zip(self.spec.aggregates.iter()) {
+            column.counts.push(0.0);
+            column.numbers.push(0.0);
+            if matches!(function, Fn::First | Fn::Last) {
+                column.scalars.push(Scalar::Nil);
+            }
+        }
+        (batch.window_starts.len() - 1) as u32
+    }
+
     fn fold(&mut self, start: i64, time: f64, fields: &[Value<'a>]) {
         let key = self.key_id(fields);
         self.open_events += 1;
+        let partial = self.partial(start, key);
         let batch = &mut self.batch;
-        let spec_aggregates = &self.spec.aggregates;
-        let partial = *self.segment.entry((start, key)).or_insert_with(|| {
-            batch.window_starts.push(start as f64);
-            batch.key_ids.push(key);
-            for (column, (function, _)) in batch.columns.iter_mut().zip(spec_aggregates.iter()) {
-                let holds_values = matches!(function, Fn::First | Fn::Last);
-                column.counts.push(0.0);
-                column.numbers.push(0.0);
-                if holds_values {
-                    column.scalars.push(Scalar::Nil);
-                }
-            }
-            (batch.window_starts.len() - 1) as u32
-        });
         let p = partial as usize;
         for (column, (function, field)) in batch.columns.iter_mut().zip(self.spec.aggregates.iter())
         {

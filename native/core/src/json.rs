@@ -248,7 +248,9 @@ impl<'a> Cursor<'a> {
             };
             return Ok(if negative { -value } else { value });
         }
-        self.text(start, self.at).parse::<f64>().map_err(|_| Refused)
+        self.text(start, self.at)
+            .parse::<f64>()
+            .map_err(|_| Refused)
     }
 
     /// After a member of an object or array: true past a comma (another member follows),
@@ -341,7 +343,10 @@ pub fn project<'a>(message: &'a [u8], fields: &[String], out: &mut [Field<'a>]) 
         std::str::from_utf8(message).map_err(|_| Refused)?;
     }
     out.iter_mut().for_each(|slot| *slot = Field::Missing);
-    let mut cursor = Cursor { bytes: message, at: 0 };
+    let mut cursor = Cursor {
+        bytes: message,
+        at: 0,
+    };
     cursor.skip_space();
     cursor.expect(b'{')?;
     cursor.skip_space();
@@ -412,9 +417,25 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_answer_exactly() {
         for text in [
-            "", "[]", "\"x\"", "{", "{\"a\":}", "{\"a\":1,}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":-}",
-            "{\"a\":1} x", "{\"k\":{}}", "{\"k\":[1]}", "{\"k\":\"\\ud800\"}", "{\"a\":\"\t\"}",
-            "\u{feff}{}", "{'a':1}", "{\"a\":tru}", "{\"a\":\"\\x\"}", "{\"a\" 1}",
+            "",
+            "[]",
+            "\"x\"",
+            "{",
+            "{\"a\":}",
+            "{\"a\":1,}",
+            "{\"a\":01}",
+            "{\"a\":1.}",
+            "{\"a\":-}",
+            "{\"a\":1} x",
+            "{\"k\":{}}",
+            "{\"k\":[1]}",
+            "{\"k\":\"\\ud800\"}",
+            "{\"a\":\"\t\"}",
+            "\u{feff}{}",
+            "{'a':1}",
+            "{\"a\":tru}",
+            "{\"a\":\"\\x\"}",
+            "{\"a\" 1}",
         ] {
             assert!(read(text, &["k"]).is_none(), "accepted {text:?}");
         }
@@ -423,20 +444,38 @@ mod tests {
     #[test]
     fn accepts_what_json_parse_accepts_in_skipped_values() {
         for text in [
-            " { } ", "{\"a\":\"\\udc00\"}", "{\"a\":[]}", "{\"a\":-0.5e-3}", "{\"a\":1E+2}",
-            "{\"a\":\"\\ud800x\"}", "{\"a\":\"\\ud800\\u0041\"}",
+            " { } ",
+            "{\"a\":\"\\udc00\"}",
+            "{\"a\":[]}",
+            "{\"a\":-0.5e-3}",
+            "{\"a\":1E+2}",
+            "{\"a\":\"\\ud800x\"}",
+            "{\"a\":\"\\ud800\\u0041\"}",
         ] {
             assert!(read(text, &["k"]).is_some(), "refused {text:?}");
         }
-        assert_eq!(read("{\"k\":-0}", &["k"]).unwrap(), vec![Field::Number(-0.0)]);
-        assert!(matches!(read("{\"k\":-0}", &["k"]).unwrap()[0], Field::Number(n) if n.is_sign_negative()));
+        assert_eq!(
+            read("{\"k\":-0}", &["k"]).unwrap(),
+            vec![Field::Number(-0.0)]
+        );
+        assert!(
+            matches!(read("{\"k\":-0}", &["k"]).unwrap()[0], Field::Number(n) if n.is_sign_negative())
+        );
     }
 
     #[test]
     fn refuses_deep_nesting() {
-        let deep = format!("{{\"a\":{}{}}}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        let deep = format!(
+            "{{\"a\":{}{}}}",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
         assert!(read(&deep, &["k"]).is_none());
-        let fine = format!("{{\"a\":{}{}}}", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        let fine = format!(
+            "{{\"a\":{}{}}}",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
         assert!(read(&fine, &["k"]).is_some());
     }
 }

@@ -46,7 +46,9 @@ fn take<'a>(bytes: &'a [u8], at: &mut usize, length: i64) -> Result<Option<&'a [
     if length < 0 {
         return Ok(None);
     }
-    let end = at.checked_add(usize::try_from(length).map_err(|_| Refused)?).ok_or(Refused)?;
+    let end = at
+        .checked_add(usize::try_from(length).map_err(|_| Refused)?)
+        .ok_or(Refused)?;
     let taken = bytes.get(*at..end).ok_or(Refused)?;
     *at = end;
     Ok(Some(taken))
@@ -75,7 +77,8 @@ fn record_batches(bytes: &[u8]) -> Result<Vec<RecordBatch<'_>>, Refused> {
         if end > bytes.len() || end < at + HEADER_BYTES || bytes[at + MAGIC_AT] != 2 {
             return Err(Refused);
         }
-        let attributes = u16::from_be_bytes([bytes[at + ATTRIBUTES_AT], bytes[at + ATTRIBUTES_AT + 1]]);
+        let attributes =
+            u16::from_be_bytes([bytes[at + ATTRIBUTES_AT], bytes[at + ATTRIBUTES_AT + 1]]);
         let codec = attributes & CODEC_MASK;
         if attributes & CONTROL_FLAG != 0 || (codec != CODEC_NONE && codec != CODEC_LZ4) {
             return Err(Refused);
@@ -158,7 +161,10 @@ impl<'a> Fetched<'a> {
             .iter()
             .map(|batch| batch.lz4.then(|| decompress(batch)).transpose())
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Fetched { batches, decompressed })
+        Ok(Fetched {
+            batches,
+            decompressed,
+        })
     }
 
     /// Calls `visit` with the value of every record at or after `from_offset`, in order;
@@ -171,7 +177,14 @@ impl<'a> Fetched<'a> {
     ) -> Result<(), Refused> {
         for (batch, owned) in self.batches.iter().zip(&self.decompressed) {
             let records = owned.as_deref().unwrap_or(batch.records);
-            batch_values(records, batch.base, batch.count, from_offset, refused_header, &mut visit)?;
+            batch_values(
+                records,
+                batch.base,
+                batch.count,
+                from_offset,
+                refused_header,
+                &mut visit,
+            )?;
         }
         Ok(())
     }

@@ -11,14 +11,14 @@ pub mod kafka;
 pub mod msgpack;
 
 use batch::Aggregator;
-use msgpack::{ReadError, Reader, Value};
+use msgpack::{KeyMatcher, ReadError, Reader, Value};
 
 /// Reads every event of the payload into the aggregator.
 pub fn read_events<'a>(
     packed: &'a [u8],
     count: usize,
     names: &[String],
-    aggregator: &mut Aggregator<'a>,
+    aggregator: &mut Aggregator<'a, '_>,
 ) -> Result<(), &'static str> {
     let invalid = |e: ReadError| match e {
         ReadError::Invalid => "FRAME_PAYLOAD_INVALID",
@@ -33,26 +33,28 @@ pub fn read_events<'a>(
         return Err("FRAME_COUNT_MISMATCH");
     }
     let mut fields = vec![Value::Missing; names.len()];
+    let mut keys = KeyMatcher::new(names);
+    // A name may be wanted twice (the time field also grouped by): every slot of it is filled.
+    let repeated = (1..names.len()).any(|i| names[..i].contains(&names[i]));
     for index in 0..length {
         fields.iter_mut().for_each(|f| *f = Value::Missing);
         let entries = reader
             .map_header()
             .map_err(invalid)?
             .ok_or("FRAME_PAYLOAD_INVALID")?;
-        for _ in 0..entries {
-            let key = reader.key().map_err(invalid)?;
-            let mut wanted = false;
-            for name in names {
-                wanted |= name == key;
-            }
-            if !wanted {
+        for position in 0..entries {
+            let key = reader.raw_key().map_err(invalid)?;
+            let Some(slot) = keys.slot(position, key).map_err(invalid)? else {
                 reader.skip(1).map_err(invalid)?;
                 continue;
-            }
+            };
             let value = reader.value(1).map_err(invalid)?;
-            for (slot, name) in names.iter().enumerate() {
-                if name == key {
-                    fields[slot] = value;
+            fields[slot] = value;
+            if repeated {
+                for (other, name) in names.iter().enumerate().skip(slot + 1) {
+                    if *name == names[slot] {
+                        fields[other] = value;
+                    }
                 }
             }
         }

@@ -25,6 +25,58 @@ pub enum Value<'a> {
 
 const MAX_DEPTH: u32 = 64;
 
+/// Checked UTF-8; short ASCII text, an event's usual strings, skips the general check.
+fn utf8(raw: &[u8]) -> Result<&str, ReadError> {
+    if raw.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(raw) });
+    }
+    std::str::from_utf8(raw).map_err(|_| ReadError::Unsupported)
+}
+
+/// Key positions remembered per event; events with more keys match the rest by name.
+const REMEMBERED_KEYS: usize = 64;
+
+/// Matches the top-level keys of event maps against the wanted field names. The events
+/// of a batch mostly repeat one key order, so the key met at each position of the
+/// previous event is remembered with its slot: a repeated key costs one comparison and
+/// is not checked again. A new key is checked — UTF-8, and not `__proto__`, which
+/// msgpackr would turn into a prototype — and looked up by name.
+pub struct KeyMatcher<'n, 'a> {
+    names: &'n [String],
+    seen: Vec<(&'a [u8], Option<usize>)>,
+}
+
+impl<'n, 'a> KeyMatcher<'n, 'a> {
+    pub fn new(names: &'n [String]) -> Self {
+        KeyMatcher {
+            names,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The first slot of `names` equal to the key at `position` of an event map, or None
+    /// for a key that is not wanted.
+    pub fn slot(&mut self, position: usize, raw: &'a [u8]) -> Result<Option<usize>, ReadError> {
+        if let Some(&(seen, slot)) = self.seen.get(position) {
+            if seen == raw {
+                return Ok(slot);
+            }
+        }
+        let key = utf8(raw)?;
+        if key == "__proto__" {
+            return Err(ReadError::Unsupported);
+        }
+        let slot = self.names.iter().position(|name| name == key);
+        if position < self.seen.len() {
+            self.seen[position] = (raw, slot);
+        } else if position == self.seen.len() && position < REMEMBERED_KEYS {
+            self.seen.push((raw, slot));
+        }
+        Ok(slot)
+    }
+}
+
 pub struct Reader<'a> {
     buf: &'a [u8],
     pub pos: usize,
@@ -39,12 +91,14 @@ impl<'a> Reader<'a> {
         self.pos == self.buf.len()
     }
 
+    #[inline]
     fn byte(&mut self) -> Result<u8, ReadError> {
         let b = *self.buf.get(self.pos).ok_or(ReadError::Invalid)?;
         self.pos += 1;
         Ok(b)
     }
 
+    #[inline]
     fn bytes(&mut self, n: usize) -> Result<&'a [u8], ReadError> {
         let end = self.pos.checked_add(n).ok_or(ReadError::Invalid)?;
         let slice = self.buf.get(self.pos..end).ok_or(ReadError::Invalid)?;
@@ -52,7 +106,12 @@ impl<'a> Reader<'a> {
         Ok(slice)
     }
 
+    #[inline]
     fn uint(&mut self, n: usize) -> Result<u64, ReadError> {
+        if n == 8 {
+            let bytes: [u8; 8] = self.bytes(8)?.try_into().map_err(|_| ReadError::Invalid)?;
+            return Ok(u64::from_be_bytes(bytes));
+        }
         let mut value = 0u64;
         for &b in self.bytes(n)? {
             value = (value << 8) | u64::from(b);
@@ -62,6 +121,7 @@ impl<'a> Reader<'a> {
 
     /// A string value: checked UTF-8 when `wanted`; a skipped one is only stepped over,
     /// as msgpackr reads invalid UTF-8 without an error (replacement characters).
+    #[inline]
     fn string_value(&mut self, n: usize, wanted: bool) -> Result<Value<'a>, ReadError> {
         if !wanted {
             self.bytes(n)?;
@@ -70,9 +130,9 @@ impl<'a> Reader<'a> {
         Ok(Value::Str(self.str_of(n)?))
     }
 
+    #[inline]
     fn str_of(&mut self, n: usize) -> Result<&'a str, ReadError> {
-        let raw = self.bytes(n)?;
-        std::str::from_utf8(raw).map_err(|_| ReadError::Unsupported)
+        utf8(self.bytes(n)?)
     }
 
     /// The length of an array header, or None if the next value is not an array.
@@ -89,6 +149,7 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[inline]
     pub fn map_header(&mut self) -> Result<Option<usize>, ReadError> {
         let b = self.byte()?;
         Ok(match b {
@@ -102,8 +163,10 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// A map key at the top level of an event: must be a string.
-    pub fn key(&mut self) -> Result<&'a str, ReadError> {
+    /// A map key at the top level of an event, its bytes unchecked: it must be a string
+    /// (`KeyMatcher::slot` checks the rest).
+    #[inline]
+    pub fn raw_key(&mut self) -> Result<&'a [u8], ReadError> {
         let b = self.byte()?;
         let n = match b {
             0xa0..=0xbf => usize::from(b & 0x1f),
@@ -113,11 +176,7 @@ impl<'a> Reader<'a> {
             0xc1 => return Err(ReadError::Invalid),
             _ => return Err(ReadError::Unsupported),
         };
-        let key = self.str_of(n)?;
-        if key == "__proto__" {
-            return Err(ReadError::Unsupported);
-        }
-        Ok(key)
+        self.bytes(n)
     }
 
     /// Checks the key of a map inside a value without moving: msgpackr turns a string,
@@ -131,8 +190,25 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads one value; compound values are skipped (their content is still checked).
+    #[inline]
     pub fn value(&mut self, depth: u32) -> Result<Value<'a>, ReadError> {
-        self.read(depth, true)
+        // An event's usual values — small integers, doubles, short strings — read here,
+        // inline, so that the value stays in registers; the rest by `read`.
+        match self.buf.get(self.pos) {
+            Some(&b @ 0x00..=0x7f) => {
+                self.pos += 1;
+                Ok(Value::Num(f64::from(b)))
+            }
+            Some(0xcb) => {
+                self.pos += 1;
+                Ok(Value::Num(f64::from_bits(self.uint(8)?)))
+            }
+            Some(&b @ 0xa0..=0xbf) => {
+                self.pos += 1;
+                self.string_value(usize::from(b & 0x1f), true)
+            }
+            _ => self.read(depth, true),
+        }
     }
 
     /// Steps over one value without decoding it (nor checking its strings' UTF-8).
@@ -216,7 +292,7 @@ pub fn project<'a>(
     out: &mut [crate::json::Field<'a>],
 ) -> Result<(), crate::json::Refused> {
     let mut reader = Reader::new(message);
-    project_map(&mut reader, fields, out)?;
+    project_map(&mut reader, &mut KeyMatcher::new(fields), out)?;
     if reader.at_end() {
         Ok(())
     } else {
@@ -228,15 +304,15 @@ pub fn project<'a>(
 /// rules of `project`, leaving the reader after the map.
 pub fn project_map<'a>(
     reader: &mut Reader<'a>,
-    fields: &[String],
+    keys: &mut KeyMatcher<'_, 'a>,
     out: &mut [crate::json::Field<'a>],
 ) -> Result<(), crate::json::Refused> {
     use crate::json::{Field, Refused};
     out.iter_mut().for_each(|slot| *slot = Field::Missing);
     let entries = reader.map_header().map_err(|_| Refused)?.ok_or(Refused)?;
-    for _ in 0..entries {
-        let key = reader.key().map_err(|_| Refused)?;
-        match fields.iter().position(|field| field == key) {
+    for position in 0..entries {
+        let key = reader.raw_key().map_err(|_| Refused)?;
+        match keys.slot(position, key).map_err(|_| Refused)? {
             Some(slot) => {
                 out[slot] = match reader.value(1).map_err(|_| Refused)? {
                     Value::Missing | Value::Compound => return Err(Refused),
@@ -270,8 +346,9 @@ pub fn project_frame(
         return Err(Refused);
     }
     let mut slots = vec![Field::Missing; fields.len()];
+    let mut keys = KeyMatcher::new(fields);
     for _ in 0..length {
-        project_map(&mut reader, fields, &mut slots)?;
+        project_map(&mut reader, &mut keys, &mut slots)?;
         event(&slots);
     }
     if reader.at_end() {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sluice_native_core::batch::{Aggregator, Fn, Spec};
+use sluice_native_core::batch::{Aggregator, Fn, Spec, Workspace};
 use sluice_native_core::{frame, msgpack, read_events};
 
 fuzz_target!(|data: &[u8]| {
@@ -23,8 +23,9 @@ fuzz_target!(|data: &[u8]| {
     let names = ["ts".to_string(), "k".to_string(), "v".to_string()];
     // The raw bytes as a frame, and as an already-decompressed payload behind a valid header.
     let mut scratch = Vec::new();
+    let mut work = Workspace::default();
     if let Ok(payload) = frame::open_frame(data, &mut scratch) {
-        let mut aggregator = Aggregator::new(&spec, 0.0, payload.count.min(1 << 20));
+        let mut aggregator = Aggregator::new(&spec, 0.0, payload.count.min(1 << 20), &mut work);
         let _ = read_events(payload.packed, payload.count, &names, &mut aggregator);
         let _ = aggregator.finish();
     }
@@ -40,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     if let Some((&count, packed)) = data.split_first() {
-        let mut aggregator = Aggregator::new(&spec, f64::NEG_INFINITY, 16);
+        let mut aggregator = Aggregator::new(&spec, f64::NEG_INFINITY, 16, &mut work);
         let _ = read_events(packed, usize::from(count % 16), &names, &mut aggregator);
         let _ = aggregator.finish();
     }

@@ -1,0 +1,135 @@
+import type { FrameSpec, NativeBatch } from './native-batch.ts';
+import { fallbackBatch } from './twin/aggregate-events.ts';
+
+/** The addon's `FrameAggregator` (`src/lib.rs`): one per window spec. */
+export interface FrameAggregatorHandle {
+  /** Writes the batch into the buffers (layout below); returns its text values or the fallback code. */
+  aggregate(
+    frame: Uint8Array,
+    watermark: number,
+    floats: Float64Array,
+    ints: Int32Array,
+    sizes: Uint32Array,
+  ): string;
+}
+
+export type FrameAggregatorClass = new (spec: FrameSpec) => FrameAggregatorHandle;
+
+/** `sizes[0]`: the batch was written; the text is a fallback code; the buffers are too small. */
+const WRITTEN = 0;
+const FALLBACK = 1;
+const TOO_SMALL = 2;
+/** `sizes` entries before the per-column value counts. */
+const SIZES_HEAD = 8;
+
+/**
+ * Buffers the addon writes batches into, shared by every aggregator of this thread and
+ * grown on demand. A batch read from them is views, valid until the next `aggregate`
+ * call on this thread: a partition plays each batch into its operator before the next.
+ */
+let floats = new Float64Array(1 << 16);
+let ints = new Int32Array(1 << 16);
+let uints = new Uint32Array(ints.buffer);
+
+function grow(needFloats: number, needInts: number): void {
+  if (needFloats > floats.length) floats = new Float64Array(needFloats * 2);
+  if (needInts > ints.length) {
+    ints = new Int32Array(needInts * 2);
+    uints = new Uint32Array(ints.buffer);
+  }
+}
+
+/** Consecutive views off the shared buffers, and the batch's text values in order. */
+class BatchReader {
+  private f = 0;
+  private i = 0;
+  private textAt = 0;
+
+  constructor(private readonly text: string) {}
+
+  floats(length: number): Float64Array {
+    this.f += length;
+    return floats.subarray(this.f - length, this.f);
+  }
+
+  ints(length: number): Int32Array {
+    this.i += length;
+    return ints.subarray(this.i - length, this.i);
+  }
+
+  uints(length: number): Uint32Array {
+    this.i += length;
+    return uints.subarray(this.i - length, this.i);
+  }
+
+  /** Values from kinds (0 null, 1 false, 2 true, 3 number, 4 string), then their numbers. */
+  scalars(length: number): unknown[] {
+    const kinds = this.ints(length);
+    const numbers = this.floats(length);
+    const out = new Array<unknown>(length);
+    for (let i = 0; i < length; i++) {
+      const kind = kinds[i];
+      if (kind === 4) {
+        const end = numbers[i];
+        out[i] = this.text.slice(this.textAt, end);
+        this.textAt = end;
+      } else out[i] = kind === 3 ? numbers[i] : kind === 0 ? null : kind === 2;
+    }
+    return out;
+  }
+}
+
+/**
+ * Pre-aggregates `frame` with the addon and reads the batch back from the shared
+ * buffers. Layout (`write_batch` in `src/lib.rs`): floats hold times, marks, window
+ * starts, key numbers, then per column counts, numbers, values (and for first/last the
+ * held values' numbers); ints hold steps, key ids, key kinds, then per column offsets
+ * (and for first/last the held values' kinds).
+ */
+export function readNativeBatch(
+  aggregator: FrameAggregatorHandle,
+  spec: FrameSpec,
+  frame: Uint8Array,
+  watermark: number,
+  sizes: Uint32Array,
+): NativeBatch {
+  let text = aggregator.aggregate(frame, watermark, floats, ints, sizes);
+  if (sizes[0] === TOO_SMALL) {
+    grow(sizes[6], sizes[7]);
+    text = aggregator.aggregate(frame, watermark, floats, ints, sizes);
+  }
+  if (sizes[0] === FALLBACK) return fallbackBatch(text);
+  if (sizes[0] !== WRITTEN) throw new Error(`native aggregate: unexpected status ${sizes[0]}`);
+  const [, count, steps, marks, partials, keys] = sizes;
+  const read = new BatchReader(text);
+  const times = read.floats(count);
+  const batchMarks = read.floats(marks);
+  const windowStarts = read.floats(partials);
+  const batchSteps = read.ints(steps);
+  const keyIds = read.uints(partials);
+  const keyValues = read.scalars(keys);
+  const columns = spec.aggregates.map(({ kind }, c) => {
+    const counts = read.floats(partials);
+    const numbers = read.floats(partials);
+    const values = read.floats(sizes[SIZES_HEAD + c]);
+    const offsets = read.uints(partials + 1);
+    const scalars = kind === 'first' || kind === 'last' ? read.scalars(partials) : [];
+    return { counts, numbers, scalars, values, offsets };
+  });
+  return {
+    fallback: null,
+    count,
+    steps: batchSteps,
+    marks: batchMarks,
+    times,
+    windowStarts,
+    keyIds,
+    keyValues,
+    columns,
+  };
+}
+
+/** The `sizes` buffer an aggregator of `spec` needs. */
+export function sizesFor(spec: FrameSpec): Uint32Array {
+  return new Uint32Array(SIZES_HEAD + spec.aggregates.length);
+}
