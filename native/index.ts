@@ -10,20 +10,15 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { FieldProjectorClass } from './field-projection.ts';
 import type { FrameSpec, NativeBatch } from './native-batch.ts';
-import {
-  type FrameAggregatorClass,
-  type FrameAggregatorHandle,
-  readNativeBatch,
-  sizesFor,
-} from './native-frame-aggregator.ts';
+import { type FrameAggregatorClass, NativeFrameAggregator } from './native-frame-aggregator.ts';
 import { fallbackBatch } from './twin/aggregate-events.ts';
 import { aggregateFrameTwin } from './twin/aggregate-frame.ts';
 
 export { frameSpecFor } from './frame-spec.ts';
 export type { AggregateRef, FrameSpec, NativeBatch } from './native-batch.ts';
-export { STEP_ADVANCE, STEP_APPLY, STEP_SLOW } from './native-batch.ts';
+export { DEFAULT_MAX_KEYS, STEP_ADVANCE, STEP_APPLY, STEP_SLOW } from './native-batch.ts';
 export { runBatch, type SlowStep } from './run-batch.ts';
-export { aggregateEvents } from './twin/aggregate-events.ts';
+export { aggregateEvents, TwinKeys } from './twin/aggregate-events.ts';
 export { aggregateFrameTwin } from './twin/aggregate-frame.ts';
 
 /** The addon's exports (see `src/lib.rs`). */
@@ -67,8 +62,8 @@ export const nativeAddon: NativeAddon | null = loadAddon();
 
 export const nativePath: 'native' | 'ts' = nativeAddon === null ? 'ts' : 'native';
 
-/** One native aggregator per spec object, with its `sizes` buffer. */
-const aggregators = new WeakMap<FrameSpec, { handle: FrameAggregatorHandle; sizes: Uint32Array }>();
+/** One native aggregator per spec object: it keeps key ids from frame to frame. */
+const aggregators = new WeakMap<FrameSpec, NativeFrameAggregator>();
 
 /**
  * The addon's pre-aggregation, with the twin's conventions; throws when no addon loaded.
@@ -79,10 +74,10 @@ export function aggregateFrameNative(frame: Buffer, spec: FrameSpec, watermark: 
   if (nativeAddon === null) throw new NativeAddonError('the native addon is not loaded');
   let aggregator = aggregators.get(spec);
   if (aggregator === undefined) {
-    aggregator = { handle: new nativeAddon.FrameAggregator(spec), sizes: sizesFor(spec) };
+    aggregator = new NativeFrameAggregator(new nativeAddon.FrameAggregator(spec), spec);
     aggregators.set(spec, aggregator);
   }
-  return readNativeBatch(aggregator.handle, spec, frame, watermark, aggregator.sizes);
+  return aggregator.aggregate(frame, watermark);
 }
 
 /**

@@ -20,7 +20,16 @@ export interface FrameSpec {
   sizeMs: number;
   allowedLatenessMs: number;
   maxOutOfOrderMs: number;
+  /**
+   * Key ids are kept from batch to batch (`NativeBatch.keyValues`) up to this many keys;
+   * a batch that starts with more forgets them all and numbers its keys from 0 again.
+   * Default `DEFAULT_MAX_KEYS`.
+   */
+  maxKeys?: number;
 }
+
+/** Key ids kept by default (`FrameSpec.maxKeys`); the addon has the same default. */
+export const DEFAULT_MAX_KEYS = 1 << 18;
 
 /** Steps, as pairs in `steps`: what the operator does with the batch, in order. */
 export const STEP_APPLY = 0;

@@ -20,7 +20,7 @@ const WRITTEN = 0;
 const FALLBACK = 1;
 const TOO_SMALL = 2;
 /** `sizes` entries before the per-column value counts. */
-const SIZES_HEAD = 8;
+const SIZES_HEAD = 10;
 
 /**
  * Buffers the addon writes batches into, shared by every aggregator of this thread and
@@ -80,56 +80,64 @@ class BatchReader {
 }
 
 /**
- * Pre-aggregates `frame` with the addon and reads the batch back from the shared
- * buffers. Layout (`write_batch` in `src/lib.rs`): floats hold times, marks, window
- * starts, key numbers, then per column counts, numbers, values (and for first/last the
- * held values' numbers); ints hold steps, key ids, key kinds, then per column offsets
+ * The addon's pre-aggregation for one window spec, read back from the shared buffers.
+ * Layout (`write_batch` in `src/lib.rs`): floats hold times, marks, window starts, new
+ * keys' numbers, then per column counts, numbers, values (and for first/last the held
+ * values' numbers); ints hold steps, key ids, new keys' kinds, then per column offsets
  * (and for first/last the held values' kinds).
  */
-export function readNativeBatch(
-  aggregator: FrameAggregatorHandle,
-  spec: FrameSpec,
-  frame: Uint8Array,
-  watermark: number,
-  sizes: Uint32Array,
-): NativeBatch {
-  let text = aggregator.aggregate(frame, watermark, floats, ints, sizes);
-  if (sizes[0] === TOO_SMALL) {
-    grow(sizes[6], sizes[7]);
-    text = aggregator.aggregate(frame, watermark, floats, ints, sizes);
-  }
-  if (sizes[0] === FALLBACK) return fallbackBatch(text);
-  if (sizes[0] !== WRITTEN) throw new Error(`native aggregate: unexpected status ${sizes[0]}`);
-  const [, count, steps, marks, partials, keys] = sizes;
-  const read = new BatchReader(text);
-  const times = read.floats(count);
-  const batchMarks = read.floats(marks);
-  const windowStarts = read.floats(partials);
-  const batchSteps = read.ints(steps);
-  const keyIds = read.uints(partials);
-  const keyValues = read.scalars(keys);
-  const columns = spec.aggregates.map(({ kind }, c) => {
-    const counts = read.floats(partials);
-    const numbers = read.floats(partials);
-    const values = read.floats(sizes[SIZES_HEAD + c]);
-    const offsets = read.uints(partials + 1);
-    const scalars = kind === 'first' || kind === 'last' ? read.scalars(partials) : [];
-    return { counts, numbers, scalars, values, offsets };
-  });
-  return {
-    fallback: null,
-    count,
-    steps: batchSteps,
-    marks: batchMarks,
-    times,
-    windowStarts,
-    keyIds,
-    keyValues,
-    columns,
-  };
-}
+export class NativeFrameAggregator {
+  private readonly sizes: Uint32Array;
+  /** groupBy values per key id, kept from batch to batch as the addon keeps the ids. */
+  private keyValues: unknown[] = [];
 
-/** The `sizes` buffer an aggregator of `spec` needs. */
-export function sizesFor(spec: FrameSpec): Uint32Array {
-  return new Uint32Array(SIZES_HEAD + spec.aggregates.length);
+  constructor(
+    private readonly handle: FrameAggregatorHandle,
+    private readonly spec: FrameSpec,
+  ) {
+    this.sizes = new Uint32Array(SIZES_HEAD + spec.aggregates.length);
+  }
+
+  aggregate(frame: Uint8Array, watermark: number): NativeBatch {
+    const sizes = this.sizes;
+    let text = this.handle.aggregate(frame, watermark, floats, ints, sizes);
+    if (sizes[0] === TOO_SMALL) {
+      grow(sizes[8], sizes[9]);
+      text = this.handle.aggregate(frame, watermark, floats, ints, sizes);
+    }
+    if (sizes[0] === FALLBACK) return fallbackBatch(text);
+    if (sizes[0] !== WRITTEN) throw new Error(`native aggregate: unexpected status ${sizes[0]}`);
+    const [, count, steps, marks, partials, newKeyValues, keysReset, firstNewKey] = sizes;
+    if (keysReset === 1) this.keyValues = [];
+    const keyValues = this.keyValues;
+    if (keyValues.length !== firstNewKey * this.spec.groupBy) {
+      throw new Error(`native aggregate: new keys start at ${firstNewKey}, ${keyValues.length} values known`);
+    }
+    const read = new BatchReader(text);
+    const times = read.floats(count);
+    const batchMarks = read.floats(marks);
+    const windowStarts = read.floats(partials);
+    const batchSteps = read.ints(steps);
+    const keyIds = read.uints(partials);
+    for (const value of read.scalars(newKeyValues)) keyValues.push(value);
+    const columns = this.spec.aggregates.map(({ kind }, c) => {
+      const counts = read.floats(partials);
+      const numbers = read.floats(partials);
+      const values = read.floats(sizes[SIZES_HEAD + c]);
+      const offsets = read.uints(partials + 1);
+      const scalars = kind === 'first' || kind === 'last' ? read.scalars(partials) : [];
+      return { counts, numbers, scalars, values, offsets };
+    });
+    return {
+      fallback: null,
+      count,
+      steps: batchSteps,
+      marks: batchMarks,
+      times,
+      windowStarts,
+      keyIds,
+      keyValues,
+      columns,
+    };
+  }
 }

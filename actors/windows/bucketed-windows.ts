@@ -133,6 +133,14 @@ export class BucketedWindows implements WindowStore {
   private readonly retained: Bucket[] = [];
   /** The window the previous event went to: consecutive events mostly share one. */
   private recent: Bucket | null = null;
+  /**
+   * Per key id of `partialKeyValues`, its encoded key, key event and the dictionary id
+   * its rows had when last merged. Batches that share one `keyValues` array share key
+   * ids (the native path keeps them from batch to batch), so each key is encoded once and
+   * then finds its row in a window by array index.
+   */
+  private partialKeyValues: readonly unknown[] | null = null;
+  private partialKeys: Array<{ encoded: string; event: SluiceEvent; id: number } | undefined> = [];
   /** What `warm` last read (a sum of row cells, meaningless), kept so that its reads stay in the code. */
   warmed = 0;
 
@@ -217,19 +225,34 @@ export class BucketedWindows implements WindowStore {
    */
   applyPartials(batch: PartialBatch, from: number, to: number): void {
     const width = this.groupBy.length;
-    const keyEvents = new Map<number, { encoded: string; event: SluiceEvent }>();
+    if (batch.keyValues !== this.partialKeyValues) {
+      this.partialKeyValues = batch.keyValues;
+      this.partialKeys = [];
+    }
+    const keys = this.partialKeys;
     for (let partial = from; partial < to; partial++) {
       const keyId = batch.keyIds[partial];
-      let key = keyEvents.get(keyId);
+      let key = keys[keyId];
       if (key === undefined) {
         const values = new Array<unknown>(width);
         for (let i = 0; i < width; i++) values[i] = batch.keyValues[keyId * width + i] ?? null;
         const event = keyAsEvent(this.groupBy, values);
-        key = { encoded: this.encodeKey(event), event };
-        keyEvents.set(keyId, key);
+        key = { encoded: this.encodeKey(event), event, id: -1 };
+        keys[keyId] = key;
       }
       const bucket = this.bucketAt(batch.windowStarts[partial], false);
-      const slot = this.slotFor(bucket, key.encoded, key.event);
+      // The row by the key's dictionary id, as last seen: still this key's while a row of
+      // this window holds it (a live id) under the same encoded key.
+      const id = key.id;
+      const plusOne = id >= 0 && id < bucket.slotPlusOne.length ? bucket.slotPlusOne[id] : 0;
+      let slot: number;
+      if (plusOne !== 0 && this.keys.encodedKeys[id] === key.encoded) {
+        slot = plusOne - 1;
+        bucket.table.touch(slot, this.clock);
+      } else {
+        slot = this.slotFor(bucket, key.encoded, key.event);
+        key.id = bucket.keyIds[slot];
+      }
       bucket.table.mergePartial(slot, batch.columns, partial);
     }
   }

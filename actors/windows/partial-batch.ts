@@ -4,7 +4,9 @@
  * Plain typed arrays so a native addon can hand them over without per-event objects.
  *
  * Partial `p` is for the window starting at `windowStarts[p]` and the key tuple
- * `keyValues[keyIds[p] * groupBy.length …]` (null for a missing value). Its events were
+ * `keyValues[keyIds[p] * groupBy.length …]` (null for a missing value). Batches may share
+ * one `keyValues` array, growing from batch to batch: a key id then means the same key in
+ * each of them (the operator keeps what it derived per id while the array is the same). Its events were
  * all for a window still open when they arrived, and partials are listed in order of
  * their first event, so merging them allocates rows in the order `process` would.
  */

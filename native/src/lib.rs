@@ -30,6 +30,8 @@ pub struct FrameSpec {
     pub size_ms: f64,
     pub allowed_lateness_ms: f64,
     pub max_out_of_order_ms: f64,
+    /// Key ids are kept from batch to batch up to this many keys (default 262,144).
+    pub max_keys: Option<f64>,
 }
 
 /// Text handed over as one string, each value's end in UTF-16 units (for `slice`).
@@ -55,6 +57,9 @@ impl Text {
         }
     }
 }
+
+/// Key ids an aggregator keeps by default (`FrameSpec::max_keys`).
+const DEFAULT_MAX_KEYS: usize = 1 << 18;
 
 fn parse_spec(spec: &FrameSpec) -> Result<Spec, &'static str> {
     let integral = |x: f64| x.is_finite() && x.fract() == 0.0 && x.abs() < 9.0e15;
@@ -93,6 +98,11 @@ fn parse_spec(spec: &FrameSpec) -> Result<Spec, &'static str> {
         out_of_order: spec.max_out_of_order_ms as i64,
         group_by: spec.group_by as usize,
         aggregates,
+        max_keys: match spec.max_keys {
+            None => DEFAULT_MAX_KEYS,
+            Some(n) if integral(n) && n >= 1.0 => n as usize,
+            Some(_) => return Err("UNSUPPORTED_SPEC"),
+        },
     })
 }
 
@@ -107,12 +117,12 @@ fn utf16_len(s: &str) -> usize {
 }
 
 /// `sizes[0]` after `FrameAggregator::aggregate`: the batch is written; the returned text
-/// is a fallback code; the buffers are too small (`sizes[6]`, `sizes[7]`: what they need).
+/// is a fallback code; the buffers are too small (`sizes[8]`, `sizes[9]`: what they need).
 const WRITTEN: u32 = 0;
 const FALLBACK: u32 = 1;
 const TOO_SMALL: u32 = 2;
 /// `sizes` before the per-column value counts.
-const SIZES_HEAD: usize = 8;
+const SIZES_HEAD: usize = 10;
 
 /// Pre-aggregates sluice frames for one tumbling window. Each batch is written into
 /// buffers the caller owns and reuses (layout: `native/native-frame-aggregator.ts`), so a
@@ -184,15 +194,13 @@ impl FrameAggregator {
         match read_events(payload.packed, payload.count, &self.fields, &mut aggregator) {
             Ok(()) => {
                 let batch = aggregator.finish();
-                Ok(write_batch(
-                    &batch,
-                    spec,
-                    payload.count,
-                    &mut self.fill,
-                    floats,
-                    ints,
-                    sizes,
-                ))
+                let count = payload.count;
+                let text = write_batch(&batch, spec, count, &mut self.fill, floats, ints, sizes);
+                if sizes[0] == TOO_SMALL {
+                    // Called again with larger buffers, the batch must add its keys again.
+                    self.work.undo(&batch);
+                }
+                Ok(text)
             }
             Err(code) => Ok(fallback(sizes, code)),
         }
@@ -255,17 +263,19 @@ fn write_batch(
     }
     if floats.len() < need_floats || ints.len() < need_ints {
         sizes[0] = TOO_SMALL;
-        sizes[6] = need_floats as u32;
-        sizes[7] = need_ints as u32;
+        sizes[8] = need_floats as u32;
+        sizes[9] = need_ints as u32;
         return String::new();
     }
-    sizes[..6].copy_from_slice(&[
+    sizes[..8].copy_from_slice(&[
         WRITTEN,
         count as u32,
         batch.steps.len() as u32,
         batch.marks.len() as u32,
         partials as u32,
         keys as u32,
+        u32::from(batch.keys_reset),
+        batch.first_new_key,
     ]);
     let mut text = Text::default();
     let mut f = Cursor { buf: floats, at: 0 };

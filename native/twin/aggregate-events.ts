@@ -1,5 +1,12 @@
 import type { SluiceEvent } from '../../actors/windows/index.ts';
-import { type FrameSpec, type NativeBatch, STEP_ADVANCE, STEP_APPLY, STEP_SLOW } from '../native-batch.ts';
+import {
+  DEFAULT_MAX_KEYS,
+  type FrameSpec,
+  type NativeBatch,
+  STEP_ADVANCE,
+  STEP_APPLY,
+  STEP_SLOW,
+} from '../native-batch.ts';
 
 /**
  * The TS twin of `native/src/batch.rs`: the same pre-aggregation, step for step, on
@@ -57,12 +64,35 @@ export function fallbackBatch(code: string): NativeBatch {
   };
 }
 
+/**
+ * Key ids kept from batch to batch, as the addon keeps them (`src/keys.rs`): numbered in
+ * order of first sight, forgotten all at once when a batch starts with `maxKeys` or more,
+ * and those a refused batch added taken back.
+ */
+export class TwinKeys {
+  ids = new Map<string, number>();
+  /** groupBy values per id, flat: the batches' `keyValues` (a new array after a reset). */
+  values: unknown[] = [];
+}
+
 /** Pre-aggregates decoded events against the operator's `watermark` (see `NativeBatch`). */
 export function aggregateEvents(
   events: readonly SluiceEvent[],
   spec: FrameSpec,
   watermark: number,
+  keys: TwinKeys = new TwinKeys(),
 ): NativeBatch {
+  if (keys.ids.size >= Math.max(1, spec.maxKeys ?? DEFAULT_MAX_KEYS)) {
+    keys.ids = new Map();
+    keys.values = [];
+  }
+  const firstNewKey = keys.ids.size;
+  const added: string[] = [];
+  const refuse = (code: string): NativeBatch => {
+    for (const key of added) keys.ids.delete(key);
+    keys.values.length = firstNewKey * spec.groupBy;
+    return fallbackBatch(code);
+  };
   const size = spec.sizeMs;
   const lateness = spec.allowedLatenessMs;
   const steps: number[] = [];
@@ -70,14 +100,13 @@ export function aggregateEvents(
   const times = new Float64Array(events.length);
   const windowStarts: number[] = [];
   const keyIds: number[] = [];
-  const keyValues: unknown[] = [];
+  const keyValues = keys.values;
   const columns: ColumnBuilder[] = spec.aggregates.map(() => ({
     counts: [],
     numbers: [],
     scalars: [],
     values: [],
   }));
-  const keys = new Map<string, number>();
   let segment = new Map<string, number>();
   let openEvents = 0;
   let marked = watermark;
@@ -111,16 +140,15 @@ export function aggregateEvents(
     const event = events[index];
     for (let i = 0; i < fields.length; i++) fields[i] = event[spec.fields[i]];
     const timeValue = fields[0];
-    if (typeof timeValue === 'string') return fallbackBatch('UNSUPPORTED_TIME_STRING');
-    if (timeValue instanceof Date) return fallbackBatch('UNSUPPORTED_MSGPACK');
+    if (typeof timeValue === 'string') return refuse('UNSUPPORTED_TIME_STRING');
+    if (timeValue instanceof Date) return refuse('UNSUPPORTED_MSGPACK');
     if (!isFiniteNumber(timeValue)) {
       times[index] = Number.NaN;
       slow(index);
       continue;
     }
     const time = timeValue;
-    if (!Number.isInteger(time) || Math.abs(time) > MAX_SAFE)
-      return fallbackBatch('UNSUPPORTED_FRACTIONAL_TIME');
+    if (!Number.isInteger(time) || Math.abs(time) > MAX_SAFE) return refuse('UNSUPPORTED_FRACTIONAL_TIME');
     times[index] = time;
     let fits = true;
     for (let i = 1; i <= spec.groupBy; i++) if (!scalarFits(fields[i])) fits = false;
@@ -139,10 +167,11 @@ export function aggregateEvents(
     else {
       let key = '';
       for (let i = 1; i <= spec.groupBy; i++) key += `${keyPart(fields[i])}|`;
-      let keyId = keys.get(key);
+      let keyId = keys.ids.get(key);
       if (keyId === undefined) {
-        keyId = keys.size;
-        keys.set(key, keyId);
+        keyId = keys.ids.size;
+        keys.ids.set(key, keyId);
+        added.push(key);
         for (let i = 1; i <= spec.groupBy; i++) keyValues.push(fields[i] ?? null);
       }
       openEvents++;

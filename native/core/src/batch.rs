@@ -8,9 +8,9 @@
 //!   [2, i]  run event i through the TS per-event path
 //! A segment of partials is closed before any step that can fire, purge or read state.
 
+use crate::keys::{hash_key, KeyIds};
 use crate::msgpack::Value;
 use rustc_hash::FxHashMap;
-use std::hash::BuildHasher;
 
 pub const STEP_APPLY: i32 = 0;
 pub const STEP_ADVANCE: i32 = 1;
@@ -33,6 +33,9 @@ pub struct Spec {
     pub group_by: usize,
     /// (function, index of the field among the event fields read, if any)
     pub aggregates: Vec<(Fn, Option<usize>)>,
+    /// Key ids kept from batch to batch up to this many keys; a batch that starts with
+    /// more forgets them all first (`Batch::keys_reset`).
+    pub max_keys: usize,
 }
 
 /// One scalar held for output: a key value or a first/last value.
@@ -54,6 +57,11 @@ pub struct Column<'a> {
 }
 
 pub struct Batch<'a> {
+    /// The aggregator's key ids were forgotten before this batch: ids start again from 0.
+    pub keys_reset: bool,
+    /// The first key id this batch added; `key_values` holds the values of the keys from
+    /// there on (`group_by` values per key). Older ids are those of earlier batches.
+    pub first_new_key: u32,
     pub steps: Vec<i32>,
     pub marks: Vec<f64>,
     pub times: Vec<f64>,
@@ -86,41 +94,36 @@ fn as_scalar<'a>(value: &Value<'a>) -> Scalar<'a> {
 
 const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
-/// What an aggregator keeps from batch to batch: its tables, emptied for each batch
-/// but not freed, so a batch costs no allocation of them.
+/// What an aggregator keeps from batch to batch: its key ids, and tables emptied for
+/// each batch but not freed, so a batch costs no allocation of them.
 #[derive(Default)]
 pub struct Workspace {
-    /// Keys of one groupBy field, open addressing: per slot (batch stamp, key id); a
-    /// slot stamped by an earlier batch is empty.
-    single_slots: Vec<(u32, u32)>,
-    /// Per key id of this batch: its hash, to place it again when the table grows.
-    single_hashes: Vec<u64>,
-    /// Keys of several groupBy fields, encoded into `key_buf`.
-    keys: FxHashMap<Vec<u8>, u32>,
+    /// Key ids kept from batch to batch.
+    ids: KeyIds,
+    /// The keys of the batch being read, numbered in the batch: the per-event lookups stay
+    /// in a table the size of a batch (in cache), and each of its keys is looked up in
+    /// `ids` once, when the batch is finished.
+    batch_keys: KeyIds,
     key_buf: Vec<u8>,
-    /// Per key id of this batch: (window start, partial, segment) of its latest partial.
+    /// Per batch key: (window start, partial, segment) of its latest partial.
     latest: Vec<(i64, u32, u32)>,
-    /// (window start, key id) → partial, for the keys with partials in two or more
+    /// (window start, batch key) → partial, for the keys with partials in two or more
     /// windows in the open segment; one window per key needs only `latest`.
     segment: FxHashMap<(i64, u32), u32>,
-    stamp: u32,
+    /// Kept id per batch key.
+    kept: Vec<u32>,
+    /// What `KeyIds::warm` last read (meaningless), kept so that its reads stay in the code.
+    warmed: u64,
+    /// The key ids were forgotten and no batch has said so yet (`Batch::keys_reset`).
+    reset_unsaid: bool,
 }
 
 impl Workspace {
-    /// Empties the tables for a batch of about `events` events.
-    fn reset(&mut self, events: usize) {
-        self.stamp = self.stamp.wrapping_add(1);
-        let wanted = (events.max(8) * 2).next_power_of_two();
-        if self.stamp == 0 || self.single_slots.len() < wanted {
-            self.single_slots.clear();
-            self.single_slots
-                .resize(wanted.max(self.single_slots.capacity()), (0, 0));
-            self.stamp = 1;
-        }
-        self.single_hashes.clear();
-        self.keys.clear();
-        self.latest.clear();
-        self.segment.clear();
+    /// Takes back a finished batch that could not be delivered: its new key ids are
+    /// forgotten, and a reset it carried is said by the next batch instead.
+    pub fn undo(&mut self, batch: &Batch) {
+        self.ids.rollback(batch.first_new_key as usize);
+        self.reset_unsaid = batch.keys_reset;
     }
 }
 
@@ -131,47 +134,19 @@ pub struct Aggregator<'a, 'w> {
     watermark: f64,
     marked: f64,
     work: &'w mut Workspace,
-    /// Segments closed so far: the segment of a key's latest partial tells whether it is open.
+    /// Segments closed so far: a `latest` entry of an earlier segment is stale.
     segments: u32,
     /// Events since the last closed segment.
     open_events: usize,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum SingleKey<'a> {
-    Nil,
-    Bool(bool),
-    Num(u64),
-    Str(&'a str),
-}
-
-impl<'a> SingleKey<'a> {
-    fn of(value: &Value<'a>) -> Self {
-        match *value {
-            Value::Bool(b) => SingleKey::Bool(b),
-            Value::Num(n) => SingleKey::Num(if n == 0.0 { 0 } else { n.to_bits() }),
-            Value::Str(s) => SingleKey::Str(s),
-            _ => SingleKey::Nil,
-        }
-    }
-
-    fn of_scalar(value: &Scalar<'a>) -> Self {
-        match *value {
-            Scalar::Bool(b) => SingleKey::Bool(b),
-            Scalar::Num(n) => SingleKey::Num(if n == 0.0 { 0 } else { n.to_bits() }),
-            Scalar::Str(s) => SingleKey::Str(s),
-            Scalar::Nil => SingleKey::Nil,
-        }
-    }
-}
+/// No partial yet: the segment of a new batch key's `latest` entry.
+const NO_SEGMENT: u32 = u32::MAX;
 
 /// Floor division of a − offset by size: which boundary period `a` lies in.
 fn period(a: i64, offset: i64, size: i64) -> i64 {
     (a - offset).div_euclid(size)
 }
-
-/// No partial yet: the segment of a new key's `latest` entry.
-const NO_SEGMENT: u32 = u32::MAX;
 
 impl<'a, 'w> Aggregator<'a, 'w> {
     pub fn new(spec: &'a Spec, watermark: f64, events: usize, work: &'w mut Workspace) -> Self {
@@ -185,10 +160,14 @@ impl<'a, 'w> Aggregator<'a, 'w> {
                 values: Vec::new(),
             })
             .collect();
-        work.reset(events);
+        work.batch_keys.clear();
+        work.latest.clear();
+        work.segment.clear();
         Aggregator {
             spec,
             batch: Batch {
+                keys_reset: false,
+                first_new_key: 0,
                 steps: Vec::new(),
                 marks: Vec::new(),
                 times: Vec::with_capacity(events),
@@ -295,9 +274,6 @@ impl<'a, 'w> Aggregator<'a, 'w> {
 
     /// The batch's id of the event's key; a new key's values join `key_values`.
     fn key_id(&mut self, fields: &[Value<'a>]) -> u32 {
-        if self.spec.group_by == 1 {
-            return self.single_key_id(&fields[1]);
-        }
         let work = &mut *self.work;
         let buf = &mut work.key_buf;
         buf.clear();
@@ -317,57 +293,12 @@ impl<'a, 'w> Aggregator<'a, 'w> {
                 }
             }
         }
-        if let Some(&id) = work.keys.get(buf.as_slice()) {
-            return id;
-        }
-        let id = work.keys.len() as u32;
-        work.keys.insert(buf.clone(), id);
-        work.latest.push((0, 0, NO_SEGMENT));
-        for value in &fields[1..=self.spec.group_by] {
-            self.batch.key_values.push(as_scalar(value));
-        }
-        id
-    }
-
-    /// One groupBy field: the key is the value itself, found by open addressing over the
-    /// batch's key values (no copy of the key).
-    fn single_key_id(&mut self, value: &Value<'a>) -> u32 {
-        let key = SingleKey::of(value);
-        let hash = rustc_hash::FxBuildHasher.hash_one(key);
-        let work = &mut *self.work;
-        let mut mask = work.single_slots.len() - 1;
-        let mut at = (hash as usize) & mask;
-        loop {
-            let (stamp, id) = work.single_slots[at];
-            if stamp != work.stamp {
-                break;
+        let (id, new) = work.batch_keys.intern(buf, hash_key(buf));
+        if new {
+            work.latest.push((0, 0, NO_SEGMENT));
+            for value in &fields[1..=self.spec.group_by] {
+                self.batch.key_values.push(as_scalar(value));
             }
-            if work.single_hashes[id as usize] == hash
-                && SingleKey::of_scalar(&self.batch.key_values[id as usize]) == key
-            {
-                return id;
-            }
-            at = (at + 1) & mask;
-        }
-        let id = work.single_hashes.len() as u32;
-        work.single_hashes.push(hash);
-        work.latest.push((0, 0, NO_SEGMENT));
-        self.batch.key_values.push(as_scalar(value));
-        if work.single_hashes.len() * 2 > work.single_slots.len() {
-            // Grown: every key of the batch placed again.
-            let size = work.single_slots.len() * 2;
-            work.single_slots.clear();
-            work.single_slots.resize(size, (0, 0));
-            mask = size - 1;
-            for (other, &hash) in work.single_hashes.iter().enumerate() {
-                let mut at = (hash as usize) & mask;
-                while work.single_slots[at].0 == work.stamp {
-                    at = (at + 1) & mask;
-                }
-                work.single_slots[at] = (work.stamp, other as u32);
-            }
-        } else {
-            work.single_slots[at] = (work.stamp, id);
         }
         id
     }
@@ -464,9 +395,42 @@ impl<'a, 'w> Aggregator<'a, 'w> {
         }
     }
 
+    /// The batch, its keys numbered by the ids kept from batch to batch: each batch key
+    /// looked up there once, the new ones given the next ids in order of first sight.
     pub fn finish(mut self) -> Batch<'a> {
         self.close_segment();
         self.sync_watermark();
+        let work = &mut *self.work;
+        if work.ids.len() >= self.spec.max_keys.max(1) {
+            work.ids.clear();
+            work.reset_unsaid = true;
+        }
+        let batch = &mut self.batch;
+        batch.keys_reset = std::mem::take(&mut work.reset_unsaid);
+        batch.first_new_key = work.ids.len() as u32;
+        let width = self.spec.group_by;
+        work.kept.clear();
+        let batch_keys = &work.batch_keys;
+        work.warmed = work
+            .ids
+            .warm((0..batch_keys.len()).map(|local| batch_keys.hash(local)));
+        let mut new_values = 0;
+        for local in 0..batch_keys.len() {
+            let (id, new) = work
+                .ids
+                .intern(batch_keys.key(local), batch_keys.hash(local));
+            work.kept.push(id);
+            if new {
+                // Batch keys are numbered in order of first sight, so the new ones stay in order.
+                let values = local * width..(local + 1) * width;
+                batch.key_values.copy_within(values, new_values);
+                new_values += width;
+            }
+        }
+        batch.key_values.truncate(new_values);
+        for key in &mut batch.key_ids {
+            *key = work.kept[*key as usize];
+        }
         self.batch
     }
 }

@@ -8,6 +8,7 @@ pub mod batch;
 pub mod frame;
 pub mod json;
 pub mod kafka;
+pub mod keys;
 pub mod msgpack;
 
 use batch::Aggregator;

@@ -19,15 +19,19 @@ fuzz_target!(|data: &[u8]| {
             (Fn::Max, Some(2)),
             (Fn::Last, Some(1)),
         ],
+        max_keys: 4,
     };
     let names = ["ts".to_string(), "k".to_string(), "v".to_string()];
     // The raw bytes as a frame, and as an already-decompressed payload behind a valid header.
     let mut scratch = Vec::new();
+    // One workspace for both reads: key ids kept, reset (at 4 keys) and taken back.
     let mut work = Workspace::default();
     if let Ok(payload) = frame::open_frame(data, &mut scratch) {
         let mut aggregator = Aggregator::new(&spec, 0.0, payload.count.min(1 << 20), &mut work);
-        let _ = read_events(payload.packed, payload.count, &names, &mut aggregator);
-        let _ = aggregator.finish();
+        // A refused batch is dropped unfinished: its new key ids are taken back.
+        if read_events(payload.packed, payload.count, &names, &mut aggregator).is_ok() {
+            let _ = aggregator.finish();
+        }
     }
     let mut events = 0usize;
     let read = msgpack::project_frame(data, &mut scratch, &names, |fields| {
@@ -42,7 +46,8 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some((&count, packed)) = data.split_first() {
         let mut aggregator = Aggregator::new(&spec, f64::NEG_INFINITY, 16, &mut work);
-        let _ = read_events(packed, usize::from(count % 16), &names, &mut aggregator);
-        let _ = aggregator.finish();
+        if read_events(packed, usize::from(count % 16), &names, &mut aggregator).is_ok() {
+            let _ = aggregator.finish();
+        }
     }
 });

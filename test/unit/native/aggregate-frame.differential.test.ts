@@ -13,11 +13,20 @@ import {
   aggregateFrame,
   aggregateFrameNative,
   aggregateFrameTwin,
+  type FrameSpec,
   frameSpecFor,
   nativeAddon,
 } from '../../../native/index.ts';
 import { runFast, runReference } from './frame-pipeline-model.ts';
 import { batches, tumblingConfig } from './native-arbitraries.ts';
+
+/** Key ids kept from batch to batch: the default, or so few that they are forgotten often. */
+const maxKeys = fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined });
+
+function withMaxKeys(spec: FrameSpec | null, keysKept: number | undefined): FrameSpec {
+  assert.ok(spec !== null);
+  return keysKept === undefined ? spec : { ...spec, maxKeys: keysKept };
+}
 
 const paths = [
   { name: 'TS twin', aggregate: aggregateFrameTwin },
@@ -32,9 +41,8 @@ describe('native hot path against the event-by-event path', () => {
   for (const path of paths) {
     it(`${path.name}: rows, late records, dead letters and state equal the per-event path`, () => {
       fc.assert(
-        fc.property(tumblingConfig, batches, (config, input) => {
-          const spec = frameSpecFor(config, 'ts');
-          assert.ok(spec !== null);
+        fc.property(tumblingConfig, batches, maxKeys, (config, input, keysKept) => {
+          const spec = withMaxKeys(frameSpecFor(config, 'ts'), keysKept);
           const frames = input.map((events) => encodeFrame(events));
           const expected = runReference(config, frames, 'ts');
           const actual = runFast(config, spec, frames, 'ts', path.aggregate);
@@ -50,21 +58,110 @@ describe('native hot path against the event-by-event path', () => {
   it('the native addon and the twin return identical pre-aggregated batches', (t) => {
     if (nativeAddon === null) return t.skip('native addon not built');
     fc.assert(
-      fc.property(tumblingConfig, batches, fc.integer({ min: -50, max: 1_000 }), (config, input, mark) => {
-        const spec = frameSpecFor(config, 'ts');
-        assert.ok(spec !== null);
-        for (const watermark of [Number.NEGATIVE_INFINITY, mark]) {
-          for (const events of input) {
-            const frame = encodeFrame(events);
-            assert.deepEqual(
-              aggregateFrameNative(frame, spec, watermark),
-              aggregateFrameTwin(frame, spec, watermark),
-            );
+      fc.property(
+        tumblingConfig,
+        batches,
+        fc.integer({ min: -50, max: 1_000 }),
+        maxKeys,
+        (config, input, mark, keysKept) => {
+          const spec = withMaxKeys(frameSpecFor(config, 'ts'), keysKept);
+          for (const watermark of [Number.NEGATIVE_INFINITY, mark]) {
+            for (const events of input) {
+              const frame = encodeFrame(events);
+              assert.deepEqual(
+                aggregateFrameNative(frame, spec, watermark),
+                aggregateFrameTwin(frame, spec, watermark),
+              );
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
+  });
+
+  it('keeps key ids from batch to batch, and takes back those of a refused batch', () => {
+    const config = {
+      window: { type: 'tumbling' as const, sizeMs: 10 },
+      allowedLatenessMs: 0,
+      maxOutOfOrderMs: 100,
+      groupBy: ['k'],
+      aggregates: [{ name: 'n', fn: 'count' as const }],
+    };
+    for (const path of paths) {
+      const spec = frameSpecFor(config, 'ts');
+      assert.ok(spec !== null);
+      const first = path.aggregate(
+        encodeFrame([
+          { ts: 1, k: 'a' },
+          { ts: 2, k: 'b' },
+        ]),
+        spec,
+        0,
+      );
+      assert.deepEqual([...first.keyIds], [0, 1], path.name);
+      // 'c' is read, then the fractional time refuses the batch: 'c' must not keep id 2.
+      const refused = path.aggregate(
+        encodeFrame([
+          { ts: 3, k: 'c' },
+          { ts: 3.5, k: 'a' },
+        ]),
+        spec,
+        0,
+      );
+      assert.equal(refused.fallback, 'UNSUPPORTED_FRACTIONAL_TIME', path.name);
+      const next = path.aggregate(
+        encodeFrame([
+          { ts: 4, k: 'b' },
+          { ts: 5, k: 'd' },
+          { ts: 6, k: 'a' },
+        ]),
+        spec,
+        0,
+      );
+      assert.deepEqual([...next.keyIds], [1, 2, 0], path.name);
+      assert.deepEqual(next.keyValues, ['a', 'b', 'd'], path.name);
+      // Over maxKeys, a batch starts the ids again from 0.
+      const small = { ...spec, maxKeys: 2 };
+      path.aggregate(
+        encodeFrame([
+          { ts: 1, k: 'a' },
+          { ts: 2, k: 'b' },
+        ]),
+        small,
+        0,
+      );
+      const after = path.aggregate(
+        encodeFrame([
+          { ts: 3, k: 'b' },
+          { ts: 4, k: 'c' },
+        ]),
+        small,
+        0,
+      );
+      assert.deepEqual([...after.keyIds], [0, 1], path.name);
+      assert.deepEqual(after.keyValues, ['b', 'c'], path.name);
+    }
+  });
+
+  it('a batch larger than the buffers they are grown for: its keys arrive once', (t) => {
+    if (nativeAddon === null) return t.skip('native addon not built');
+    const config = {
+      window: { type: 'tumbling' as const, sizeMs: 1_000 },
+      allowedLatenessMs: 0,
+      maxOutOfOrderMs: 0,
+      groupBy: ['k'],
+      aggregates: [
+        { name: 'n', fn: 'count' as const },
+        { name: 's', fn: 'sum' as const, field: 'v' },
+      ],
+    };
+    const spec = frameSpecFor(config, 'ts');
+    assert.ok(spec !== null);
+    const events = Array.from({ length: 40_000 }, (_, i) => ({ ts: 5, k: `key-${i}`, v: i }));
+    const native = aggregateFrameNative(encodeFrame(events), spec, 0);
+    assert.equal(native.keyValues.length, 40_000);
+    assert.deepEqual(native, aggregateFrameTwin(encodeFrame(events), spec, 0));
   });
 
   it('folds a key that moves between two open windows into one partial per window', () => {
