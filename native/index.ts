@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import type { FieldProjectorClass } from './field-projection.ts';
 import type { FrameSpec, NativeBatch } from './native-batch.ts';
 import { type FrameAggregatorClass, NativeFrameAggregator } from './native-frame-aggregator.ts';
+
+export type { NativeFrameAggregator } from './native-frame-aggregator.ts';
+
 import { fallbackBatch } from './twin/aggregate-events.ts';
 import { aggregateFrameTwin } from './twin/aggregate-frame.ts';
 
@@ -74,10 +77,15 @@ export function aggregateFrameNative(frame: Buffer, spec: FrameSpec, watermark: 
   if (nativeAddon === null) throw new NativeAddonError('the native addon is not loaded');
   let aggregator = aggregators.get(spec);
   if (aggregator === undefined) {
-    aggregator = new NativeFrameAggregator(new nativeAddon.FrameAggregator(spec), spec);
+    aggregator = createFrameAggregator(spec) as NativeFrameAggregator;
     aggregators.set(spec, aggregator);
   }
   return aggregator.aggregate(frame, watermark);
+}
+
+/** A native pre-aggregator for `spec` when the addon is loaded; null when the twin serves. */
+export function createFrameAggregator(spec: FrameSpec): NativeFrameAggregator | null {
+  return nativeAddon === null ? null : new NativeFrameAggregator(new nativeAddon.FrameAggregator(spec), spec);
 }
 
 /**

@@ -11,6 +11,16 @@ export interface FrameAggregatorHandle {
     ints: Int32Array,
     sizes: Uint32Array,
   ): string;
+  /** The same for every frame in the records of whole Kafka record batches, as one batch. */
+  aggregateRecordBatches(
+    bytes: Uint8Array,
+    fromOffset: number,
+    deadLetterHeader: string,
+    watermark: number,
+    floats: Float64Array,
+    ints: Int32Array,
+    sizes: Uint32Array,
+  ): string;
 }
 
 export type FrameAggregatorClass = new (spec: FrameSpec) => FrameAggregatorHandle;
@@ -99,11 +109,34 @@ export class NativeFrameAggregator {
   }
 
   aggregate(frame: Uint8Array, watermark: number): NativeBatch {
+    return this.#read((sizes) => this.handle.aggregate(frame, watermark, floats, ints, sizes));
+  }
+
+  /**
+   * Every frame in the records of `bytes` (whole v2 record batches, as the kafka source
+   * hands them to a worker) from `fromOffset` on, as one batch; a fallback when the
+   * records hold anything the ordinary reader must decide (see `FieldProjector`).
+   */
+  aggregateRecordBatches(
+    bytes: Uint8Array,
+    fromOffset: string,
+    deadLetterHeader: string,
+    watermark: number,
+  ): NativeBatch {
+    const from = Number(fromOffset);
+    if (!Number.isSafeInteger(from)) return fallbackBatch('UNSUPPORTED_RECORDS');
+    return this.#read((sizes) =>
+      this.handle.aggregateRecordBatches(bytes, from, deadLetterHeader, watermark, floats, ints, sizes),
+    );
+  }
+
+  /** Runs `call` (again, with grown buffers, if they were too small) and reads its batch. */
+  #read(call: (sizes: Uint32Array) => string): NativeBatch {
     const sizes = this.sizes;
-    let text = this.handle.aggregate(frame, watermark, floats, ints, sizes);
+    let text = call(sizes);
     if (sizes[0] === TOO_SMALL) {
       grow(sizes[8], sizes[9]);
-      text = this.handle.aggregate(frame, watermark, floats, ints, sizes);
+      text = call(sizes);
     }
     if (sizes[0] === FALLBACK) return fallbackBatch(text);
     if (sizes[0] !== WRITTEN) throw new Error(`native aggregate: unexpected status ${sizes[0]}`);

@@ -36,6 +36,12 @@ export const metricCatalogue: readonly MetricSpec[] = [
     labelNames: ['source'],
   },
   {
+    name: 'sluice_native_preaggregated_batches_total',
+    help: "Kafka batches of sluice frames pre-aggregated natively for the partition's one tumbling window and merged into it (the rest took the field reader or the TS path).",
+    type: 'counter',
+    labelNames: ['source'],
+  },
+  {
     name: 'sluice_native_fallback_batches_total',
     help: 'Batches the native path handed to the TS path (a message it does not read, or one that becomes a dead letter).',
     type: 'counter',

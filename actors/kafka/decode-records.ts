@@ -10,6 +10,8 @@
  */
 
 import type { FieldProjector } from '../../native/field-projection.ts';
+import type { NativeBatch } from '../../native/native-batch.ts';
+import type { NativeFrameAggregator } from '../../native/native-frame-aggregator.ts';
 import type { DecodeFailureCode } from '../codecs/decode-failure.ts';
 import { decodeFrame } from '../codecs/frame.ts';
 import { decodeJsonEvent } from '../codecs/json-event.ts';
@@ -167,6 +169,25 @@ export function projectKafkaRecords(
   }
   const batch = unpackKafkaBatch(packed);
   return batch.deadLetters === undefined ? projector.project(batch.values) : null;
+}
+
+/**
+ * Every frame of a Kafka batch of sluice frames, pre-aggregated natively for one tumbling
+ * window against `watermark` (`NativeFrameAggregator`), with the refusals of
+ * `projectKafkaRecords`; null for a batch not handed over as raw record batches.
+ */
+export function aggregateKafkaFrames(
+  aggregator: NativeFrameAggregator,
+  packed: PackedKafkaBatch,
+  watermark: number,
+): NativeBatch | null {
+  if (packed.fromOffset === undefined) return null;
+  return aggregator.aggregateRecordBatches(
+    new Uint8Array(packed.buffer),
+    packed.fromOffset,
+    DEAD_LETTER_HEADERS.code,
+    watermark,
+  );
 }
 
 /** Decoded frames not yet in the output: each frame's events and its message offset. */

@@ -14,11 +14,17 @@
  */
 
 import { createFieldProjector, type FieldProjector } from '../../native/field-projection.ts';
+import { createFrameAggregator, type NativeFrameAggregator } from '../../native/index.ts';
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { parseEventTime } from '../codecs/event-time.ts';
 import { unpackLogRecords } from '../gateway/log-batch.ts';
-import { decodeKafkaRecords, type KafkaFormat, projectKafkaRecords } from '../kafka/decode-records.ts';
+import {
+  aggregateKafkaFrames,
+  decodeKafkaRecords,
+  type KafkaFormat,
+  projectKafkaRecords,
+} from '../kafka/decode-records.ts';
 import { type PackedKafkaBatch, unpackKafkaBatch } from '../kafka/kafka-batch.ts';
 import type { SluiceEvent } from '../windows/index.ts';
 import { GeneratorDriver } from './generator-driver.ts';
@@ -143,6 +149,12 @@ class PartitionActor implements Actor<PartitionMessage> {
    * (`projectedFields`); else null.
    */
   readonly #projector: FieldProjector | null;
+  /**
+   * Pre-aggregates Kafka batches of sluice frames natively for the partition's one
+   * tumbling window, when the projector serves and the window qualifies
+   * (`PartitionPipeline.preAggregationSpec`); else null.
+   */
+  readonly #preAggregator: NativeFrameAggregator | null;
   /** The next source position to read. */
   #position: SourcePosition | null;
   #ended = false;
@@ -176,6 +188,8 @@ class PartitionActor implements Actor<PartitionMessage> {
     const fields = plan.input.kind === 'kafka' ? projectedFields(plan) : null;
     this.#projector =
       fields === null || plan.input.kind !== 'kafka' ? null : createFieldProjector(fields, plan.input.format);
+    const spec = this.#projector?.format === 'frame' ? pipeline.preAggregationSpec() : null;
+    this.#preAggregator = spec === null ? null : createFrameAggregator(spec);
     if (this.#generator !== null && typeof restored.position === 'number') {
       this.#generator.skipTo(restored.position);
     }
@@ -204,7 +218,7 @@ class PartitionActor implements Actor<PartitionMessage> {
       native:
         this.#projector === null
           ? 'off'
-          : `${this.#projector.format} read for ${this.#projector.fields.join(', ')}`,
+          : `${this.#projector.format} read for ${this.#projector.fields.join(', ')}${this.#preAggregator === null ? '' : ', pre-aggregated'}`,
     });
     ctx.metrics.set(
       'sluice_native_path',
@@ -243,6 +257,7 @@ class PartitionActor implements Actor<PartitionMessage> {
       if (this.#plan.input.kind !== 'kafka')
         throw new Error('a Kafka batch reached a partition of another source');
       count =
+        this.#handlePreAggregated(message.batch, ctx) ??
         (await this.#handleProjected(message.batch, ctx)) ??
         (await this.#handleDecoded(this.#plan.input.format, message.batch));
       this.#position = message.batch.nextOffset;
@@ -260,6 +275,28 @@ class PartitionActor implements Actor<PartitionMessage> {
     this.#pipeline.record(ctx, count, performance.now() - began);
     this.#dirty = true;
     await this.#output.flush(ctx);
+    return count;
+  }
+
+  /**
+   * A Kafka batch of frames pre-aggregated natively and merged into the window
+   * (`#preAggregator`): its event count, or null when the batch takes another path (see
+   * `PartitionPipeline.applyPreAggregated`). The events it leaves to the per-event path
+   * are read for the window's fields by the projector.
+   */
+  #handlePreAggregated(batch: PackedKafkaBatch, ctx: ActorContext): number | null {
+    const aggregator = this.#preAggregator;
+    const projector = this.#projector;
+    if (aggregator === null || projector === null) return null;
+    const count = this.#pipeline.applyPreAggregated(
+      (watermark) => aggregateKafkaFrames(aggregator, batch, watermark),
+      () => projectKafkaRecords(projector, batch),
+      this.#output,
+    );
+    if (count === null) return null;
+    const labels = { source: this.#plan.source };
+    ctx.metrics.inc('sluice_native_events_total', labels, count);
+    ctx.metrics.inc('sluice_native_preaggregated_batches_total', labels);
     return count;
   }
 

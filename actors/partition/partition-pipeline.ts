@@ -16,6 +16,7 @@
  * Threading model: owned by one partition actor on its worker thread.
  */
 import { pathToFileURL } from 'node:url';
+import { type FrameSpec, frameSpecFor, type NativeBatch, runBatch, STEP_SLOW } from '../../native/index.ts';
 import type { ActorContext } from '../../runtime/actor.ts';
 import type { KafkaDecodeFailureCode } from '../kafka/decode-records.ts';
 import { Enricher, EnrichMiss } from '../tables/enricher.ts';
@@ -256,6 +257,59 @@ export class PartitionPipeline {
   /** Each window's operator, by window name: checkpoints capture and restore their state. */
   windowOperators(): Array<[window: string, operator: WindowOperator]> {
     return this.#windows.map((run) => [run.plan.name, run.operator]);
+  }
+
+  /**
+   * The native pre-aggregation spec of the partition's window when it can take whole
+   * batches pre-aggregated (`applyPreAggregated`): one tumbling window (see
+   * `frameSpecFor`) and nothing else reading the events — no stream, transform, enrich
+   * step or late output. Null otherwise.
+   */
+  preAggregationSpec(): FrameSpec | null {
+    if (this.#windows.length !== 1 || this.#streams.length > 0) return null;
+    const run = this.#windows[0];
+    if (run.transform !== null || run.enricher !== null || run.plan.late !== null) return null;
+    if (this.#plan.timeField.includes('.')) return null;
+    return frameSpecFor(run.plan.operator, this.#plan.timeField);
+  }
+
+  /**
+   * Applies a batch pre-aggregated natively for the one window (`preAggregationSpec`):
+   * `aggregate` makes it against the window's watermark. The events the fast path left
+   * out (late, or for a fired window within its lateness) run one by one, read by
+   * `events` — called only when there are such. Returns the batch's event count, or null,
+   * having changed nothing, when the batch must take the ordinary path: the aggregation
+   * fell back, an event would become a dead letter (no valid time, a schema misfit: a
+   * dead letter carries the whole event), or window state is evicted (its read-back
+   * needs the events).
+   */
+  applyPreAggregated(
+    aggregate: (watermark: number) => NativeBatch | null,
+    events: () => readonly (SluiceEvent | null)[] | null,
+    output: OutputBuffer,
+  ): number | null {
+    const run = this.#windows[0];
+    if (run.operator.hasEvicted) return null;
+    const batch = aggregate(run.operator.watermark);
+    if (batch === null || batch.fallback !== null) return null;
+    let slow: readonly (SluiceEvent | null)[] | null = null;
+    const steps = batch.steps;
+    for (let i = 0; i < steps.length; i += 2) {
+      if (steps[i] !== STEP_SLOW) continue;
+      if (Number.isNaN(batch.times[steps[i + 1]])) return null;
+      slow ??= events();
+      if (slow === null || slow.length !== batch.count || !run.allFit(slow)) return null;
+    }
+    run.emitter.output = output;
+    const late = slow;
+    runBatch(
+      run.operator,
+      batch,
+      (index, time) => run.operator.process(late?.[index] as SluiceEvent, time, run.emitter),
+      run.emitter,
+    );
+    this.#noteEventTimes(batch.times);
+    return batch.count;
   }
 
   /** Whether every event of the batch fits every window's schema (no dead letter from a misfit). */

@@ -133,8 +133,8 @@ pub struct FrameAggregator {
     spec: Result<Spec, &'static str>,
     fields: Vec<String>,
     work: Workspace,
-    /// Decompressed payloads.
-    scratch: Vec<u8>,
+    /// Decompressed payloads, one buffer per frame of a batch.
+    scratch: Vec<Vec<u8>>,
     /// Per partial, where its next sum value goes.
     fill: Vec<u32>,
 }
@@ -163,19 +163,55 @@ impl FrameAggregator {
         mut ints: Int32ArraySlice,
         mut sizes: Uint32ArraySlice,
     ) -> napi::Result<String> {
-        let ranges = [range_of(&floats), range_of(&ints), range_of(&sizes)];
-        if ranges.iter().enumerate().any(|(a, x)| {
-            ranges[a + 1..]
-                .iter()
-                .any(|y| x.start < y.end && y.start < x.end)
-        }) {
-            return Err(napi::Error::from_reason(
-                "floats, ints and sizes must not share memory",
-            ));
+        let (floats, ints, sizes) = buffers(&mut floats, &mut ints, &mut sizes)?;
+        self.aggregate_frames(&[frame], watermark, floats, ints, sizes)
+    }
+
+    /// The same for every frame in the records of `bytes` — whole v2 record batches back to
+    /// back, as the kafka source hands them to the worker, uncompressed or LZ4 — from
+    /// `from_offset` on, as one batch. A batch `FieldProjector::project_record_batches`
+    /// refuses (a tombstone, a record with the `dead_letter_header`, gzip) falls back
+    /// with `UNSUPPORTED_RECORDS`.
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn aggregate_record_batches(
+        &mut self,
+        bytes: &[u8],
+        from_offset: f64,
+        dead_letter_header: String,
+        watermark: f64,
+        mut floats: Float64ArraySlice,
+        mut ints: Int32ArraySlice,
+        mut sizes: Uint32ArraySlice,
+    ) -> napi::Result<String> {
+        let (floats, ints, sizes) = buffers(&mut floats, &mut ints, &mut sizes)?;
+        const REFUSED: &str = "UNSUPPORTED_RECORDS";
+        if from_offset.fract() != 0.0 || from_offset.abs() > 9.0e15 {
+            return Ok(fallback(sizes, REFUSED));
         }
-        // SAFETY: the three views were just checked to be disjoint, this call is
-        // synchronous on the JavaScript thread that owns them, and none is kept after it.
-        let (floats, ints, sizes) = unsafe { (floats.as_mut(), ints.as_mut(), sizes.as_mut()) };
+        let Ok(fetched) = kafka::Fetched::read(bytes) else {
+            return Ok(fallback(sizes, REFUSED));
+        };
+        let mut frames = Vec::new();
+        let listed = fetched.values(from_offset as i64, dead_letter_header.as_bytes(), |frame| {
+            frames.push(frame);
+            Ok(())
+        });
+        if listed.is_err() {
+            return Ok(fallback(sizes, REFUSED));
+        }
+        self.aggregate_frames(&frames, watermark, floats, ints, sizes)
+    }
+
+    /// Pre-aggregates the events of `frames`, in order, as one batch.
+    fn aggregate_frames(
+        &mut self,
+        frames: &[&[u8]],
+        watermark: f64,
+        floats: &mut [f64],
+        ints: &mut [i32],
+        sizes: &mut [u32],
+    ) -> napi::Result<String> {
         let spec = match &self.spec {
             Ok(spec) => spec,
             Err(code) => return Ok(fallback(sizes, code)),
@@ -185,26 +221,63 @@ impl FrameAggregator {
                 "sizes holds too few entries for the aggregates",
             ));
         }
-        let payload = match frame::open_frame(frame, &mut self.scratch) {
-            Ok(payload) => payload,
-            Err(code) => return Ok(fallback(sizes, code)),
-        };
-        let events = payload.count.min(1 << 20);
-        let mut aggregator = Aggregator::new(spec, watermark, events, &mut self.work);
-        match read_events(payload.packed, payload.count, &self.fields, &mut aggregator) {
-            Ok(()) => {
-                let batch = aggregator.finish();
-                let count = payload.count;
-                let text = write_batch(&batch, spec, count, &mut self.fill, floats, ints, sizes);
-                if sizes[0] == TOO_SMALL {
-                    // Called again with larger buffers, the batch must add its keys again.
-                    self.work.undo(&batch);
-                }
-                Ok(text)
-            }
-            Err(code) => Ok(fallback(sizes, code)),
+        if self.scratch.len() < frames.len() {
+            self.scratch.resize_with(frames.len(), Vec::new);
         }
+        // Each frame is decompressed into a buffer of its own: the batch's key and
+        // first/last values point into every frame until the batch is written.
+        let mut aggregator = Aggregator::new(spec, watermark, 0, &mut self.work);
+        let mut count = 0;
+        for (frame, scratch) in frames.iter().zip(self.scratch.iter_mut()) {
+            let payload = match frame::open_frame(frame, scratch) {
+                Ok(payload) => payload,
+                Err(code) => return Ok(fallback(sizes, code)),
+            };
+            if let Err(code) =
+                read_events(payload.packed, payload.count, &self.fields, &mut aggregator)
+            {
+                return Ok(fallback(sizes, code));
+            }
+            count += payload.count;
+        }
+        let batch = aggregator.finish();
+        let text = write_batch(&batch, spec, count, &mut self.fill, floats, ints, sizes);
+        if sizes[0] == TOO_SMALL {
+            // Called again with larger buffers, the batch must add its keys again.
+            self.work.undo(&batch);
+        }
+        // A frame's buffer is kept for the next call, unless a huge frame grew it.
+        for scratch in &mut self.scratch {
+            if scratch.capacity() > MAX_KEPT_SCRATCH {
+                *scratch = Vec::new();
+            }
+        }
+        Ok(text)
     }
+}
+
+/// Decompression buffers larger than this are freed after the call.
+const MAX_KEPT_SCRATCH: usize = 8 << 20;
+
+/// The buffers a call writes into, checked to be disjoint, as slices.
+fn buffers<'b>(
+    floats: &'b mut Float64ArraySlice,
+    ints: &'b mut Int32ArraySlice,
+    sizes: &'b mut Uint32ArraySlice,
+) -> napi::Result<(&'b mut [f64], &'b mut [i32], &'b mut [u32])> {
+    let ranges = [range_of(floats), range_of(ints), range_of(sizes)];
+    if ranges.iter().enumerate().any(|(a, x)| {
+        ranges[a + 1..]
+            .iter()
+            .any(|y| x.start < y.end && y.start < x.end)
+    }) {
+        return Err(napi::Error::from_reason(
+            "floats, ints and sizes must not share memory",
+        ));
+    }
+    // SAFETY: the three views were just checked to be disjoint, the call is synchronous on
+    // the JavaScript thread that owns them, and no slice outlives it.
+    Ok(unsafe { (floats.as_mut(), ints.as_mut(), sizes.as_mut()) })
 }
 
 /// The bytes a typed array views.

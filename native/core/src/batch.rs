@@ -223,8 +223,10 @@ impl<'a, 'w> Aggregator<'a, 'w> {
             || period(to, self.spec.lateness, size) > period(from, self.spec.lateness, size)
     }
 
-    /// Adds one event; `fields[0]` is its time value. Err: the batch needs the TS path.
-    pub fn push(&mut self, index: usize, fields: &[Value<'a>]) -> Result<(), &'static str> {
+    /// Adds the batch's next event; `fields[0]` is its time value. Err: the batch needs
+    /// the TS path.
+    pub fn push(&mut self, fields: &[Value<'a>]) -> Result<(), &'static str> {
+        let index = self.batch.times.len();
         let time = match fields[0] {
             Value::Num(t) if t.is_finite() => t,
             Value::Str(_) => return Err("UNSUPPORTED_TIME_STRING"),

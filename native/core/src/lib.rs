@@ -14,7 +14,7 @@ pub mod msgpack;
 use batch::Aggregator;
 use msgpack::{KeyMatcher, ReadError, Reader, Value};
 
-/// Reads every event of the payload into the aggregator.
+/// Reads every event of the payload into the aggregator, after those it holds already.
 pub fn read_events<'a>(
     packed: &'a [u8],
     count: usize,
@@ -37,7 +37,7 @@ pub fn read_events<'a>(
     let mut keys = KeyMatcher::new(names);
     // A name may be wanted twice (the time field also grouped by): every slot of it is filled.
     let repeated = (1..names.len()).any(|i| names[..i].contains(&names[i]));
-    for index in 0..length {
+    for _ in 0..length {
         fields.iter_mut().for_each(|f| *f = Value::Missing);
         let entries = reader
             .map_header()
@@ -59,7 +59,7 @@ pub fn read_events<'a>(
                 }
             }
         }
-        aggregator.push(index, &fields)?;
+        aggregator.push(&fields)?;
     }
     if !reader.at_end() {
         return Err("FRAME_PAYLOAD_INVALID");

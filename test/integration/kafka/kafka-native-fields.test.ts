@@ -58,11 +58,16 @@ function msgpackMap(entries: Array<[string, number[]]>): Buffer {
   return Buffer.from([0x80 | entries.length, ...parts]);
 }
 
-/** Clean events: what the native path reads. */
+/**
+ * Clean events: what the native path reads. In partition 0 some arrive 12 s behind (a
+ * fired window, re-fired within its lateness) or 30 s behind (late): events a
+ * pre-aggregated batch leaves to the per-event path.
+ */
 function clean(partition: number, i: number): Value {
+  const behind = partition === 0 ? ({ 13: 12_000, 29: 30_000 }[i % 50] ?? 0) : 0;
   return {
     user_id: `u${(i * 7 + partition) % 23}`,
-    ts: START + i * 37,
+    ts: START + i * 37 - behind,
     amount: (i % 13) * 1.25 - 3,
     page: `/p/${i % 5}`,
     extra: { nested: [i, { deep: 'é' }] },
@@ -145,7 +150,10 @@ function refused(n: number, i: number): Message {
   return cases[n % cases.length];
 }
 
-function topology(format: Format, topic: string, group: string, dir: string): string {
+/** `both`: a tumbling and a session window; `tumbling`: the tumbling one alone, which frames pre-aggregate for. */
+type Windows = 'both' | 'tumbling';
+
+function topology(format: Format, topic: string, group: string, dir: string, windows: Windows): string {
   return `name: native-fields
 workers: 2
 state: { dir: ${join(dir, 'state')} }
@@ -166,13 +174,17 @@ windows:
     groupBy: [user_id]
     aggregate: { events: count(), amount: sum(amount), top: max(amount), page: last(page) }
     to: [out]
-  per_page:
+${
+  windows === 'both'
+    ? `  per_page:
     from: events
     window: { type: session, gap: 3s }
     groupBy: [page]
     aggregate: { events: count(), mean: avg(amount) }
     to: [out]
-sinks:
+`
+    : ''
+}sinks:
   out: { type: file, path: ${join(dir, 'out', 'rows.jsonl')} }
   dlq: { type: file, path: ${join(dir, 'out', 'dead.jsonl')} }
 deadLetter: dlq
@@ -184,6 +196,7 @@ async function run(
   format: Format,
   topic: string,
   native: boolean,
+  windows: Windows = 'both',
 ): Promise<{ files: Map<string, string>; metrics: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-native-fields-'));
   const saved = process.env.SLUICE_NATIVE;
@@ -193,10 +206,13 @@ async function run(
   try {
     const metrics = new Metrics();
     const group = uniqueName('native-fields-group');
-    const job = await Job.start(parseTopology(topology(format, topic, group, dir), join(dir, 'job.yaml')), {
-      metrics,
-      log: createLogger({ level: 'warn' }),
-    });
+    const job = await Job.start(
+      parseTopology(topology(format, topic, group, dir, windows), join(dir, 'job.yaml')),
+      {
+        metrics,
+        log: createLogger({ level: 'warn' }),
+      },
+    );
     await job.finished;
     await job.stop();
     const files = new Map<string, string>();
@@ -301,6 +317,28 @@ for (const format of ['json', 'msgpack', 'frame'] as const) {
       );
       assert.ok(onNative < events, 'batches with odd messages took the TS path');
       assert.ok(counter(native.metrics, 'sluice_native_fallback_batches_total') > 0);
+      assert.equal(counter(native.metrics, 'sluice_native_preaggregated_batches_total'), 0, 'two windows');
     });
+
+    if (format === 'frame') {
+      it('pre-aggregates frame batches for a lone tumbling window, with the same output', {
+        skip: nativeAddon === null ? 'native addon not built' : false,
+      }, async () => {
+        const ts = await run(format, topic, false, 'tumbling');
+        const native = await run(format, topic, true, 'tumbling');
+        assert.deepEqual([...native.files.keys()], [...ts.files.keys()]);
+        for (const [name, text] of ts.files) assert.equal(native.files.get(name), text, name);
+        const late = counter(ts.metrics, 'sluice_late_events_total');
+        assert.ok(late > 0, 'late events ran one by one beside the partials');
+        assert.equal(counter(native.metrics, 'sluice_late_events_total'), late);
+        const preaggregated = counter(native.metrics, 'sluice_native_preaggregated_batches_total');
+        assert.ok(preaggregated > 0, 'batches were pre-aggregated');
+        assert.ok(counter(native.metrics, 'sluice_native_events_total') >= 3000);
+        assert.ok(
+          counter(native.metrics, 'sluice_native_fallback_batches_total') > 0,
+          'odd batches fell back',
+        );
+      });
+    }
   });
 }
