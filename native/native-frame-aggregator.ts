@@ -1,3 +1,4 @@
+import type { ProjectedFormat } from './field-projection.ts';
 import type { FrameSpec, NativeBatch } from './native-batch.ts';
 import { fallbackBatch } from './twin/aggregate-events.ts';
 
@@ -11,11 +12,12 @@ export interface FrameAggregatorHandle {
     ints: Int32Array,
     sizes: Uint32Array,
   ): string;
-  /** The same for every frame in the records of whole Kafka record batches, as one batch. */
+  /** The same for every event in the records of whole Kafka record batches, as one batch. */
   aggregateRecordBatches(
     bytes: Uint8Array,
     fromOffset: number,
     deadLetterHeader: string,
+    format: ProjectedFormat,
     watermark: number,
     floats: Float64Array,
     ints: Int32Array,
@@ -98,6 +100,12 @@ class BatchReader {
  */
 export class NativeFrameAggregator {
   private readonly sizes: Uint32Array;
+  /**
+   * The addon writes one column per distinct (kind, field) — avg(x) and sum(x) share one
+   * — in order of first use: `columnOf[c]` is aggregate c's, `kinds` theirs.
+   */
+  private readonly columnOf: number[];
+  private readonly kinds: Array<FrameSpec['aggregates'][number]['kind']>;
   /** groupBy values per key id, kept from batch to batch as the addon keeps the ids. */
   private keyValues: unknown[] = [];
 
@@ -106,6 +114,17 @@ export class NativeFrameAggregator {
     private readonly spec: FrameSpec,
   ) {
     this.sizes = new Uint32Array(SIZES_HEAD + spec.aggregates.length);
+    const distinct: string[] = [];
+    this.kinds = [];
+    this.columnOf = spec.aggregates.map(({ kind, field }) => {
+      const name = `${kind}/${field ?? ''}`;
+      let column = distinct.indexOf(name);
+      if (column < 0) {
+        column = distinct.push(name) - 1;
+        this.kinds.push(kind);
+      }
+      return column;
+    });
   }
 
   aggregate(frame: Uint8Array, watermark: number): NativeBatch {
@@ -113,20 +132,31 @@ export class NativeFrameAggregator {
   }
 
   /**
-   * Every frame in the records of `bytes` (whole v2 record batches, as the kafka source
-   * hands them to a worker) from `fromOffset` on, as one batch; a fallback when the
-   * records hold anything the ordinary reader must decide (see `FieldProjector`).
+   * Every event in the records of `bytes` (whole v2 record batches, as the kafka source
+   * hands them to a worker) from `fromOffset` on, as one batch: sluice frames, or one JSON
+   * or msgpack event per record. A fallback when the records hold anything the ordinary
+   * reader must decide (see `FieldProjector`).
    */
   aggregateRecordBatches(
     bytes: Uint8Array,
     fromOffset: string,
     deadLetterHeader: string,
+    format: ProjectedFormat,
     watermark: number,
   ): NativeBatch {
     const from = Number(fromOffset);
     if (!Number.isSafeInteger(from)) return fallbackBatch('UNSUPPORTED_RECORDS');
     return this.#read((sizes) =>
-      this.handle.aggregateRecordBatches(bytes, from, deadLetterHeader, watermark, floats, ints, sizes),
+      this.handle.aggregateRecordBatches(
+        bytes,
+        from,
+        deadLetterHeader,
+        format,
+        watermark,
+        floats,
+        ints,
+        sizes,
+      ),
     );
   }
 
@@ -153,7 +183,7 @@ export class NativeFrameAggregator {
     const batchSteps = read.ints(steps);
     const keyIds = read.uints(partials);
     for (const value of read.scalars(newKeyValues)) keyValues.push(value);
-    const columns = this.spec.aggregates.map(({ kind }, c) => {
+    const written = this.kinds.map((kind, c) => {
       const counts = read.floats(partials);
       const numbers = read.floats(partials);
       const values = read.floats(sizes[SIZES_HEAD + c]);
@@ -161,6 +191,7 @@ export class NativeFrameAggregator {
       const scalars = kind === 'first' || kind === 'last' ? read.scalars(partials) : [];
       return { counts, numbers, scalars, values, offsets };
     });
+    const columns = this.columnOf.map((column) => written[column]);
     return {
       fallback: null,
       count,

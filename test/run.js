@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Runs the test suites with Node's own test runner, TypeScript loaded through tsx.
-// Usage: node test/run.js [unit|integration|e2e|all] [--native-both] [extra files...]
-// Suites run in order unit → golden → integration → e2e; files inside a suite run
-// with limited concurrency because the machine has two cores and shared services.
+// Usage: node test/run.js [unit|unit-ts|integration|e2e|all]
+// `all` runs unit (with golden) → unit-ts → integration → e2e. unit-ts is the unit and
+// golden suite again on the TS twin (SLUICE_NATIVE=0): with the addon built, the first
+// run takes the native path wherever it serves, so both paths run every unit test; the
+// Kafka tests compare the two paths within one run. Files inside a suite run with
+// limited concurrency because the machine has two cores and shared services.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -10,9 +13,10 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const suites = {
-  unit: { dirs: ['test/unit', 'test/golden'], concurrency: 2 },
-  integration: { dirs: ['test/integration'], concurrency: 1 },
-  e2e: { dirs: ['test/e2e'], concurrency: 1 },
+  unit: { dirs: ['test/unit', 'test/golden'], concurrency: 2, env: {} },
+  'unit-ts': { dirs: ['test/unit', 'test/golden'], concurrency: 2, env: { SLUICE_NATIVE: '0' } },
+  integration: { dirs: ['test/integration'], concurrency: 1, env: {} },
+  e2e: { dirs: ['test/e2e'], concurrency: 1, env: {} },
 };
 
 function findTests(dir) {
@@ -34,12 +38,12 @@ function findTests(dir) {
 
 const args = process.argv.slice(2);
 const which = args[0] ?? 'unit';
-const chosen = which === 'all' ? ['unit', 'integration', 'e2e'] : [which];
+const chosen = which === 'all' ? ['unit', 'unit-ts', 'integration', 'e2e'] : [which];
 let failed = false;
 for (const name of chosen) {
   const suite = suites[name];
   if (!suite) {
-    console.error(`unknown suite ${name}; expected unit, integration, e2e or all`);
+    console.error(`unknown suite ${name}; expected unit, unit-ts, integration, e2e or all`);
     process.exit(2);
   }
   const files = suite.dirs.flatMap(findTests);
@@ -55,7 +59,7 @@ for (const name of chosen) {
       '--test-reporter=spec',
       ...files,
     ],
-    { cwd: root, stdio: 'inherit', env: { ...process.env, SLUICE_TEST_SUITE: name } },
+    { cwd: root, stdio: 'inherit', env: { ...process.env, ...suite.env, SLUICE_TEST_SUITE: name } },
   );
   if (result.status !== 0) failed = true;
 }

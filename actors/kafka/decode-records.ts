@@ -9,7 +9,7 @@
  * from (a frame yields many events with the same offset).
  */
 
-import type { FieldProjector } from '../../native/field-projection.ts';
+import type { FieldProjector, ProjectedFormat } from '../../native/field-projection.ts';
 import type { NativeBatch } from '../../native/native-batch.ts';
 import type { NativeFrameAggregator } from '../../native/native-frame-aggregator.ts';
 import type { DecodeFailureCode } from '../codecs/decode-failure.ts';
@@ -172,13 +172,15 @@ export function projectKafkaRecords(
 }
 
 /**
- * Every frame of a Kafka batch of sluice frames, pre-aggregated natively for one tumbling
- * window against `watermark` (`NativeFrameAggregator`), with the refusals of
- * `projectKafkaRecords`; null for a batch not handed over as raw record batches.
+ * The events of a Kafka batch — sluice frames, or one JSON or msgpack event per message —
+ * pre-aggregated natively for one tumbling window against `watermark`
+ * (`NativeFrameAggregator`), with the refusals of `projectKafkaRecords`; null for a batch
+ * not handed over as raw record batches.
  */
-export function aggregateKafkaFrames(
+export function aggregateKafkaRecords(
   aggregator: NativeFrameAggregator,
   packed: PackedKafkaBatch,
+  format: ProjectedFormat,
   watermark: number,
 ): NativeBatch | null {
   if (packed.fromOffset === undefined) return null;
@@ -186,6 +188,7 @@ export function aggregateKafkaFrames(
     new Uint8Array(packed.buffer),
     packed.fromOffset,
     DEAD_LETTER_HEADERS.code,
+    format,
     watermark,
   );
 }

@@ -20,7 +20,7 @@ import { createLogger } from '../../runtime/logger.ts';
 import { parseEventTime } from '../codecs/event-time.ts';
 import { unpackLogRecords } from '../gateway/log-batch.ts';
 import {
-  aggregateKafkaFrames,
+  aggregateKafkaRecords,
   decodeKafkaRecords,
   type KafkaFormat,
   projectKafkaRecords,
@@ -150,8 +150,8 @@ class PartitionActor implements Actor<PartitionMessage> {
    */
   readonly #projector: FieldProjector | null;
   /**
-   * Pre-aggregates Kafka batches of sluice frames natively for the partition's one
-   * tumbling window, when the projector serves and the window qualifies
+   * Pre-aggregates Kafka batches (frames, JSON or msgpack) natively for the partition's
+   * one tumbling window, when the projector serves and the window qualifies
    * (`PartitionPipeline.preAggregationSpec`); else null.
    */
   readonly #preAggregator: NativeFrameAggregator | null;
@@ -188,7 +188,7 @@ class PartitionActor implements Actor<PartitionMessage> {
     const fields = plan.input.kind === 'kafka' ? projectedFields(plan) : null;
     this.#projector =
       fields === null || plan.input.kind !== 'kafka' ? null : createFieldProjector(fields, plan.input.format);
-    const spec = this.#projector?.format === 'frame' ? pipeline.preAggregationSpec() : null;
+    const spec = this.#projector === null ? null : pipeline.preAggregationSpec();
     this.#preAggregator = spec === null ? null : createFrameAggregator(spec);
     if (this.#generator !== null && typeof restored.position === 'number') {
       this.#generator.skipTo(restored.position);
@@ -279,8 +279,8 @@ class PartitionActor implements Actor<PartitionMessage> {
   }
 
   /**
-   * A Kafka batch of frames pre-aggregated natively and merged into the window
-   * (`#preAggregator`): its event count, or null when the batch takes another path (see
+   * A Kafka batch pre-aggregated natively and merged into the window (`#preAggregator`):
+   * its event count, or null when the batch takes another path (see
    * `PartitionPipeline.applyPreAggregated`). The events it leaves to the per-event path
    * are read for the window's fields by the projector.
    */
@@ -289,7 +289,7 @@ class PartitionActor implements Actor<PartitionMessage> {
     const projector = this.#projector;
     if (aggregator === null || projector === null) return null;
     const count = this.#pipeline.applyPreAggregated(
-      (watermark) => aggregateKafkaFrames(aggregator, batch, watermark),
+      (watermark) => aggregateKafkaRecords(aggregator, batch, projector.format, watermark),
       () => projectKafkaRecords(projector, batch),
       this.#output,
     );

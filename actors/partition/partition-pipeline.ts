@@ -292,20 +292,20 @@ export class PartitionPipeline {
     if (run.operator.hasEvicted) return null;
     const batch = aggregate(run.operator.watermark);
     if (batch === null || batch.fallback !== null) return null;
-    let slow: readonly (SluiceEvent | null)[] | null = null;
+    let slowSteps = false;
     const steps = batch.steps;
     for (let i = 0; i < steps.length; i += 2) {
       if (steps[i] !== STEP_SLOW) continue;
       if (Number.isNaN(batch.times[steps[i + 1]])) return null;
-      slow ??= events();
-      if (slow === null || slow.length !== batch.count || !run.allFit(slow)) return null;
+      slowSteps = true;
     }
+    const slow = slowSteps ? events() : null;
+    if (slowSteps && (slow === null || slow.length !== batch.count || !run.allFit(slow))) return null;
     run.emitter.output = output;
-    const late = slow;
     runBatch(
       run.operator,
       batch,
-      (index, time) => run.operator.process(late?.[index] as SluiceEvent, time, run.emitter),
+      (index, time) => run.operator.process(slow?.[index] as SluiceEvent, time, run.emitter),
       run.emitter,
     );
     this.#noteEventTimes(batch.times);

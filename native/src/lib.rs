@@ -9,8 +9,9 @@ use napi::bindgen_prelude::{
 };
 use napi_derive::napi;
 use sluice_native_core::batch::{Aggregator, Batch, Fn, Scalar, Spec, Workspace};
-use sluice_native_core::msgpack::Reader;
+use sluice_native_core::msgpack::{Reader, Value};
 use sluice_native_core::{frame, json, kafka, msgpack, read_events};
+use std::borrow::Cow;
 
 /// Which aggregate reads which of `fields`.
 #[napi(object)]
@@ -87,7 +88,11 @@ fn parse_spec(spec: &FrameSpec) -> Result<Spec, &'static str> {
         {
             return Err("UNSUPPORTED_SPEC");
         }
-        aggregates.push((function, field));
+        // One column per distinct (function, field): avg(x) beside sum(x) is one column
+        // (`native-frame-aggregator.ts` maps the aggregates onto them by the same rule).
+        if !aggregates.contains(&(function, field)) {
+            aggregates.push((function, field));
+        }
     }
     if spec.fields.is_empty() || spec.group_by as usize >= spec.fields.len() {
         return Err("UNSUPPORTED_SPEC");
@@ -132,6 +137,10 @@ const SIZES_HEAD: usize = 10;
 pub struct FrameAggregator {
     spec: Result<Spec, &'static str>,
     fields: Vec<String>,
+    /// `fields` without repeats (a name may be wanted twice: the time field also grouped
+    /// by), as the message readers take them, and where each of `fields` is among them.
+    distinct_fields: Vec<String>,
+    field_slots: Vec<usize>,
     work: Workspace,
     /// Decompressed payloads, one buffer per frame of a batch.
     scratch: Vec<Vec<u8>>,
@@ -143,9 +152,25 @@ pub struct FrameAggregator {
 impl FrameAggregator {
     #[napi(constructor)]
     pub fn new(spec: FrameSpec) -> Self {
+        let mut distinct_fields: Vec<String> = Vec::new();
+        let field_slots = spec
+            .fields
+            .iter()
+            .map(
+                |field| match distinct_fields.iter().position(|known| known == field) {
+                    Some(slot) => slot,
+                    None => {
+                        distinct_fields.push(field.clone());
+                        distinct_fields.len() - 1
+                    }
+                },
+            )
+            .collect();
         FrameAggregator {
             spec: parse_spec(&spec),
             fields: spec.fields,
+            distinct_fields,
+            field_slots,
             work: Workspace::default(),
             scratch: Vec::new(),
             fill: Vec::new(),
@@ -167,11 +192,14 @@ impl FrameAggregator {
         self.aggregate_frames(&[frame], watermark, floats, ints, sizes)
     }
 
-    /// The same for every frame in the records of `bytes` — whole v2 record batches back to
-    /// back, as the kafka source hands them to the worker, uncompressed or LZ4 — from
-    /// `from_offset` on, as one batch. A batch `FieldProjector::project_record_batches`
-    /// refuses (a tombstone, a record with the `dead_letter_header`, gzip) falls back
-    /// with `UNSUPPORTED_RECORDS`.
+    /// The same for every event in the records of `bytes` — whole v2 record batches back
+    /// to back, as the kafka source hands them to the worker, uncompressed or LZ4 — from
+    /// `from_offset` on, as one batch. `format` is how the records hold events: `frame`,
+    /// or one `json` or `msgpack` event each, read by the rules of `FieldProjector` (an
+    /// escaped string in a wanted JSON field falls back with `UNSUPPORTED_ESCAPED_TEXT`).
+    /// A batch `FieldProjector::project_record_batches` refuses (a tombstone, a record
+    /// with the `dead_letter_header`, gzip, a message it does not read) falls back with
+    /// `UNSUPPORTED_RECORDS`.
     #[napi]
     #[allow(clippy::too_many_arguments)]
     pub fn aggregate_record_batches(
@@ -179,6 +207,7 @@ impl FrameAggregator {
         bytes: &[u8],
         from_offset: f64,
         dead_letter_header: String,
+        format: String,
         watermark: f64,
         mut floats: Float64ArraySlice,
         mut ints: Int32ArraySlice,
@@ -200,7 +229,90 @@ impl FrameAggregator {
         if listed.is_err() {
             return Ok(fallback(sizes, REFUSED));
         }
-        self.aggregate_frames(&frames, watermark, floats, ints, sizes)
+        match format.as_str() {
+            "frame" => self.aggregate_frames(&frames, watermark, floats, ints, sizes),
+            "json" => self.aggregate_messages(
+                &frames,
+                MessageFormat::Json,
+                watermark,
+                floats,
+                ints,
+                sizes,
+            ),
+            "msgpack" => self.aggregate_messages(
+                &frames,
+                MessageFormat::Msgpack,
+                watermark,
+                floats,
+                ints,
+                sizes,
+            ),
+            _ => Err(napi::Error::from_reason(format!(
+                "unknown message format {format}"
+            ))),
+        }
+    }
+
+    /// Pre-aggregates one JSON or msgpack event per message, in order, as one batch.
+    fn aggregate_messages(
+        &mut self,
+        messages: &[&[u8]],
+        format: MessageFormat,
+        watermark: f64,
+        floats: &mut [f64],
+        ints: &mut [i32],
+        sizes: &mut [u32],
+    ) -> napi::Result<String> {
+        let spec = match &self.spec {
+            Ok(spec) => spec,
+            Err(code) => return Ok(fallback(sizes, code)),
+        };
+        if sizes.len() < SIZES_HEAD + spec.aggregates.len() {
+            return Err(napi::Error::from_reason(
+                "sizes holds too few entries for the aggregates",
+            ));
+        }
+        let mut read = vec![json::Field::Missing; self.distinct_fields.len()];
+        let mut values = vec![Value::Missing; self.fields.len()];
+        let mut aggregator = Aggregator::new(spec, watermark, messages.len(), &mut self.work);
+        for message in messages {
+            let projected = match format {
+                MessageFormat::Json => json::project(message, &self.distinct_fields, &mut read),
+                _ => msgpack::project(message, &self.distinct_fields, &mut read),
+            };
+            if projected.is_err() {
+                return Ok(fallback(sizes, "UNSUPPORTED_RECORDS"));
+            }
+            for (value, &slot) in values.iter_mut().zip(&self.field_slots) {
+                *value = match &read[slot] {
+                    json::Field::Missing => Value::Missing,
+                    json::Field::Null => Value::Nil,
+                    json::Field::Bool(b) => Value::Bool(*b),
+                    json::Field::Number(n) => Value::Num(*n),
+                    json::Field::Text(Cow::Borrowed(text)) => Value::Str(text),
+                    json::Field::Text(Cow::Owned(_)) => {
+                        return Ok(fallback(sizes, "UNSUPPORTED_ESCAPED_TEXT"))
+                    }
+                };
+            }
+            if let Err(code) = aggregator.push(&values) {
+                return Ok(fallback(sizes, code));
+            }
+        }
+        let batch = aggregator.finish();
+        let text = write_batch(
+            &batch,
+            spec,
+            messages.len(),
+            &mut self.fill,
+            floats,
+            ints,
+            sizes,
+        );
+        if sizes[0] == TOO_SMALL {
+            self.work.undo(&batch);
+        }
+        Ok(text)
     }
 
     /// Pre-aggregates the events of `frames`, in order, as one batch.

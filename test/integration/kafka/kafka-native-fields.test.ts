@@ -150,7 +150,7 @@ function refused(n: number, i: number): Message {
   return cases[n % cases.length];
 }
 
-/** `both`: a tumbling and a session window; `tumbling`: the tumbling one alone, which frames pre-aggregate for. */
+/** `both`: a tumbling and a session window; `tumbling`: the tumbling one alone, which batches pre-aggregate for. */
 type Windows = 'both' | 'tumbling';
 
 function topology(format: Format, topic: string, group: string, dir: string, windows: Windows): string {
@@ -319,26 +319,20 @@ for (const format of ['json', 'msgpack', 'frame'] as const) {
       assert.ok(counter(native.metrics, 'sluice_native_fallback_batches_total') > 0);
       assert.equal(counter(native.metrics, 'sluice_native_preaggregated_batches_total'), 0, 'two windows');
     });
-
-    if (format === 'frame') {
-      it('pre-aggregates frame batches for a lone tumbling window, with the same output', {
-        skip: nativeAddon === null ? 'native addon not built' : false,
-      }, async () => {
-        const ts = await run(format, topic, false, 'tumbling');
-        const native = await run(format, topic, true, 'tumbling');
-        assert.deepEqual([...native.files.keys()], [...ts.files.keys()]);
-        for (const [name, text] of ts.files) assert.equal(native.files.get(name), text, name);
-        const late = counter(ts.metrics, 'sluice_late_events_total');
-        assert.ok(late > 0, 'late events ran one by one beside the partials');
-        assert.equal(counter(native.metrics, 'sluice_late_events_total'), late);
-        const preaggregated = counter(native.metrics, 'sluice_native_preaggregated_batches_total');
-        assert.ok(preaggregated > 0, 'batches were pre-aggregated');
-        assert.ok(counter(native.metrics, 'sluice_native_events_total') >= 3000);
-        assert.ok(
-          counter(native.metrics, 'sluice_native_fallback_batches_total') > 0,
-          'odd batches fell back',
-        );
-      });
-    }
+    it('pre-aggregates batches for a lone tumbling window, with the same output', {
+      skip: nativeAddon === null ? 'native addon not built' : false,
+    }, async () => {
+      const ts = await run(format, topic, false, 'tumbling');
+      const native = await run(format, topic, true, 'tumbling');
+      assert.deepEqual([...native.files.keys()], [...ts.files.keys()]);
+      for (const [name, text] of ts.files) assert.equal(native.files.get(name), text, name);
+      const late = counter(ts.metrics, 'sluice_late_events_total');
+      assert.ok(late > 0, 'late events ran one by one beside the partials');
+      assert.equal(counter(native.metrics, 'sluice_late_events_total'), late);
+      const preaggregated = counter(native.metrics, 'sluice_native_preaggregated_batches_total');
+      assert.ok(preaggregated > 0, 'batches were pre-aggregated');
+      assert.ok(counter(native.metrics, 'sluice_native_events_total') >= 3000);
+      assert.ok(counter(native.metrics, 'sluice_native_fallback_batches_total') > 0, 'odd batches fell back');
+    });
   });
 }
