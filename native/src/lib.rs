@@ -263,56 +263,49 @@ impl FrameAggregator {
         ints: &mut [i32],
         sizes: &mut [u32],
     ) -> napi::Result<String> {
-        let spec = match &self.spec {
-            Ok(spec) => spec,
-            Err(code) => return Ok(fallback(sizes, code)),
-        };
-        if sizes.len() < SIZES_HEAD + spec.aggregates.len() {
-            return Err(napi::Error::from_reason(
-                "sizes holds too few entries for the aggregates",
-            ));
-        }
-        let mut read = vec![json::Field::Missing; self.distinct_fields.len()];
-        let mut values = vec![Value::Missing; self.fields.len()];
-        let mut aggregator = Aggregator::new(spec, watermark, messages.len(), &mut self.work);
-        for message in messages {
-            let projected = match format {
-                MessageFormat::Json => json::project(message, &self.distinct_fields, &mut read),
-                _ => msgpack::project(message, &self.distinct_fields, &mut read),
-            };
-            if projected.is_err() {
-                return Ok(fallback(sizes, "UNSUPPORTED_RECORDS"));
-            }
-            for (value, &slot) in values.iter_mut().zip(&self.field_slots) {
-                *value = match &read[slot] {
-                    json::Field::Missing => Value::Missing,
-                    json::Field::Null => Value::Nil,
-                    json::Field::Bool(b) => Value::Bool(*b),
-                    json::Field::Number(n) => Value::Num(*n),
-                    json::Field::Text(Cow::Borrowed(text)) => Value::Str(text),
-                    json::Field::Text(Cow::Owned(_)) => {
-                        return Ok(fallback(sizes, "UNSUPPORTED_ESCAPED_TEXT"))
-                    }
-                };
-            }
-            if let Err(code) = aggregator.push(&values) {
-                return Ok(fallback(sizes, code));
-            }
-        }
-        let batch = aggregator.finish();
-        let text = write_batch(
-            &batch,
+        let FrameAggregator {
             spec,
-            messages.len(),
-            &mut self.fill,
+            fields,
+            distinct_fields,
+            field_slots,
+            work,
+            fill,
+            ..
+        } = self;
+        pre_aggregate(
+            spec,
+            work,
+            fill,
+            watermark,
             floats,
             ints,
             sizes,
-        );
-        if sizes[0] == TOO_SMALL {
-            self.work.undo(&batch);
-        }
-        Ok(text)
+            |aggregator| {
+                let mut read = vec![json::Field::Missing; distinct_fields.len()];
+                let mut values = vec![Value::Missing; fields.len()];
+                for message in messages {
+                    let projected = match format {
+                        MessageFormat::Json => json::project(message, distinct_fields, &mut read),
+                        _ => msgpack::project(message, distinct_fields, &mut read),
+                    };
+                    projected.map_err(|_| "UNSUPPORTED_RECORDS")?;
+                    for (value, &slot) in values.iter_mut().zip(field_slots.iter()) {
+                        *value = match &read[slot] {
+                            json::Field::Missing => Value::Missing,
+                            json::Field::Null => Value::Nil,
+                            json::Field::Bool(b) => Value::Bool(*b),
+                            json::Field::Number(n) => Value::Num(*n),
+                            json::Field::Text(Cow::Borrowed(text)) => Value::Str(text),
+                            json::Field::Text(Cow::Owned(_)) => {
+                                return Err("UNSUPPORTED_ESCAPED_TEXT")
+                            }
+                        };
+                    }
+                    aggregator.push(&values)?;
+                }
+                Ok(messages.len())
+            },
+        )
     }
 
     /// Pre-aggregates the events of `frames`, in order, as one batch.
@@ -324,48 +317,82 @@ impl FrameAggregator {
         ints: &mut [i32],
         sizes: &mut [u32],
     ) -> napi::Result<String> {
-        let spec = match &self.spec {
-            Ok(spec) => spec,
-            Err(code) => return Ok(fallback(sizes, code)),
-        };
-        if sizes.len() < SIZES_HEAD + spec.aggregates.len() {
-            return Err(napi::Error::from_reason(
-                "sizes holds too few entries for the aggregates",
-            ));
-        }
         if self.scratch.len() < frames.len() {
             self.scratch.resize_with(frames.len(), Vec::new);
         }
-        // Each frame is decompressed into a buffer of its own: the batch's key and
-        // first/last values point into every frame until the batch is written.
-        let mut aggregator = Aggregator::new(spec, watermark, 0, &mut self.work);
-        let mut count = 0;
-        for (frame, scratch) in frames.iter().zip(self.scratch.iter_mut()) {
-            let payload = match frame::open_frame(frame, scratch) {
-                Ok(payload) => payload,
-                Err(code) => return Ok(fallback(sizes, code)),
-            };
-            if let Err(code) =
-                read_events(payload.packed, payload.count, &self.fields, &mut aggregator)
-            {
-                return Ok(fallback(sizes, code));
-            }
-            count += payload.count;
-        }
-        let batch = aggregator.finish();
-        let text = write_batch(&batch, spec, count, &mut self.fill, floats, ints, sizes);
-        if sizes[0] == TOO_SMALL {
-            // Called again with larger buffers, the batch must add its keys again.
-            self.work.undo(&batch);
-        }
+        let FrameAggregator {
+            spec,
+            fields,
+            work,
+            fill,
+            scratch,
+            ..
+        } = self;
+        let written = pre_aggregate(
+            spec,
+            work,
+            fill,
+            watermark,
+            floats,
+            ints,
+            sizes,
+            |aggregator| {
+                // Each frame is decompressed into a buffer of its own: the batch's key and
+                // first/last values point into every frame until the batch is written.
+                let mut count = 0;
+                for (frame, scratch) in frames.iter().zip(scratch.iter_mut()) {
+                    let payload = frame::open_frame(frame, scratch)?;
+                    read_events(payload.packed, payload.count, fields, aggregator)?;
+                    count += payload.count;
+                }
+                Ok(count)
+            },
+        );
         // A frame's buffer is kept for the next call, unless a huge frame grew it.
         for scratch in &mut self.scratch {
             if scratch.capacity() > MAX_KEPT_SCRATCH {
                 *scratch = Vec::new();
             }
         }
-        Ok(text)
+        written
     }
+}
+
+/// Folds a batch's events into an aggregator of `spec` with `read` (which returns how many
+/// it read, or a fallback code) and writes the batch into the buffers: the checks, the
+/// write and the take-back every input shares.
+#[allow(clippy::too_many_arguments)]
+fn pre_aggregate<'a>(
+    spec: &'a Result<Spec, &'static str>,
+    work: &mut Workspace,
+    fill: &mut Vec<u32>,
+    watermark: f64,
+    floats: &mut [f64],
+    ints: &mut [i32],
+    sizes: &mut [u32],
+    read: impl FnOnce(&mut Aggregator<'a, '_>) -> Result<usize, &'static str>,
+) -> napi::Result<String> {
+    let spec = match spec {
+        Ok(spec) => spec,
+        Err(code) => return Ok(fallback(sizes, code)),
+    };
+    if sizes.len() < SIZES_HEAD + spec.aggregates.len() {
+        return Err(napi::Error::from_reason(
+            "sizes holds too few entries for the aggregates",
+        ));
+    }
+    let mut aggregator = Aggregator::new(spec, watermark, 0, work);
+    let count = match read(&mut aggregator) {
+        Ok(count) => count,
+        Err(code) => return Ok(fallback(sizes, code)),
+    };
+    let batch = aggregator.finish();
+    let text = write_batch(&batch, spec, count, fill, floats, ints, sizes);
+    if sizes[0] == TOO_SMALL {
+        // Called again with larger buffers, the batch must add its keys again.
+        work.undo(&batch);
+    }
+    Ok(text)
 }
 
 /// Decompression buffers larger than this are freed after the call.
