@@ -12,7 +12,10 @@
  * Then JSON: the same events, one JSON message each, in Kafka record batches as a
  * partition's worker receives them, read natively for the window's fields
  * (`projectKafkaRecords`) against the TS path (`readRecordBatches` + `decodeKafkaRecords`:
- * a `JSON.parse` per message), each into `processBatch` — checked equal, then timed alike.
+ * a `JSON.parse` per message), each into `processBatch`; and pre-aggregated natively
+ * (`aggregateKafkaRecords`, a partition's path for one tumbling window) against the TS
+ * twin over the decoded events, each played with `runBatch` — checked equal, then timed
+ * alike.
  *
  *   node --import tsx bench/native/decode-aggregate.ts [events] [eventsPerFrame]
  */
@@ -20,7 +23,11 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { decodeFrame, encodeFrame } from '../../actors/codecs/frame.ts';
 import { createGenerator } from '../../actors/generator/index.ts';
-import { decodeKafkaRecords, projectKafkaRecords } from '../../actors/kafka/decode-records.ts';
+import {
+  aggregateKafkaRecords,
+  decodeKafkaRecords,
+  projectKafkaRecords,
+} from '../../actors/kafka/decode-records.ts';
 import type { PackedKafkaBatch } from '../../actors/kafka/kafka-batch.ts';
 import { readRecordBatches } from '../../actors/kafka/raw-record-batches.ts';
 import {
@@ -31,14 +38,17 @@ import {
 } from '../../actors/windows/index.ts';
 import { createFieldProjector } from '../../native/field-projection.ts';
 import {
+  aggregateEvents,
   aggregateFrameNative,
   aggregateFrameTwin,
+  createFrameAggregator,
   describeNativePath,
   type FrameSpec,
   frameSpecFor,
   type NativeBatch,
   nativeAddon,
   runBatch,
+  TwinKeys,
 } from '../../native/index.ts';
 import { runScenarioChild, scenarioMain } from '../lib/child-scenario.ts';
 import { LatencyRecorder, measureProcess } from '../lib/figures.ts';
@@ -116,18 +126,7 @@ async function buildRecordBatches(events: number, perBatch: number): Promise<Pac
 type Path = (operator: WindowOperator, frame: Buffer, emit: Emitter) => void;
 
 function fastPath(aggregate: (frame: Buffer, spec: FrameSpec, watermark: number) => NativeBatch): Path {
-  return (operator, frame, emit) => {
-    const batch = aggregate(frame, spec, operator.watermark);
-    if (batch.fallback !== null) throw new Error(`unexpected fallback ${batch.fallback}`);
-    runBatch(
-      operator,
-      batch,
-      () => {
-        throw new Error('the benchmark input has no late or malformed events');
-      },
-      emit,
-    );
-  };
+  return (operator, frame, emit) => playBatch(operator, aggregate(frame, spec, operator.watermark), emit);
 }
 
 /** System names stay short: they label the charts. */
@@ -165,6 +164,8 @@ type JsonPath = (operator: WindowOperator, batch: PackedKafkaBatch, emit: Emitte
 
 const NATIVE_JSON = 'native JSON';
 const TS_JSON = 'TS JSON (JSON.parse)';
+const NATIVE_JSON_PARTIALS = 'native JSON pre-aggregated';
+const TWIN_JSON = 'TS twin JSON';
 
 function timesOf(events: ReadonlyArray<Record<string, unknown> | null>): Float64Array {
   const times = new Float64Array(events.length);
@@ -173,6 +174,37 @@ function timesOf(events: ReadonlyArray<Record<string, unknown> | null>): Float64
 }
 
 const projector = createFieldProjector(['ts', ...config.groupBy, 'amount'], 'json');
+/** The partition's path for JSON into one tumbling window: the record batches pre-aggregated natively. */
+const jsonAggregator = createFrameAggregator(spec);
+/** The twin's key ids, kept from batch to batch as the addon keeps its own. */
+const twinKeys = new TwinKeys();
+
+/** A batch's JSON messages as the TS path decodes them (`JSON.parse` each). */
+function decodeJsonBatch(batch: PackedKafkaBatch): Array<Record<string, unknown>> {
+  const { offsets, values } = readRecordBatches(new Uint8Array(batch.buffer), BigInt(batch.fromOffset ?? 0));
+  const decoded = decodeKafkaRecords('json', {
+    topic: batch.topic,
+    partition: batch.partition,
+    offsets,
+    values,
+    nextOffset: batch.nextOffset,
+  });
+  if (decoded.failures.length > 0) throw new Error('the benchmark input has no bad messages');
+  return decoded.events as Array<Record<string, unknown>>;
+}
+
+/** Plays a pre-aggregated batch into the operator; the input has no late or malformed events. */
+function playBatch(operator: WindowOperator, batch: NativeBatch | null, emit: Emitter): void {
+  if (batch === null || batch.fallback !== null) throw new Error(`unexpected fallback ${batch?.fallback}`);
+  runBatch(
+    operator,
+    batch,
+    () => {
+      throw new Error('the benchmark input has no late or malformed events');
+    },
+    emit,
+  );
+}
 const jsonPaths: Record<string, JsonPath> = {
   ...(projector === null
     ? {}
@@ -184,20 +216,17 @@ const jsonPaths: Record<string, JsonPath> = {
         },
       }),
   [TS_JSON]: (operator, batch, emit) => {
-    const { offsets, values } = readRecordBatches(
-      new Uint8Array(batch.buffer),
-      BigInt(batch.fromOffset ?? 0),
-    );
-    const decoded = decodeKafkaRecords('json', {
-      topic: batch.topic,
-      partition: batch.partition,
-      offsets,
-      values,
-      nextOffset: batch.nextOffset,
-    });
-    if (decoded.failures.length > 0) throw new Error('the benchmark input has no bad messages');
-    operator.processBatch(decoded.events as Array<Record<string, unknown>>, timesOf(decoded.events), emit);
+    const events = decodeJsonBatch(batch);
+    operator.processBatch(events, timesOf(events), emit);
   },
+  ...(jsonAggregator === null
+    ? {}
+    : {
+        [NATIVE_JSON_PARTIALS]: (operator: WindowOperator, batch: PackedKafkaBatch, emit: Emitter) =>
+          playBatch(operator, aggregateKafkaRecords(jsonAggregator, batch, 'json', operator.watermark), emit),
+      }),
+  [TWIN_JSON]: (operator, batch, emit) =>
+    playBatch(operator, aggregateEvents(decodeJsonBatch(batch), spec, operator.watermark, twinKeys), emit),
 };
 
 function rowsOf<Input>(
@@ -314,7 +343,7 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
           events,
           recordBatches,
           onFreshOperator(path),
-          `${name === TS_JSON ? 'readRecordBatches + decodeKafkaRecords' : 'projectKafkaRecords'} + processBatch, per record batch of ${perFrame.toLocaleString('en-US')} JSON messages: decode → window state applied; events/s per second of CPU on one thread`,
+          `${{ [TS_JSON]: 'readRecordBatches + decodeKafkaRecords + processBatch', [NATIVE_JSON]: 'projectKafkaRecords + processBatch', [NATIVE_JSON_PARTIALS]: 'aggregateRecordBatches + runBatch', [TWIN_JSON]: 'readRecordBatches + decodeKafkaRecords + aggregateEvents + runBatch' }[name]}, per record batch of ${perFrame.toLocaleString('en-US')} JSON messages: decode → window state applied; events/s per second of CPU on one thread`,
         ),
       );
     }
@@ -344,6 +373,11 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
         ['native ÷ per-event TS, end to end', ratio(NATIVE, PER_EVENT), '–'],
         ['native ÷ native fields + processBatch, end to end', ratio(NATIVE, NATIVE_FIELDS), '–'],
         ['native JSON ÷ TS JSON (JSON.parse), end to end', ratio(NATIVE_JSON, TS_JSON), '–'],
+        [
+          'native JSON pre-aggregated ÷ TS twin JSON, end to end',
+          ratio(NATIVE_JSON_PARTIALS, TWIN_JSON),
+          '≥ 3×',
+        ],
       ],
     },
   };

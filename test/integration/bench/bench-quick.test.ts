@@ -96,7 +96,9 @@ test('the quick native scenario finds every decode path emitting the same rows a
     );
   }
   assert.ok(paths.includes('TS JSON (JSON.parse)'), paths.join(', '));
+  assert.ok(paths.includes('TS twin JSON'), paths.join(', '));
   assert.equal(paths.includes('native JSON'), nativeAddon !== null, paths.join(', '));
+  assert.equal(paths.includes('native JSON pre-aggregated'), nativeAddon !== null, paths.join(', '));
 });
 
 test('the quick gateway scenario acks only what is read back and counted in windows, and renders its targets', {
