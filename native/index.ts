@@ -11,15 +11,13 @@ import { fileURLToPath } from 'node:url';
 import type { FieldProjectorClass } from './field-projection.ts';
 import type { FrameSpec, NativeBatch } from './native-batch.ts';
 import { type FrameAggregatorClass, NativeFrameAggregator } from './native-frame-aggregator.ts';
-
-export type { NativeFrameAggregator } from './native-frame-aggregator.ts';
-
 import { fallbackBatch } from './twin/aggregate-events.ts';
 import { aggregateFrameTwin } from './twin/aggregate-frame.ts';
 
 export { frameSpecFor } from './frame-spec.ts';
 export type { AggregateRef, FrameSpec, NativeBatch } from './native-batch.ts';
 export { DEFAULT_MAX_KEYS, STEP_ADVANCE, STEP_APPLY, STEP_SLOW } from './native-batch.ts';
+export type { NativeFrameAggregator } from './native-frame-aggregator.ts';
 export { runBatch, type SlowStep } from './run-batch.ts';
 export { aggregateEvents, TwinKeys } from './twin/aggregate-events.ts';
 export { aggregateFrameTwin } from './twin/aggregate-frame.ts';

@@ -1,7 +1,9 @@
 #![deny(clippy::all)]
-//! sluice's native hot path: a sluice frame decoded straight into per-(window, key)
-//! partial aggregates, crossing the JS boundary once per batch. The TS twin in
-//! `native/twin/` computes the same result; `native/index.ts` picks one.
+//! sluice's native hot path, crossing the JS boundary once per batch: a batch of Kafka
+//! records (sluice frames, or one JSON or msgpack event each) or one frame decoded
+//! straight into per-(window, key) partial aggregates (`FrameAggregator`), or read for
+//! only the fields the windows use (`FieldProjector`). The TS twin in `native/twin/`
+//! computes the same partials; `native/index.ts` picks one.
 
 use napi::bindgen_prelude::{
     Buffer, Float64Array, Float64ArraySlice, Int32ArraySlice, Uint32Array, Uint32ArraySlice,

@@ -1,8 +1,9 @@
 #![deny(clippy::all)]
 //! sluice's hot path without the Node binding, so that tests and fuzz targets link it
 //! alone: frame checks (`frame`), a msgpack event reader (`msgpack`), the batch
-//! pre-aggregation of a tumbling window (`batch`) and a reader of the wanted fields of
-//! JSON events (`json`).
+//! pre-aggregation of a tumbling window (`batch`) with key ids kept between batches
+//! (`keys`), a reader of the wanted fields of JSON events (`json`) and of Kafka record
+//! batches (`kafka`).
 
 pub mod batch;
 pub mod frame;
