@@ -45,6 +45,13 @@ struct Text {
 }
 
 impl Text {
+    /// Appends `s`; returns where it ends in the text.
+    fn push(&mut self, s: &str) -> f64 {
+        self.text.push_str(s);
+        self.units += utf16_len(s);
+        self.units as f64
+    }
+
     /// Appends a value: its kind (0 null, 1 false, 2 true, 3 number, 4 string) and its
     /// number (the value, or for a string where it ends in the text).
     fn scalar(&mut self, scalar: &Scalar) -> (i32, f64) {
@@ -52,11 +59,7 @@ impl Text {
             Scalar::Nil => (0, 0.0),
             Scalar::Bool(b) => (1 + i32::from(b), 0.0),
             Scalar::Num(n) => (3, n),
-            Scalar::Str(s) => {
-                self.text.push_str(s);
-                self.units += utf16_len(s);
-                (4, self.units as f64)
-            }
+            Scalar::Str(s) => (4, self.push(s)),
         }
     }
 }
@@ -621,8 +624,7 @@ struct Projecting<'f, 'm> {
     count: u32,
     kinds: Vec<u8>,
     numbers: Vec<f64>,
-    text: String,
-    text_units: usize,
+    text: Text,
 }
 
 impl<'f, 'm> Projecting<'f, 'm> {
@@ -636,8 +638,7 @@ impl<'f, 'm> Projecting<'f, 'm> {
             count: 0,
             kinds: Vec::with_capacity(messages * fields.len()),
             numbers: Vec::with_capacity(messages * fields.len()),
-            text: String::new(),
-            text_units: 0,
+            text: Text::default(),
         }
     }
 
@@ -672,11 +673,7 @@ impl<'f, 'm> Projecting<'f, 'm> {
                 json::Field::Null => (1, 0.0),
                 json::Field::Bool(b) => (2 + u8::from(*b), 0.0),
                 json::Field::Number(n) => (4, *n),
-                json::Field::Text(s) => {
-                    self.text.push_str(s);
-                    self.text_units += utf16_len(s);
-                    (5, self.text_units as f64)
-                }
+                json::Field::Text(s) => (5, self.text.push(s)),
             };
             self.kinds.push(kind);
             self.numbers.push(number);
@@ -691,7 +688,7 @@ impl<'f, 'm> Projecting<'f, 'm> {
                 count: self.count,
                 kinds: Uint8Array::new(self.kinds),
                 numbers: Float64Array::new(self.numbers),
-                text: self.text,
+                text: self.text.text,
             },
             Err(json::Refused) => FieldProjection {
                 read: false,
