@@ -112,6 +112,11 @@ export class FieldProjector {
       bounds[2 * i + 1] = value.byteOffset + value.byteLength;
     }
     if (!shared) bytes = join(messages, bounds);
+    return this.projectIn(bytes, bounds);
+  }
+
+  /** The same for messages in one buffer: message i is `bytes[bounds[2i], bounds[2i + 1])`. */
+  projectIn(bytes: Uint8Array, bounds: Uint32Array): Array<Record<string, unknown>> | null {
     return this.#events(this.#native.project(bytes, bounds));
   }
 

@@ -100,6 +100,16 @@ export function aggregateFrame(frame: Buffer, spec: FrameSpec, watermark: number
     : aggregateFrameNative(frame, spec, watermark);
 }
 
+/**
+ * Whether work started now should take the native path: the addon is loaded and
+ * `SLUICE_NATIVE` is not `0` at this moment. A worker loads the addon, or not, by the
+ * variable at its start; the main thread's file reader asks this when a job starts, so
+ * both follow the variable the job was started under.
+ */
+export function nativeWanted(): boolean {
+  return nativeAddon !== null && process.env.SLUICE_NATIVE !== '0';
+}
+
 /** One line for the start-up log: which path serves, and why when it is the twin. */
 export function describeNativePath(): string {
   if (nativeAddon !== null) return `native hot path: native (${addonPath})`;

@@ -23,6 +23,16 @@ export interface FrameAggregatorHandle {
     ints: Int32Array,
     sizes: Uint32Array,
   ): string;
+  /** The same for one JSON or msgpack event per message: message i is bytes[bounds[2i], bounds[2i + 1]). */
+  aggregateMessagesIn(
+    bytes: Uint8Array,
+    bounds: Uint32Array,
+    format: 'json' | 'msgpack',
+    watermark: number,
+    floats: Float64Array,
+    ints: Int32Array,
+    sizes: Uint32Array,
+  ): string;
 }
 
 export type FrameAggregatorClass = new (spec: FrameSpec) => FrameAggregatorHandle;
@@ -157,6 +167,21 @@ export class NativeFrameAggregator {
         ints,
         sizes,
       ),
+    );
+  }
+
+  /**
+   * One JSON or msgpack event per message, message i being `bytes[bounds[2i], bounds[2i + 1])`
+   * (a file source's JSON lines), as one batch; a fallback for a message the field reader refuses.
+   */
+  aggregateMessages(
+    bytes: Uint8Array,
+    bounds: Uint32Array,
+    format: 'json' | 'msgpack',
+    watermark: number,
+  ): NativeBatch {
+    return this.#read((sizes) =>
+      this.handle.aggregateMessagesIn(bytes, bounds, format, watermark, floats, ints, sizes),
     );
   }
 

@@ -24,6 +24,16 @@ export interface JsonLineDeadLetter extends LinePosition {
 
 export type JsonLineRecord = JsonLineEvent | JsonLineDeadLetter;
 
+/** A line not yet decoded: its content, without terminator, a start-of-file BOM or a final CR. */
+export interface JsonLine extends LinePosition {
+  readonly kind: 'line';
+  /** A view, valid until the next `push` (it may point into the caller's chunk). */
+  readonly bytes: Buffer;
+}
+
+/** What `JsonLinesSplitter` yields: a line to decode, or a line too long to keep. */
+export type RawJsonLine = JsonLine | JsonLineDeadLetter;
+
 export interface JsonLinesOptions {
   /** Line number of the first line pushed (1 for a file read from its start). */
   startLine?: number;
@@ -39,15 +49,15 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /**
- * Splits a byte stream of JSON lines into events and dead letters, each with its position.
- * Lines may be split across chunks at any byte; `\n` and `\r\n` both end a line; empty and
- * blank lines are skipped but still counted; a BOM at the very start of the stream is
- * skipped. Memory is bounded: at most `maxLineBytes + 1` bytes of an unfinished line are
- * kept, whatever the input.
+ * Splits a byte stream of JSON lines into lines, each with its position, without decoding
+ * them. Lines may be split across chunks at any byte; `\n` and `\r\n` both end a line; empty
+ * and blank lines are skipped but still counted; a BOM at the very start of the stream is
+ * skipped; a line longer than `maxLineBytes` is a `LINE_TOO_LONG` dead letter. Memory is
+ * bounded: at most `maxLineBytes + 1` bytes of an unfinished line are kept, whatever the input.
  *
- * Threading model: not shared; one instance per source partition, used by one actor.
+ * Threading model: not shared; one instance per source, used by one actor.
  */
-export class JsonLinesDecoder {
+export class JsonLinesSplitter {
   private readonly maxLineBytes: number;
   private readonly bomPossible: boolean;
   private line: number;
@@ -79,12 +89,12 @@ export class JsonLinesDecoder {
   }
 
   /**
-   * Decodes every line this chunk completes; the chunk's unfinished tail is copied and kept
-   * for the next one. The decoder keeps no reference to `chunk`: a read buffer can be reused.
+   * Every line this chunk completes; the chunk's unfinished tail is copied and kept for the
+   * next one. A line may be a view into `chunk`: use it before the buffer is reused.
    */
-  push(chunk: Buffer): JsonLineRecord[] {
-    if (this.ended) throw new Error('JsonLinesDecoder.push called after end()');
-    const out: JsonLineRecord[] = [];
+  push(chunk: Buffer): RawJsonLine[] {
+    if (this.ended) throw new Error('JsonLinesSplitter.push called after end()');
+    const out: RawJsonLine[] = [];
     let start = 0;
     for (;;) {
       const newline = chunk.indexOf(LF, start);
@@ -102,11 +112,11 @@ export class JsonLinesDecoder {
     }
   }
 
-  /** Ends the input: a last line without a terminator is decoded too. */
-  end(): JsonLineRecord[] {
+  /** Ends the input: a last line without a terminator is a line too. */
+  end(): RawJsonLine[] {
     if (this.ended) return [];
     this.ended = true;
-    const out: JsonLineRecord[] = [];
+    const out: RawJsonLine[] = [];
     if (this.lineBytes > 0) this.emitPending(0, out);
     return out;
   }
@@ -125,7 +135,7 @@ export class JsonLinesDecoder {
     }
   }
 
-  private emitPending(terminatorBytes: number, out: JsonLineRecord[]): void {
+  private emitPending(terminatorBytes: number, out: RawJsonLine[]): void {
     const joined = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
     const totalBytes = this.lineBytes;
     const endsWithCr = this.lastByte === CR;
@@ -136,13 +146,13 @@ export class JsonLinesDecoder {
     this.emit(joined, 0, joined.length, terminatorBytes, out, totalBytes, endsWithCr);
   }
 
-  /** Decodes bytes [from, to) of `bytes` as one line of `totalBytes` bytes (terminator excluded). */
+  /** Bytes [from, to) of `bytes` as one line of `totalBytes` bytes (terminator excluded). */
   private emit(
     bytes: Buffer,
     from: number,
     to: number,
     terminatorBytes: number,
-    out: JsonLineRecord[],
+    out: RawJsonLine[],
     totalBytes: number = to - from,
     endsWithCr: boolean = to > from && bytes[to - 1] === CR,
   ): void {
@@ -168,23 +178,61 @@ export class JsonLinesDecoder {
       out.push({ kind: 'dead', ...failure, raw, line, offset, nextOffset });
       return;
     }
-    if (to === from) return;
-    const text = bytes.toString('utf8', from, to);
-    if (isBlank(text)) return;
-    const result = decodeJsonEvent(text);
-    if ('event' in result) {
-      out.push({ kind: 'event', event: result.event, line, offset, nextOffset });
-    } else {
-      const raw = Buffer.from(bytes.subarray(from, to));
-      out.push({ kind: 'dead', code: result.code, reason: result.reason, raw, line, offset, nextOffset });
-    }
+    if (to === from || isBlank(bytes, from, to)) return;
+    out.push({ kind: 'line', bytes: bytes.subarray(from, to), line, offset, nextOffset });
   }
 }
 
-function isBlank(text: string): boolean {
-  const first = text.charCodeAt(0);
+/** Whether the line's text is whitespace only (`String.prototype.trim`'s whitespace). */
+function isBlank(bytes: Buffer, from: number, to: number): boolean {
+  const first = bytes[from];
   const mayBeBlank = first === 0x20 || first === 0x09 || first === CR || first === 0x0b || first === 0x0c;
-  return mayBeBlank && text.trim().length === 0;
+  return mayBeBlank && bytes.toString('utf8', from, to).trim().length === 0;
+}
+
+/** A split line decoded: its event, or a dead letter holding a copy of its bytes. */
+export function decodeJsonLine(record: RawJsonLine): JsonLineRecord {
+  if (record.kind === 'dead') return record;
+  const { bytes, line, offset, nextOffset } = record;
+  const result = decodeJsonEvent(bytes.toString('utf8'));
+  if ('event' in result) return { kind: 'event', event: result.event, line, offset, nextOffset };
+  const raw = Buffer.from(bytes);
+  return { kind: 'dead', code: result.code, reason: result.reason, raw, line, offset, nextOffset };
+}
+
+/**
+ * Splits a byte stream of JSON lines into events and dead letters, each with its position
+ * (`JsonLinesSplitter`, each line decoded at once). The decoder keeps no reference to a
+ * chunk: a read buffer can be reused.
+ *
+ * Threading model: not shared; one instance per source, used by one actor.
+ */
+export class JsonLinesDecoder {
+  readonly #lines: JsonLinesSplitter;
+
+  constructor(options: JsonLinesOptions = {}) {
+    this.#lines = new JsonLinesSplitter(options);
+  }
+
+  /** Line number of the next line that will be produced. */
+  get nextLine(): number {
+    return this.#lines.nextLine;
+  }
+
+  /** Byte offset where the next unfinished line starts: safe to resume from. */
+  get nextOffset(): number {
+    return this.#lines.nextOffset;
+  }
+
+  /** Decodes every line this chunk completes (`JsonLinesSplitter.push`). */
+  push(chunk: Buffer): JsonLineRecord[] {
+    return this.#lines.push(chunk).map(decodeJsonLine);
+  }
+
+  /** Ends the input: a last line without a terminator is decoded too. */
+  end(): JsonLineRecord[] {
+    return this.#lines.end().map(decodeJsonLine);
+  }
 }
 
 /** Decodes a whole buffer of JSON lines (the last line needs no terminator). */

@@ -45,9 +45,8 @@ function inputOf(source: SourceConfig): PartitionInput {
   if (source.type === 'gateway' && source.forward !== undefined) {
     return { kind: 'kafka', topic: source.forward.topic, format: FORWARD_FORMAT };
   }
-  if (source.type === 'file' || source.type === 'gateway' || source.type === 'cdc') {
-    return { kind: 'pushed', format: 'json' };
-  }
+  if (source.type === 'file') return { kind: 'pushed', format: 'json', lines: true };
+  if (source.type === 'gateway' || source.type === 'cdc') return { kind: 'pushed', format: 'json' };
   if (source.type === 'kafka') return { kind: 'kafka', topic: source.topic, format: source.format };
   return {
     kind: 'generator',

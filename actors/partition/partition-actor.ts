@@ -14,18 +14,14 @@
  */
 
 import { createFieldProjector, type FieldProjector } from '../../native/field-projection.ts';
-import { createFrameAggregator, type NativeFrameAggregator } from '../../native/index.ts';
+import { createFrameAggregator, type NativeBatch, type NativeFrameAggregator } from '../../native/index.ts';
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { parseEventTime } from '../codecs/event-time.ts';
+import { decodeJsonLine } from '../codecs/json-lines.ts';
 import { unpackLogRecords } from '../gateway/log-batch.ts';
-import {
-  aggregateKafkaRecords,
-  decodeKafkaRecords,
-  type KafkaFormat,
-  projectKafkaRecords,
-} from '../kafka/decode-records.ts';
-import { type PackedKafkaBatch, unpackKafkaBatch } from '../kafka/kafka-batch.ts';
+import { aggregateKafkaRecords, decodeKafkaRecords, projectKafkaRecords } from '../kafka/decode-records.ts';
+import { unpackKafkaBatch } from '../kafka/kafka-batch.ts';
 import type { SluiceEvent } from '../windows/index.ts';
 import { GeneratorDriver } from './generator-driver.ts';
 import { OutputBuffer } from './output-buffer.ts';
@@ -44,6 +40,9 @@ import type {
   SourcePosition,
 } from './partition-plan.ts';
 import { TwoPhaseOutputs } from './two-phase-outputs.ts';
+
+/** Records in source order, decoded: each an event or (at its index in `failures`) a dead letter. */
+type DecodedBatch = Pick<Extract<PartitionMessage, { kind: 'records' }>, 'events' | 'positions' | 'failures'>;
 
 const idleCheckTag = 'idle';
 const generateTag = 'generate';
@@ -185,9 +184,11 @@ class PartitionActor implements Actor<PartitionMessage> {
     this.#restoredPending = { checkpoint: restored.checkpointId, rows: restored.pendingRows };
     this.#syncs = syncsOf(plan).filter((sync) => !this.#twoPhase.has(sync.sink));
     this.#generator = plan.input.kind === 'generator' ? new GeneratorDriver(plan, plan.input) : null;
-    const fields = plan.input.kind === 'kafka' ? projectedFields(plan) : null;
+    const input = plan.input;
+    const fields =
+      input.kind === 'kafka' || (input.kind === 'pushed' && input.lines) ? projectedFields(plan) : null;
     this.#projector =
-      fields === null || plan.input.kind !== 'kafka' ? null : createFieldProjector(fields, plan.input.format);
+      fields === null || input.kind === 'generator' ? null : createFieldProjector(fields, input.format);
     const spec = this.#projector === null ? null : pipeline.preAggregationSpec();
     this.#preAggregator = spec === null ? null : createFrameAggregator(spec);
     if (this.#generator !== null && typeof restored.position === 'number') {
@@ -254,23 +255,33 @@ class PartitionActor implements Actor<PartitionMessage> {
     const began = performance.now();
     let count: number;
     if (message.kind === 'kafka') {
-      if (this.#plan.input.kind !== 'kafka')
-        throw new Error('a Kafka batch reached a partition of another source');
+      const input = this.#plan.input;
+      if (input.kind !== 'kafka') throw new Error('a Kafka batch reached a partition of another source');
+      const { batch } = message;
       count =
-        this.#handlePreAggregated(message.batch, ctx) ??
-        (await this.#handleProjected(message.batch, ctx)) ??
-        (await this.#handleDecoded(this.#plan.input.format, message.batch));
-      this.#position = message.batch.nextOffset;
+        this.#handlePreAggregated(
+          (aggregator, watermark) => aggregateKafkaRecords(aggregator, batch, input.format, watermark),
+          (projector) => projectKafkaRecords(projector, batch),
+          ctx,
+        ) ??
+        (await this.#handleProjected((projector) => projectKafkaRecords(projector, batch), ctx)) ??
+        (await this.#handleRecords(decodeKafkaRecords(input.format, unpackKafkaBatch(batch))));
+      this.#position = batch.nextOffset;
+    } else if (message.kind === 'lines') {
+      const { bytes, bounds } = message;
+      // A line the reader found bad is a dead letter: its batch takes the ordinary path.
+      const clean = message.failures.length === 0;
+      count =
+        (clean
+          ? (this.#handlePreAggregated(
+              (aggregator, watermark) => aggregator.aggregateMessages(bytes, bounds, 'json', watermark),
+              (projector) => projector.projectIn(bytes, bounds),
+              ctx,
+            ) ?? (await this.#handleProjected((projector) => projector.projectIn(bytes, bounds), ctx)))
+          : null) ?? (await this.#handleRecords(decodeLines(message)));
+      if (message.positions.length > 0) this.#position = message.positions[message.positions.length - 1];
     } else {
-      const records = message.kind === 'log' ? unpackLogRecords(message.records) : message;
-      const { events, positions } = records;
-      const failures = new Map<number, DecodeFailureRecord>(records.failures);
-      const times = this.#eventTimes(events, failures);
-      const failed = failures.size > 0 ? failures : null;
-      const prepared = await this.#prepare(events, times, failed);
-      this.#pipeline.process(events, times, positions, this.#output, 0, failed, prepared);
-      if (positions.length > 0) this.#position = positions[positions.length - 1];
-      count = events.length;
+      count = await this.#handleRecords(message.kind === 'log' ? unpackLogRecords(message.records) : message);
     }
     this.#pipeline.record(ctx, count, performance.now() - began);
     this.#dirty = true;
@@ -279,18 +290,22 @@ class PartitionActor implements Actor<PartitionMessage> {
   }
 
   /**
-   * A Kafka batch pre-aggregated natively and merged into the window (`#preAggregator`):
-   * its event count, or null when the batch takes another path (see
+   * A batch pre-aggregated natively by `aggregate` and merged into the window
+   * (`#preAggregator`): its event count, or null when the batch takes another path (see
    * `PartitionPipeline.applyPreAggregated`). The events it leaves to the per-event path
-   * are read for the window's fields by the projector.
+   * are read for the window's fields by `project`.
    */
-  #handlePreAggregated(batch: PackedKafkaBatch, ctx: ActorContext): number | null {
+  #handlePreAggregated(
+    aggregate: (aggregator: NativeFrameAggregator, watermark: number) => NativeBatch | null,
+    project: (projector: FieldProjector) => Array<Record<string, unknown>> | null,
+    ctx: ActorContext,
+  ): number | null {
     const aggregator = this.#preAggregator;
     const projector = this.#projector;
     if (aggregator === null || projector === null) return null;
     const count = this.#pipeline.applyPreAggregated(
-      (watermark) => aggregateKafkaRecords(aggregator, batch, projector.format, watermark),
-      () => projectKafkaRecords(projector, batch),
+      (watermark) => aggregate(aggregator, watermark),
+      () => project(projector),
       this.#output,
     );
     if (count === null) return null;
@@ -301,14 +316,17 @@ class PartitionActor implements Actor<PartitionMessage> {
   }
 
   /**
-   * A Kafka batch read for the windows' fields only (`#projector`): its event count, or
-   * null when the projector is off or refused the batch, or when an event would become a
+   * A batch read for the windows' fields only by `project` (`#projector`): its event count,
+   * or null when the projector is off or refused the batch, or when an event would become a
    * dead letter (no valid time, a schema misfit) — a dead letter carries the whole event,
    * so such a batch takes the ordinary path, which decides exactly as it always did.
    */
-  async #handleProjected(batch: PackedKafkaBatch, ctx: ActorContext): Promise<number | null> {
+  async #handleProjected(
+    project: (projector: FieldProjector) => Array<Record<string, unknown>> | null,
+    ctx: ActorContext,
+  ): Promise<number | null> {
     if (this.#projector === null) return null;
-    const events = projectKafkaRecords(this.#projector, batch);
+    const events = project(this.#projector);
     const failures = new Map<number, DecodeFailureRecord>();
     const times = events === null ? null : this.#eventTimes(events, failures);
     if (events === null || times === null || failures.size > 0 || !this.#pipeline.fitsEveryWindow(events)) {
@@ -322,16 +340,17 @@ class PartitionActor implements Actor<PartitionMessage> {
     return events.length;
   }
 
-  /** A Kafka batch decoded whole, every message to a full event or a dead letter: its record count. */
-  async #handleDecoded(format: KafkaFormat, batch: PackedKafkaBatch): Promise<number> {
-    const decoded = decodeKafkaRecords(format, unpackKafkaBatch(batch));
-    const failures = new Map<number, DecodeFailureRecord>(decoded.failures);
-    const times = this.#eventTimes(decoded.events, failures);
+  /** Records decoded whole, each a full event or (in `failures`) a dead letter: their count. */
+  async #handleRecords(records: DecodedBatch): Promise<number> {
+    const { events, positions } = records;
+    const failures = new Map<number, DecodeFailureRecord>(records.failures);
+    const times = this.#eventTimes(events, failures);
     // No failures: null lets the pipeline take a clean batch whole instead of event by event.
     const failed = failures.size > 0 ? failures : null;
-    const prepared = await this.#prepare(decoded.events, times, failed);
-    this.#pipeline.process(decoded.events, times, decoded.positions, this.#output, 0, failed, prepared);
-    return decoded.events.length;
+    const prepared = await this.#prepare(events, times, failed);
+    this.#pipeline.process(events, times, positions, this.#output, 0, failed, prepared);
+    if (positions.length > 0) this.#position = positions[positions.length - 1];
+    return events.length;
   }
 
   /**
@@ -503,4 +522,30 @@ function readPath(event: SluiceEvent, path: string): unknown {
     value = (value as Record<string, unknown>)[step];
   }
   return value;
+}
+
+/** A file source's lines decoded whole by `JSON.parse` (`decodeJsonLine`), in order. */
+function decodeLines(message: Extract<PartitionMessage, { kind: 'lines' }>): DecodedBatch {
+  const { bytes, bounds, positions } = message;
+  const failures = new Map(message.failures);
+  const events = new Array<Record<string, unknown> | null>(positions.length);
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < positions.length; i++) {
+    if (failures.has(i)) {
+      events[i] = null;
+      continue;
+    }
+    const decoded = decodeJsonLine({
+      kind: 'line',
+      bytes: buffer.subarray(bounds[2 * i], bounds[2 * i + 1]),
+      line: positions[i],
+      offset: 0,
+      nextOffset: 0,
+    });
+    events[i] = decoded.kind === 'event' ? decoded.event : null;
+    if (decoded.kind === 'dead') {
+      failures.set(i, { code: decoded.code, reason: decoded.reason, raw: decoded.raw.toString('utf8') });
+    }
+  }
+  return { events, positions, failures: [...failures] };
 }

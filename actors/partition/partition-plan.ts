@@ -14,8 +14,13 @@ import type { DecodeFailureRecord } from './partition-pipeline.ts';
 export type PartitionInput =
   | {
       kind: 'pushed';
-      /** Batches of decoded records arrive from a file reader on the main thread. */
+      /**
+       * Batches arrive from a reader on the main thread: decoded records, or a file's JSON
+       * lines, decoded here in the worker (`lines` messages).
+       */
       format: 'json';
+      /** A file source: its reader may send `lines` (on the native path), read here for the windows' fields. */
+      lines?: boolean;
     }
   | {
       kind: 'kafka';
@@ -113,6 +118,16 @@ export type PartitionMessage =
       events: (Record<string, unknown> | null)[];
       /** Source position of each record (1-based line number for files, `<commit LSN>#<n>` for CDC). */
       positions: SourcePosition[];
+      failures: Array<[index: number, failure: DecodeFailureRecord]>;
+    }
+  | {
+      kind: 'lines';
+      /** A file source's JSON lines back to back (no terminators), decoded by the actor. */
+      bytes: Uint8Array;
+      /** Line i is `bytes[bounds[2i], bounds[2i + 1])`; empty for a line in `failures`. */
+      bounds: Uint32Array;
+      /** 1-based line number of each line. */
+      positions: number[];
       failures: Array<[index: number, failure: DecodeFailureRecord]>;
     }
   | { kind: 'kafka'; batch: PackedKafkaBatch }

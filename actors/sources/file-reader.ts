@@ -1,7 +1,13 @@
 /**
- * Reads a file source: JSON lines, decoded and routed by the murmur2 hash of the key to
- * the partition actors that own them, in batches. Reading waits whenever a partition's
- * mailbox is full, so a slow pipeline slows the reader instead of buffering the file.
+ * Reads a file source: JSON lines, routed by the murmur2 hash of the key to the partition
+ * actors that own them, in batches. Reading waits whenever a partition's mailbox is full,
+ * so a slow pipeline slows the reader instead of buffering the file.
+ *
+ * On the native path (the addon loaded, `SLUICE_NATIVE` not 0 when the job starts) the
+ * reader sends the lines themselves (`lines` messages) and only reads each line's key, for
+ * a whole chunk at once with the addon's field reader; the partition's worker decodes them
+ * (natively when it can). A chunk the field reader refuses has its keys read by `JSON.parse`.
+ * On the TS path it decodes every line and sends the events (`records` messages).
  *
  * A record that cannot be decoded (or routed: no key while the source has several
  * partitions) travels to partition 0 as a failure at its place in the order, so that
@@ -13,8 +19,16 @@
  * Threading model: runs on the main thread as one async loop per file source.
  */
 import { open } from 'node:fs/promises';
+import { createFieldProjector, type FieldProjector } from '../../native/field-projection.ts';
+import { nativeWanted } from '../../native/index.ts';
 import type { ActorRef } from '../../runtime/actor.ts';
-import { type JsonLineRecord, JsonLinesDecoder } from '../codecs/json-lines.ts';
+import {
+  decodeJsonLine,
+  type JsonLine,
+  type JsonLineRecord,
+  JsonLinesSplitter,
+  type RawJsonLine,
+} from '../codecs/json-lines.ts';
 import { partitionForKey } from '../codecs/murmur2.ts';
 import type { DecodeFailureRecord } from '../partition/partition-pipeline.ts';
 import type { PartitionMessage } from '../partition/partition-plan.ts';
@@ -34,6 +48,7 @@ export interface FileReaderOptions {
 }
 
 type RecordsMessage = Extract<PartitionMessage, { kind: 'records' }>;
+type LinesMessage = Extract<PartitionMessage, { kind: 'lines' }>;
 
 const chunkBytes = 256 * 1024;
 
@@ -43,41 +58,71 @@ export function keyText(value: unknown): string | null {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
+/** Where a line goes: its partition, and the failure it is there (at partition 0), if any. */
+interface Placement {
+  partition: number;
+  failure: DecodeFailureRecord | null;
+}
+
+/** A batch for one partition, filled line by line. */
+interface Batch {
+  readonly count: number;
+  /** Adds a line: its decoded event (or null, on the lines path) or its failure. */
+  add(line: RawJsonLine, event: Record<string, unknown> | null, failure: DecodeFailureRecord | null): void;
+  message(): PartitionMessage;
+}
+
 /** Reads the whole file, then sends `end` to every partition. Resolves when all is handed over. */
 export async function readFileSource(options: FileReaderOptions): Promise<void> {
   const { partitions, batchSize, keyField, signal } = options;
-  const batches: RecordsMessage[] = partitions.map(() => emptyBatch());
+  const asLines = nativeWanted();
+  const newBatch = (): Batch => (asLines ? new LinesBatch() : new RecordsBatch());
+  // Keys are read natively only where routing needs them.
+  const keys = asLines && partitions.length > 1 ? createFieldProjector([keyField], 'json') : null;
+  const batches = partitions.map(newBatch);
   const send = async (partition: number) => {
     const batch = batches[partition];
-    if (batch.events.length === 0) return;
-    batches[partition] = emptyBatch();
-    await partitions[partition].tell(batch);
+    if (batch.count === 0) return;
+    batches[partition] = newBatch();
+    await partitions[partition].tell(batch.message());
   };
-  const route = async (record: JsonLineRecord) => {
-    let partition = 0;
-    let failure: DecodeFailureRecord | null = null;
-    if (record.kind === 'dead') {
-      failure = { code: record.code, reason: record.reason, raw: record.raw.toString('utf8') };
-    } else if (partitions.length > 1) {
-      const key = keyText(record.event[keyField]);
-      if (key === null) {
-        failure = {
-          code: 'KEY_MISSING',
-          reason: `field ${keyField}: missing key`,
-          raw: JSON.stringify(record.event),
-        };
-      } else partition = partitionForKey(key, partitions.length);
+  /** Where a line with this key value goes (`event` gives the whole event for a dead letter). */
+  const place = (key: unknown, event: () => unknown): Placement => {
+    const text = keyText(key);
+    if (text !== null) return { partition: partitionForKey(text, partitions.length), failure: null };
+    const failure: DecodeFailureRecord = {
+      code: 'KEY_MISSING',
+      reason: `field ${keyField}: missing key`,
+      raw: JSON.stringify(event()),
+    };
+    return { partition: 0, failure };
+  };
+  /** Routes the lines of one chunk; on the lines path their keys are read for the chunk at once. */
+  const route = async (lines: RawJsonLine[]) => {
+    const read = keys === null ? null : readKeys(keys, lines);
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i];
+      let event: Record<string, unknown> | null = null;
+      let placement: Placement = { partition: 0, failure: null };
+      if (line.kind === 'dead') placement.failure = failureOf(line);
+      else if (read !== null) placement = place(read[i], () => decodedEvent(line));
+      else if (!asLines || partitions.length > 1) {
+        const decoded = decodeJsonLine(line);
+        if (decoded.kind === 'dead') placement.failure = failureOf(decoded);
+        else {
+          if (!asLines) event = decoded.event;
+          if (partitions.length > 1) placement = place(decoded.event[keyField], () => decoded.event);
+        }
+      }
+      const done = options.resumeAfter[placement.partition];
+      if (done !== null && line.line <= done) continue;
+      const batch = batches[placement.partition];
+      batch.add(line, placement.failure === null ? event : null, placement.failure);
+      if (batch.count >= batchSize) await send(placement.partition);
     }
-    const done = options.resumeAfter[partition];
-    if (done !== null && record.line <= done) return;
-    const batch = batches[partition];
-    if (failure !== null) batch.failures.push([batch.events.length, failure]);
-    batch.events.push(failure === null && record.kind === 'event' ? record.event : null);
-    batch.positions.push(record.line);
-    if (batch.events.length >= batchSize) await send(partition);
   };
 
-  const decoder = new JsonLinesDecoder();
+  const splitter = new JsonLinesSplitter();
   const file = await open(options.path, 'r');
   try {
     const buffer = Buffer.allocUnsafe(chunkBytes);
@@ -85,9 +130,9 @@ export async function readFileSource(options: FileReaderOptions): Promise<void> 
       if (signal.aborted) return;
       const { bytesRead } = await file.read(buffer, 0, chunkBytes, null);
       if (bytesRead === 0) break;
-      for (const record of decoder.push(buffer.subarray(0, bytesRead))) await route(record);
+      await route(splitter.push(buffer.subarray(0, bytesRead)));
     }
-    for (const record of decoder.end()) await route(record);
+    await route(splitter.end());
   } finally {
     await file.close();
   }
@@ -95,6 +140,103 @@ export async function readFileSource(options: FileReaderOptions): Promise<void> 
   for (const ref of partitions) await ref.tell({ kind: 'end' });
 }
 
-function emptyBatch(): RecordsMessage {
-  return { kind: 'records', events: [], positions: [], failures: [] };
+function failureOf(dead: Extract<JsonLineRecord, { kind: 'dead' }>): DecodeFailureRecord {
+  return { code: dead.code, reason: dead.reason, raw: dead.raw.toString('utf8') };
+}
+
+/** A line the field reader took, decoded whole: an event (its text, if `JSON.parse` disagreed). */
+function decodedEvent(line: JsonLine): unknown {
+  const decoded = decodeJsonLine(line);
+  return decoded.kind === 'event' ? decoded.event : line.bytes.toString('utf8');
+}
+
+/**
+ * The key of every line of a chunk (undefined where a line has none; nothing for a dead
+ * letter), read by the addon's field reader in one call; null when it refuses a line — the
+ * lines are then decoded by `JSON.parse`, which decides exactly as it always did.
+ */
+function readKeys(keys: FieldProjector, lines: readonly RawJsonLine[]): unknown[] | null {
+  let total = 0;
+  let live = 0;
+  for (const line of lines) {
+    if (line.kind !== 'line') continue;
+    total += line.bytes.length;
+    live++;
+  }
+  const bytes = Buffer.allocUnsafe(total);
+  const bounds = new Uint32Array(2 * live);
+  let at = 0;
+  let b = 0;
+  for (const line of lines) {
+    if (line.kind !== 'line') continue;
+    bounds[b++] = at;
+    at += line.bytes.copy(bytes, at);
+    bounds[b++] = at;
+  }
+  const events = keys.projectIn(bytes, bounds);
+  if (events === null) return null;
+  const field = keys.fields[0];
+  const out = new Array<unknown>(lines.length);
+  let e = 0;
+  for (let i = 0; i < lines.length; i++) if (lines[i].kind === 'line') out[i] = events[e++][field];
+  return out;
+}
+
+/** The TS path's batch: decoded events. */
+class RecordsBatch implements Batch {
+  readonly #message: RecordsMessage = { kind: 'records', events: [], positions: [], failures: [] };
+
+  get count(): number {
+    return this.#message.events.length;
+  }
+
+  add(line: RawJsonLine, event: Record<string, unknown> | null, failure: DecodeFailureRecord | null): void {
+    const message = this.#message;
+    if (failure !== null) message.failures.push([message.events.length, failure]);
+    message.events.push(event);
+    message.positions.push(line.line);
+  }
+
+  message(): RecordsMessage {
+    return this.#message;
+  }
+}
+
+/** The native path's batch: the lines' bytes back to back (a failure's are left out). */
+class LinesBatch implements Batch {
+  #bytes = Buffer.allocUnsafe(64 * 1024);
+  #used = 0;
+  readonly #bounds: number[] = [];
+  readonly #positions: number[] = [];
+  readonly #failures: Array<[index: number, failure: DecodeFailureRecord]> = [];
+
+  get count(): number {
+    return this.#positions.length;
+  }
+
+  add(line: RawJsonLine, _event: unknown, failure: DecodeFailureRecord | null): void {
+    if (failure !== null) this.#failures.push([this.#positions.length, failure]);
+    this.#bounds.push(this.#used);
+    if (failure === null && line.kind === 'line') {
+      const need = this.#used + line.bytes.length;
+      if (need > this.#bytes.length) {
+        const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.#bytes.length));
+        this.#bytes.copy(grown, 0, 0, this.#used);
+        this.#bytes = grown;
+      }
+      this.#used += line.bytes.copy(this.#bytes, this.#used);
+    }
+    this.#bounds.push(this.#used);
+    this.#positions.push(line.line);
+  }
+
+  message(): LinesMessage {
+    return {
+      kind: 'lines',
+      bytes: new Uint8Array(this.#bytes.subarray(0, this.#used)),
+      bounds: Uint32Array.from(this.#bounds),
+      positions: this.#positions,
+      failures: this.#failures,
+    };
+  }
 }

@@ -234,27 +234,46 @@ impl FrameAggregator {
         if listed.is_err() {
             return Ok(fallback(sizes, REFUSED));
         }
-        match format.as_str() {
-            "frame" => self.aggregate_frames(&frames, watermark, floats, ints, sizes),
-            "json" => self.aggregate_messages(
-                &frames,
-                MessageFormat::Json,
-                watermark,
-                floats,
-                ints,
-                sizes,
-            ),
-            "msgpack" => self.aggregate_messages(
-                &frames,
-                MessageFormat::Msgpack,
-                watermark,
-                floats,
-                ints,
-                sizes,
-            ),
-            _ => Err(napi::Error::from_reason(format!(
-                "unknown message format {format}"
-            ))),
+        match MessageFormat::parse(&format)? {
+            MessageFormat::Frame => self.aggregate_frames(&frames, watermark, floats, ints, sizes),
+            format => self.aggregate_messages(&frames, format, watermark, floats, ints, sizes),
+        }
+    }
+
+    /// The same for one `json` or `msgpack` event per message, message `i` being
+    /// `bytes[bounds[2i]..bounds[2i + 1]]` (JSON lines, as a file source hands them to the
+    /// worker), read by the rules of `FieldProjector`; a message out of `bytes` or one it
+    /// refuses falls back with `UNSUPPORTED_RECORDS`.
+    #[napi]
+    #[allow(clippy::too_many_arguments)]
+    pub fn aggregate_messages_in(
+        &mut self,
+        bytes: &[u8],
+        bounds: &[u32],
+        format: String,
+        watermark: f64,
+        mut floats: Float64ArraySlice,
+        mut ints: Int32ArraySlice,
+        mut sizes: Uint32ArraySlice,
+    ) -> napi::Result<String> {
+        let (floats, ints, sizes) = buffers(&mut floats, &mut ints, &mut sizes)?;
+        let format = match MessageFormat::parse(&format)? {
+            MessageFormat::Frame => {
+                return Err(napi::Error::from_reason(
+                    "frames hold many events: aggregate them with aggregate",
+                ))
+            }
+            format => format,
+        };
+        let messages: Option<Vec<&[u8]>> = bounds
+            .chunks_exact(2)
+            .map(|pair| bytes.get(pair[0] as usize..pair[1] as usize))
+            .collect();
+        match messages {
+            Some(messages) => {
+                self.aggregate_messages(&messages, format, watermark, floats, ints, sizes)
+            }
+            None => Ok(fallback(sizes, "UNSUPPORTED_RECORDS")),
         }
     }
 
@@ -607,6 +626,20 @@ enum MessageFormat {
     Frame,
 }
 
+impl MessageFormat {
+    /// `json`, `msgpack` or `frame`.
+    fn parse(name: &str) -> napi::Result<Self> {
+        match name {
+            "json" => Ok(MessageFormat::Json),
+            "msgpack" => Ok(MessageFormat::Msgpack),
+            "frame" => Ok(MessageFormat::Frame),
+            _ => Err(napi::Error::from_reason(format!(
+                "unknown message format {name}"
+            ))),
+        }
+    }
+}
+
 /// Reads the same top-level fields out of the events of many messages.
 #[napi]
 pub struct FieldProjector {
@@ -706,16 +739,7 @@ impl FieldProjector {
     /// `format`: `json`, `msgpack` or `frame`.
     #[napi(constructor)]
     pub fn new(fields: Vec<String>, format: String) -> napi::Result<Self> {
-        let format = match format.as_str() {
-            "json" => MessageFormat::Json,
-            "msgpack" => MessageFormat::Msgpack,
-            "frame" => MessageFormat::Frame,
-            _ => {
-                return Err(napi::Error::from_reason(format!(
-                    "unknown message format {format}"
-                )))
-            }
-        };
+        let format = MessageFormat::parse(&format)?;
         Ok(FieldProjector { fields, format })
     }
 

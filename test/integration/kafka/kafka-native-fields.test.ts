@@ -10,20 +10,15 @@
  * back (they would make dead letters) all run.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { msgpack } from '../../../actors/codecs/msgpack-event.ts';
-import { Job } from '../../../actors/job/job.ts';
 import { registerLz4Codec } from '../../../actors/kafka/lz4-codec.ts';
 import { DEAD_LETTER_HEADERS } from '../../../actors/kafka/raw-record-batches.ts';
 import { nativeAddon } from '../../../native/index.ts';
-import { createLogger } from '../../../runtime/logger.ts';
-import { Metrics } from '../../../runtime/metrics.ts';
-import { parseTopology } from '../../../runtime/topology/load-topology.ts';
 import { craftFrame } from '../../unit/codecs/craft-frame.ts';
+import { counter, runOnPath, type Windows, windowsAndSinks } from '../helpers/native-paths.ts';
 import { kafkaBrokers, uniqueName } from '../helpers/services.ts';
 
 const START = Date.UTC(2026, 0, 1);
@@ -150,9 +145,6 @@ function refused(n: number, i: number): Message {
   return cases[n % cases.length];
 }
 
-/** `both`: a tumbling and a session window; `tumbling`: the tumbling one alone, which batches pre-aggregate for. */
-type Windows = 'both' | 'tumbling';
-
 function topology(format: Format, topic: string, group: string, dir: string, windows: Windows): string {
   return `name: native-fields
 workers: 2
@@ -167,71 +159,13 @@ sources:
     key: user_id
     bounded: latest
     time: { field: ts, maxOutOfOrder: 2s }
-windows:
-  per_user:
-    from: events
-    window: { type: tumbling, size: 10s, allowedLateness: 5s }
-    groupBy: [user_id]
-    aggregate: { events: count(), amount: sum(amount), top: max(amount), page: last(page) }
-    to: [out]
-${
-  windows === 'both'
-    ? `  per_page:
-    from: events
-    window: { type: session, gap: 3s }
-    groupBy: [page]
-    aggregate: { events: count(), mean: avg(amount) }
-    to: [out]
-`
-    : ''
-}sinks:
-  out: { type: file, path: ${join(dir, 'out', 'rows.jsonl')} }
-  dlq: { type: file, path: ${join(dir, 'out', 'dead.jsonl')} }
-deadLetter: dlq
-`;
+${windowsAndSinks(dir, windows)}`;
 }
 
 /** Runs the job to its end; returns its output files and the native path's counters. */
-async function run(
-  format: Format,
-  topic: string,
-  native: boolean,
-  windows: Windows = 'both',
-): Promise<{ files: Map<string, string>; metrics: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-native-fields-'));
-  const saved = process.env.SLUICE_NATIVE;
-  // Worker threads take a copy of the environment when they start, and load the addon then.
-  if (native) delete process.env.SLUICE_NATIVE;
-  else process.env.SLUICE_NATIVE = '0';
-  try {
-    const metrics = new Metrics();
-    const group = uniqueName('native-fields-group');
-    const job = await Job.start(
-      parseTopology(topology(format, topic, group, dir, windows), join(dir, 'job.yaml')),
-      {
-        metrics,
-        log: createLogger({ level: 'warn' }),
-      },
-    );
-    await job.finished;
-    await job.stop();
-    const files = new Map<string, string>();
-    for (const name of (await readdir(join(dir, 'out'))).sort()) {
-      files.set(name, await readFile(join(dir, 'out', name), 'utf8'));
-    }
-    return { files, metrics: await metrics.text() };
-  } finally {
-    if (saved === undefined) delete process.env.SLUICE_NATIVE;
-    else process.env.SLUICE_NATIVE = saved;
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function counter(metrics: string, name: string): number {
-  return metrics
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+function run(format: Format, topic: string, native: boolean, windows: Windows = 'both') {
+  const group = uniqueName('native-fields-group');
+  return runOnPath(native, (dir) => topology(format, topic, group, dir, windows));
 }
 
 for (const format of ['json', 'msgpack', 'frame'] as const) {
