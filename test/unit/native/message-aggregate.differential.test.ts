@@ -1,6 +1,7 @@
 /**
  * Differential test of native pre-aggregation over Kafka record batches of one JSON or
- * msgpack event per message (the partition's path for those formats): for random
+ * msgpack event per message (the partition's path for those formats), and over such
+ * messages back to back in one buffer (a file source's JSON lines): for random
  * tumbling windows and messy, disordered, late and malformed events, every batch the
  * addon reads gives exactly the pre-aggregated batch the TS twin gives for the events the
  * TS decoder makes of the same messages — batch after batch, with key ids kept between
@@ -19,6 +20,7 @@ import {
   aggregateEvents,
   createFrameAggregator,
   frameSpecFor,
+  type NativeBatch,
   nativeAddon,
   TwinKeys,
 } from '../../../native/index.ts';
@@ -57,18 +59,31 @@ const decode: Record<Format, (value: Buffer) => SluiceEvent | null> = {
   },
 };
 
+/** Messages back to back in one buffer with a line feed after each (as a file's lines reach a worker), and their bounds. */
+function inBounds(values: Buffer[]): [Uint8Array, Uint32Array] {
+  const bounds = new Uint32Array(2 * values.length);
+  let at = 0;
+  values.forEach((value, i) => {
+    bounds[2 * i] = at;
+    bounds[2 * i + 1] = at + value.length;
+    at += value.length + 1;
+  });
+  return [new Uint8Array(Buffer.concat(values.flatMap((value) => [value, Buffer.from('\n')]))), bounds];
+}
+
 describe('native pre-aggregation of JSON and msgpack messages', {
   skip: nativeAddon === null ? 'native addon not built' : false,
 }, () => {
   for (const format of ['json', 'msgpack'] as const) {
-    it(`${format}: every batch the addon reads equals the twin's over the decoded events`, async () => {
+    it(`${format}: every batch the addon reads, in record batches or one buffer, equals the twin's over the decoded events`, async () => {
       let read = 0;
       await fc.assert(
         fc.asyncProperty(
           tumblingConfig,
           batches,
           fc.integer({ min: -50, max: 1_000 }),
-          async (config, input, mark) => {
+          fc.boolean(),
+          async (config, input, mark, inOneBuffer) => {
             const spec = frameSpecFor(config, 'ts');
             assert.ok(spec !== null);
             const aggregator = createFrameAggregator(spec);
@@ -77,15 +92,16 @@ describe('native pre-aggregation of JSON and msgpack messages', {
             let offset = 0;
             for (const events of input) {
               const values = events.map(encode[format]);
-              const bytes = await recordBatch(offset, values);
+              const native: NativeBatch = inOneBuffer
+                ? aggregator.aggregateMessages(...inBounds(values), format, mark)
+                : aggregator.aggregateRecordBatches(
+                    await recordBatch(offset, values),
+                    '0',
+                    DEAD_LETTER_HEADERS.code,
+                    format,
+                    mark,
+                  );
               offset += values.length;
-              const native = aggregator.aggregateRecordBatches(
-                bytes,
-                '0',
-                DEAD_LETTER_HEADERS.code,
-                format,
-                mark,
-              );
               if (native.fallback !== null) continue;
               read++;
               const decoded = values.map(decode[format]);
@@ -136,5 +152,10 @@ describe('native pre-aggregation of JSON and msgpack messages', {
     assert.equal(await aggregate('{"ts":"2026-01-01T00:00:00Z","k":"a"}'), 'UNSUPPORTED_TIME_STRING');
     // An escape in a field no window reads is no obstacle.
     assert.equal(await aggregate('{"ts":3,"k":"c","note":"\\n"}'), null);
+    // In one buffer, a message out of it falls back.
+    const [bytes, bounds] = inBounds([Buffer.from('{"ts":1,"k":"a"}')]);
+    assert.equal(aggregator.aggregateMessages(bytes, bounds, 'json', 0).fallback, null);
+    bounds[1] = bytes.length + 1;
+    assert.equal(aggregator.aggregateMessages(bytes, bounds, 'json', 0).fallback, 'UNSUPPORTED_RECORDS');
   });
 });
