@@ -37,6 +37,10 @@ export const SCENARIOS: Record<string, Scenario> = {
     const { runKafkaJson } = await import('./kafka-json/kafka-json.ts');
     return runKafkaJson({ ...options, spark: options.spark && !options.quick });
   },
+  async 'file-json'(options) {
+    const { runFileJson } = await import('./file-json/file-json.ts');
+    return runFileJson({ quick: options.quick, command: options.command });
+  },
   async 'e2e-clickhouse'(options) {
     const { existsSync } = await import('node:fs');
     const sink = fileURLToPath(new URL('../actors/sinks/clickhouse-sink.ts', import.meta.url));
@@ -80,6 +84,7 @@ default suite: 15 minutes; --quick runs take seconds each):
   kafka-json      ~5 min     the seed's job on a pre-filled topic with naive-node and Spark (30 s
                              trigger), then sluice and Spark on one live 15,000 events/s stream:
                              Spark's smallest sustained trigger, event time → output latency
+  file-json       ~1 min     4M JSON lines from a file source, native and TS path, and naive-node
   e2e-clickhouse  ~1.5 min   event → row visible in ClickHouse at fixed loads
   checkpoint      ~40 s      checkpoint/restore against 100K and 1M keys (--full adds 5M: +4 min)
   gateway         ~30 s      4 runs of 4 s: batches of 1/64/1,024, then 100K events/s offered

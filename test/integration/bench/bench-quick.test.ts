@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runCoreScenario } from '../../../bench/core/core.ts';
+import { runFileJson } from '../../../bench/file-json/file-json.ts';
 import { runGatewayScenario } from '../../../bench/gateway/gateway.ts';
 import { runKafkaJson } from '../../../bench/kafka-json/kafka-json.ts';
 import { saveResult } from '../../../bench/lib/report.ts';
@@ -28,6 +29,18 @@ test('the quick core scenario gives the same rows with 1 and 2 workers and times
   assert.deepEqual(
     result.systems.map((system) => system.system),
     ['sluice, 2 workers', 'sluice, 1 worker'],
+  );
+  await saveResult(outDir, result);
+});
+
+test('the quick file-json scenario finds sluice on both paths and naive-node agree on every window count', {
+  timeout: 60_000,
+}, async () => {
+  const result = await runFileJson({ quick: true, command: 'test' });
+  assert.equal(result.check.agree, true, result.check.lines.join('\n'));
+  assert.deepEqual(
+    result.systems.map((system) => system.system),
+    [...(nativeAddon === null ? [] : ['sluice, native']), 'sluice, TS path', 'naive-node'],
   );
   await saveResult(outDir, result);
 });
