@@ -3,13 +3,14 @@ import type { AggregateRef, FrameSpec } from './native-batch.ts';
 
 /**
  * The fields a window reads, as the native path wants them; null when the window is
- * outside what the fast path reproduces exactly: hopping and session windows,
- * count_distinct, durations that are not whole milliseconds.
+ * outside what the fast path reproduces exactly: session windows, count_distinct,
+ * durations that are not whole milliseconds.
  */
 export function frameSpecFor(config: WindowOperatorConfig, timeField: string): FrameSpec | null {
   const window = config.window;
-  if (window.type !== 'tumbling') return null;
-  const whole = [window.sizeMs, config.allowedLatenessMs, config.maxOutOfOrderMs];
+  if (window.type === 'session') return null;
+  const slideMs = window.type === 'hopping' ? window.slideMs : window.sizeMs;
+  const whole = [window.sizeMs, slideMs, config.allowedLatenessMs, config.maxOutOfOrderMs];
   if (!whole.every((ms) => Number.isSafeInteger(ms))) return null;
   const fields = [timeField, ...config.groupBy];
   const aggregates: AggregateRef[] = [];
@@ -29,6 +30,7 @@ export function frameSpecFor(config: WindowOperatorConfig, timeField: string): F
     groupBy: config.groupBy.length,
     aggregates,
     sizeMs: window.sizeMs,
+    ...(slideMs === window.sizeMs ? {} : { slideMs }),
     allowedLatenessMs: config.allowedLatenessMs,
     maxOutOfOrderMs: config.maxOutOfOrderMs,
   };

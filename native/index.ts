@@ -87,7 +87,7 @@ export function createFrameAggregator(spec: FrameSpec): NativeFrameAggregator | 
 }
 
 /**
- * Decodes a sluice frame and pre-aggregates it for a tumbling window against the
+ * Decodes a sluice frame and pre-aggregates it for a tumbling or hopping window against the
  * operator's current `watermark`, on the path that serves. Play the result with
  * `runBatch`; a non-null `fallback` means: process the batch event by event.
  */

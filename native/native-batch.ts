@@ -1,7 +1,7 @@
 import type { PartialBatch } from '../actors/windows/index.ts';
 
 /**
- * What crosses the boundary: the spec of the fields a tumbling window reads, and the
+ * What crosses the boundary: the spec of the fields a tumbling or hopping window reads, and the
  * pre-aggregated batch that comes back. The Rust addon (`src/lib.rs`) and the TS twin
  * (`twin/aggregate-events.ts`) produce the same `NativeBatch` for the same input.
  */
@@ -18,6 +18,8 @@ export interface FrameSpec {
   groupBy: number;
   aggregates: AggregateRef[];
   sizeMs: number;
+  /** A hopping window's slide; absent (or `sizeMs`) for a tumbling window. */
+  slideMs?: number;
   allowedLatenessMs: number;
   maxOutOfOrderMs: number;
   /**

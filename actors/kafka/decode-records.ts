@@ -173,7 +173,7 @@ export function projectKafkaRecords(
 
 /**
  * The events of a Kafka batch — sluice frames, or one JSON or msgpack event per message —
- * pre-aggregated natively for one tumbling window against `watermark`
+ * pre-aggregated natively for one tumbling or hopping window against `watermark`
  * (`NativeFrameAggregator`), with the refusals of `projectKafkaRecords`; null for a batch
  * not handed over as raw record batches.
  */

@@ -150,7 +150,7 @@ class PartitionActor implements Actor<PartitionMessage> {
   readonly #projector: FieldProjector | null;
   /**
    * Pre-aggregates Kafka batches (frames, JSON or msgpack) natively for the partition's
-   * one tumbling window, when the projector serves and the window qualifies
+   * one tumbling or hopping window, when the projector serves and the window qualifies
    * (`PartitionPipeline.preAggregationSpec`); else null.
    */
   readonly #preAggregator: NativeFrameAggregator | null;

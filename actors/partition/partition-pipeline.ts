@@ -261,7 +261,7 @@ export class PartitionPipeline {
 
   /**
    * The native pre-aggregation spec of the partition's window when it can take whole
-   * batches pre-aggregated (`applyPreAggregated`): one tumbling window (see
+   * batches pre-aggregated (`applyPreAggregated`): one tumbling or hopping window (see
    * `frameSpecFor`) and nothing else reading the events — no stream, transform, enrich
    * step or late output. Null otherwise.
    */

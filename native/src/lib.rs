@@ -31,6 +31,8 @@ pub struct FrameSpec {
     pub group_by: u32,
     pub aggregates: Vec<AggregateRef>,
     pub size_ms: f64,
+    /// A hopping window's slide; absent or equal to `size_ms` for a tumbling window.
+    pub slide_ms: Option<f64>,
     pub allowed_lateness_ms: f64,
     pub max_out_of_order_ms: f64,
     /// Key ids are kept from batch to batch up to this many keys (default 262,144).
@@ -69,8 +71,11 @@ const DEFAULT_MAX_KEYS: usize = 1 << 18;
 
 fn parse_spec(spec: &FrameSpec) -> Result<Spec, &'static str> {
     let integral = |x: f64| x.is_finite() && x.fract() == 0.0 && x.abs() < 9.0e15;
+    let slide_ms = spec.slide_ms.unwrap_or(spec.size_ms);
     if !integral(spec.size_ms)
         || spec.size_ms <= 0.0
+        || !integral(slide_ms)
+        || slide_ms <= 0.0
         || !integral(spec.allowed_lateness_ms)
         || !integral(spec.max_out_of_order_ms)
     {
@@ -104,6 +109,7 @@ fn parse_spec(spec: &FrameSpec) -> Result<Spec, &'static str> {
     }
     Ok(Spec {
         size: spec.size_ms as i64,
+        slide: slide_ms as i64,
         lateness: spec.allowed_lateness_ms as i64,
         out_of_order: spec.max_out_of_order_ms as i64,
         group_by: spec.group_by as usize,
@@ -134,7 +140,7 @@ const TOO_SMALL: u32 = 2;
 /// `sizes` before the per-column value counts.
 const SIZES_HEAD: usize = 10;
 
-/// Pre-aggregates sluice frames for one tumbling window. Each batch is written into
+/// Pre-aggregates sluice frames for one tumbling or hopping window. Each batch is written into
 /// buffers the caller owns and reuses (layout: `native/native-frame-aggregator.ts`), so a
 /// batch costs no allocation on either side but its one string of text values; the
 /// tables of the aggregation are kept from batch to batch too.

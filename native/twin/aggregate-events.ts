@@ -94,6 +94,7 @@ export function aggregateEvents(
     return fallbackBatch(code);
   };
   const size = spec.sizeMs;
+  const slide = spec.slideMs ?? size;
   const lateness = spec.allowedLatenessMs;
   const steps: number[] = [];
   const marks: number[] = [];
@@ -131,10 +132,11 @@ export function aggregateEvents(
     syncWatermark();
     steps.push(STEP_SLOW, index);
   };
+  // Windows start at multiples of `slide`: they end at `size` plus a multiple of it.
   const crosses = (from: number, to: number) =>
     from === Number.NEGATIVE_INFINITY ||
-    period(to, 0, size) > period(from, 0, size) ||
-    period(to, lateness, size) > period(from, lateness, size);
+    period(to, size, slide) > period(from, size, slide) ||
+    period(to, size + lateness, slide) > period(from, size + lateness, slide);
 
   for (let index = 0; index < events.length; index++) {
     const event = events[index];
@@ -161,9 +163,12 @@ export function aggregateEvents(
         if (!scalarFits(value)) fits = false;
       }
     }
-    const remainder = ((time % size) + size) % size;
-    const start = time - remainder;
-    if (!fits || start + size <= watermark) slow(index);
+    // The event's windows: starts `first … last` every `slide` (none in a gap between
+    // hopping windows); the first ends soonest.
+    const last = time - (((time % slide) + slide) % slide);
+    let first = last;
+    while (first - slide + size > time) first -= slide;
+    if (!fits || last + size <= time || first + size <= watermark) slow(index);
     else {
       let key = '';
       for (let i = 1; i <= spec.groupBy; i++) key += `${keyPart(fields[i])}|`;
@@ -175,57 +180,59 @@ export function aggregateEvents(
         for (let i = 1; i <= spec.groupBy; i++) keyValues.push(fields[i] ?? null);
       }
       openEvents++;
-      const partialKey = `${start}/${keyId}`;
-      let partial = segment.get(partialKey);
-      if (partial === undefined) {
-        partial = windowStarts.length;
-        segment.set(partialKey, partial);
-        windowStarts.push(start);
-        keyIds.push(keyId);
-        spec.aggregates.forEach(({ kind }, c) => {
-          columns[c].counts.push(0);
-          columns[c].numbers.push(0);
-          if (kind === 'first' || kind === 'last') columns[c].scalars.push(null);
+      for (let start = first; start <= last; start += slide) {
+        const partialKey = `${start}/${keyId}`;
+        let partial = segment.get(partialKey);
+        if (partial === undefined) {
+          partial = windowStarts.length;
+          segment.set(partialKey, partial);
+          windowStarts.push(start);
+          keyIds.push(keyId);
+          spec.aggregates.forEach(({ kind }, c) => {
+            columns[c].counts.push(0);
+            columns[c].numbers.push(0);
+            if (kind === 'first' || kind === 'last') columns[c].scalars.push(null);
+          });
+        }
+        spec.aggregates.forEach(({ kind, field }, c) => {
+          const column = columns[c];
+          const value = field === undefined ? undefined : fields[field];
+          switch (kind) {
+            case 'count':
+              if (field === undefined || (value !== undefined && value !== null)) column.counts[partial]++;
+              break;
+            case 'sum':
+              if (typeof value === 'number') {
+                column.numbers[partial] += value;
+                column.counts[partial]++;
+                column.values.push([partial, value]);
+              }
+              break;
+            case 'min':
+            case 'max':
+              if (typeof value === 'number') {
+                const better =
+                  kind === 'max' ? value > column.numbers[partial] : value < column.numbers[partial];
+                if (column.counts[partial] === 0 || better) column.numbers[partial] = value;
+                column.counts[partial]++;
+              }
+              break;
+            case 'first':
+            case 'last':
+              if (isValue(value)) {
+                const held = column.counts[partial] > 0;
+                const replace =
+                  kind === 'last' ? time >= column.numbers[partial] : time < column.numbers[partial];
+                if (!held || replace) {
+                  column.numbers[partial] = time;
+                  column.scalars[partial] = value;
+                  column.counts[partial] = 1;
+                }
+              }
+              break;
+          }
         });
       }
-      spec.aggregates.forEach(({ kind, field }, c) => {
-        const column = columns[c];
-        const value = field === undefined ? undefined : fields[field];
-        switch (kind) {
-          case 'count':
-            if (field === undefined || (value !== undefined && value !== null)) column.counts[partial]++;
-            break;
-          case 'sum':
-            if (typeof value === 'number') {
-              column.numbers[partial] += value;
-              column.counts[partial]++;
-              column.values.push([partial, value]);
-            }
-            break;
-          case 'min':
-          case 'max':
-            if (typeof value === 'number') {
-              const better =
-                kind === 'max' ? value > column.numbers[partial] : value < column.numbers[partial];
-              if (column.counts[partial] === 0 || better) column.numbers[partial] = value;
-              column.counts[partial]++;
-            }
-            break;
-          case 'first':
-          case 'last':
-            if (isValue(value)) {
-              const held = column.counts[partial] > 0;
-              const replace =
-                kind === 'last' ? time >= column.numbers[partial] : time < column.numbers[partial];
-              if (!held || replace) {
-                column.numbers[partial] = time;
-                column.scalars[partial] = value;
-                column.counts[partial] = 1;
-              }
-            }
-            break;
-        }
-      });
     }
     const candidate = time - spec.maxOutOfOrderMs;
     if (candidate > watermark) {

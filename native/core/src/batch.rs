@@ -1,6 +1,7 @@
 //! Pre-aggregation of one batch of events into per-(window, key) partials for a tumbling
-//! window, under the rules of `actors/windows/window-operator.ts`. Only events whose
-//! window is still open against the watermark before them are folded; everything else
+//! or hopping window, under the rules of `actors/windows/window-operator.ts`. Only events
+//! whose windows are all still open against the watermark before them are folded (into
+//! each of their windows); everything else
 //! (late events, re-fires, schema misfits, invalid times) becomes a "slow" step that the
 //! TS operator runs itself, in order. Steps:
 //!   [0, p]  apply partials up to index p (exclusive)
@@ -28,6 +29,8 @@ pub enum Fn {
 
 pub struct Spec {
     pub size: i64,
+    /// Windows start every `slide` ms (epoch-aligned); `size` for a tumbling window.
+    pub slide: i64,
     pub lateness: i64,
     pub out_of_order: i64,
     pub group_by: usize,
@@ -212,15 +215,22 @@ impl<'a, 'w> Aggregator<'a, 'w> {
         self.batch.steps.push(index as i32);
     }
 
-    /// Whether moving the watermark from `from` to `to` passes a window end or purge time.
+    /// Whether moving the watermark from `from` to `to` passes a window end or purge time:
+    /// windows start at multiples of `slide`, so they end at `size` plus a multiple of it
+    /// and are purged `lateness` later.
     fn crosses(&self, from: f64, to: i64) -> bool {
         if from == f64::NEG_INFINITY {
             return true;
         }
         let from = from as i64;
-        let size = self.spec.size;
-        period(to, 0, size) > period(from, 0, size)
-            || period(to, self.spec.lateness, size) > period(from, self.spec.lateness, size)
+        let Spec {
+            size,
+            slide,
+            lateness,
+            ..
+        } = *self.spec;
+        period(to, size, slide) > period(from, size, slide)
+            || period(to, size + lateness, slide) > period(from, size + lateness, slide)
     }
 
     /// Adds the batch's next event; `fields[0]` is its time value. Err: the batch needs
@@ -254,12 +264,17 @@ impl<'a, 'w> Aggregator<'a, 'w> {
                     (Fn::First | Fn::Last, Some(f)) => scalar_fits(&fields[*f]),
                     _ => true,
                 });
-        let start = time_ms - time_ms.rem_euclid(spec.size);
-        let end = start + spec.size;
-        if !fits || (end as f64) <= self.watermark {
+        // The event's windows: starts `first ..= last` every `slide` (none when it falls
+        // in a gap between hopping windows); the first ends soonest.
+        let last = time_ms - time_ms.rem_euclid(spec.slide);
+        let mut first = last;
+        while first - spec.slide + spec.size > time_ms {
+            first -= spec.slide;
+        }
+        if !fits || last + spec.size <= time_ms || ((first + spec.size) as f64) <= self.watermark {
             self.slow(index);
         } else {
-            self.fold(start, time, fields);
+            self.fold(first, last, time, fields);
         }
         let candidate = time_ms - spec.out_of_order;
         if (candidate as f64) > self.watermark {
@@ -343,10 +358,20 @@ impl<'a, 'w> Aggregator<'a, 'w> {
         (batch.window_starts.len() - 1) as u32
     }
 
-    fn fold(&mut self, start: i64, time: f64, fields: &[Value<'a>]) {
+    /// Folds the event into each of its windows, starts `first ..= last`.
+    fn fold(&mut self, first: i64, last: i64, time: f64, fields: &[Value<'a>]) {
         let key = self.key_id(fields);
         self.open_events += 1;
-        let partial = self.partial(start, key);
+        let mut start = first;
+        while start <= last {
+            let partial = self.partial(start, key);
+            self.add(partial, time, fields);
+            start += self.spec.slide;
+        }
+    }
+
+    /// Adds the event's values to one partial.
+    fn add(&mut self, partial: u32, time: f64, fields: &[Value<'a>]) {
         let batch = &mut self.batch;
         let p = partial as usize;
         for (column, (function, field)) in batch.columns.iter_mut().zip(self.spec.aggregates.iter())

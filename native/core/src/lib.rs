@@ -1,7 +1,7 @@
 #![deny(clippy::all)]
 //! sluice's hot path without the Node binding, so that tests and fuzz targets link it
 //! alone: frame checks (`frame`), a msgpack event reader (`msgpack`), the batch
-//! pre-aggregation of a tumbling window (`batch`) with key ids kept between batches
+//! pre-aggregation of a tumbling or hopping window (`batch`) with key ids kept between batches
 //! (`keys`), a reader of the wanted fields of JSON events (`json`) and of Kafka record
 //! batches (`kafka`).
 

@@ -10,6 +10,7 @@ use sluice_native_core::{frame, msgpack, read_events};
 fuzz_target!(|data: &[u8]| {
     let spec = Spec {
         size: 10,
+        slide: 4,
         lateness: 5,
         out_of_order: 2,
         group_by: 1,

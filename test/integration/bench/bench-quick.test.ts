@@ -42,7 +42,6 @@ test('the quick file-json scenario finds sluice on both paths and naive-node agr
     result.systems.map((system) => system.system),
     [...(nativeAddon === null ? [] : ['sluice, native']), 'sluice, TS path', 'naive-node'],
   );
-  await saveResult(outDir, result);
 });
 
 test('the quick kafka-json scenario finds sluice and naive-node agree on every window count, and writes the report', {

@@ -11,17 +11,18 @@ import { Metrics } from '../../../runtime/metrics.ts';
 import { parseTopology } from '../../../runtime/topology/load-topology.ts';
 
 /**
- * The windows both tests run: `tumbling` alone (its batches pre-aggregate), or `both`
- * with a session window beside it (the field reader serves).
+ * The windows both tests run: `tumbling` or `hopping` alone (their batches
+ * pre-aggregate), or `both`: the tumbling one with a session window beside it (the field
+ * reader serves).
  */
-export type Windows = 'both' | 'tumbling';
+export type Windows = 'both' | 'tumbling' | 'hopping';
 
 /** The `windows:` and `sinks:` of such a job, writing rows and dead letters under `dir/out`. */
 export function windowsAndSinks(dir: string, windows: Windows): string {
   return `windows:
   per_user:
     from: events
-    window: { type: tumbling, size: 10s, allowedLateness: 5s }
+    window: ${windows === 'hopping' ? '{ type: hopping, size: 10s, slide: 4s, allowedLateness: 5s }' : '{ type: tumbling, size: 10s, allowedLateness: 5s }'}
     groupBy: [user_id]
     aggregate: { events: count(), amount: sum(amount), top: max(amount), page: last(page) }
     to: [out]

@@ -253,20 +253,24 @@ for (const format of ['json', 'msgpack', 'frame'] as const) {
       assert.ok(counter(native.metrics, 'sluice_native_fallback_batches_total') > 0);
       assert.equal(counter(native.metrics, 'sluice_native_preaggregated_batches_total'), 0, 'two windows');
     });
-    it('pre-aggregates batches for a lone tumbling window, with the same output', {
-      skip: nativeAddon === null ? 'native addon not built' : false,
-    }, async () => {
-      const ts = await run(format, topic, false, 'tumbling');
-      const native = await run(format, topic, true, 'tumbling');
-      assert.deepEqual([...native.files.keys()], [...ts.files.keys()]);
-      for (const [name, text] of ts.files) assert.equal(native.files.get(name), text, name);
-      const late = counter(ts.metrics, 'sluice_late_events_total');
-      assert.ok(late > 0, 'late events ran one by one beside the partials');
-      assert.equal(counter(native.metrics, 'sluice_late_events_total'), late);
-      const preaggregated = counter(native.metrics, 'sluice_native_preaggregated_batches_total');
-      assert.ok(preaggregated > 0, 'batches were pre-aggregated');
-      assert.ok(counter(native.metrics, 'sluice_native_events_total') >= 3000);
-      assert.ok(counter(native.metrics, 'sluice_native_fallback_batches_total') > 0, 'odd batches fell back');
-    });
+    for (const windows of ['tumbling', 'hopping'] as const)
+      it(`pre-aggregates batches for a lone ${windows} window, with the same output`, {
+        skip: nativeAddon === null ? 'native addon not built' : false,
+      }, async () => {
+        const ts = await run(format, topic, false, windows);
+        const native = await run(format, topic, true, windows);
+        assert.deepEqual([...native.files.keys()], [...ts.files.keys()]);
+        for (const [name, text] of ts.files) assert.equal(native.files.get(name), text, name);
+        const late = counter(ts.metrics, 'sluice_late_events_total');
+        assert.ok(late > 0, 'late events ran one by one beside the partials');
+        assert.equal(counter(native.metrics, 'sluice_late_events_total'), late);
+        const preaggregated = counter(native.metrics, 'sluice_native_preaggregated_batches_total');
+        assert.ok(preaggregated > 0, 'batches were pre-aggregated');
+        assert.ok(counter(native.metrics, 'sluice_native_events_total') >= 3000);
+        assert.ok(
+          counter(native.metrics, 'sluice_native_fallback_batches_total') > 0,
+          'odd batches fell back',
+        );
+      });
   });
 }

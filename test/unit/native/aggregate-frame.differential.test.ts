@@ -18,7 +18,7 @@ import {
   nativeAddon,
 } from '../../../native/index.ts';
 import { runFast, runReference } from './frame-pipeline-model.ts';
-import { batches, tumblingConfig } from './native-arbitraries.ts';
+import { batches, windowConfig } from './native-arbitraries.ts';
 
 /** Key ids kept from batch to batch: the default, or so few that they are forgotten often. */
 const maxKeys = fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined });
@@ -41,7 +41,7 @@ describe('native hot path against the event-by-event path', () => {
   for (const path of paths) {
     it(`${path.name}: rows, late records, dead letters and state equal the per-event path`, () => {
       fc.assert(
-        fc.property(tumblingConfig, batches, maxKeys, (config, input, keysKept) => {
+        fc.property(windowConfig, batches, maxKeys, (config, input, keysKept) => {
           const spec = withMaxKeys(frameSpecFor(config, 'ts'), keysKept);
           const frames = input.map((events) => encodeFrame(events));
           const expected = runReference(config, frames, 'ts');
@@ -59,7 +59,7 @@ describe('native hot path against the event-by-event path', () => {
     if (nativeAddon === null) return t.skip('native addon not built');
     fc.assert(
       fc.property(
-        tumblingConfig,
+        windowConfig,
         batches,
         fc.integer({ min: -50, max: 1_000 }),
         maxKeys,
@@ -213,11 +213,19 @@ describe('native hot path against the event-by-event path', () => {
     );
   });
 
-  it('leaves hopping and session windows and count_distinct to the per-event path', () => {
+  it('leaves session windows, count_distinct and fractional durations to the per-event path', () => {
     const base = { allowedLatenessMs: 0, maxOutOfOrderMs: 0, groupBy: [] };
     const count = [{ name: 'n', fn: 'count' as const }];
     assert.equal(
-      frameSpecFor({ ...base, window: { type: 'hopping', sizeMs: 10, slideMs: 5 }, aggregates: count }, 'ts'),
+      frameSpecFor({ ...base, window: { type: 'hopping', sizeMs: 10, slideMs: 5 }, aggregates: count }, 'ts')
+        ?.slideMs,
+      5,
+    );
+    assert.equal(
+      frameSpecFor(
+        { ...base, window: { type: 'hopping', sizeMs: 10, slideMs: 0.5 }, aggregates: count },
+        'ts',
+      ),
       null,
     );
     assert.equal(

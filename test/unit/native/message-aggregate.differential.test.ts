@@ -24,7 +24,7 @@ import {
   nativeAddon,
   TwinKeys,
 } from '../../../native/index.ts';
-import { batches, tumblingConfig } from './native-arbitraries.ts';
+import { batches, windowConfig } from './native-arbitraries.ts';
 
 const require = createRequire(import.meta.url);
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
@@ -79,7 +79,7 @@ describe('native pre-aggregation of JSON and msgpack messages', {
       let read = 0;
       await fc.assert(
         fc.asyncProperty(
-          tumblingConfig,
+          windowConfig,
           batches,
           fc.integer({ min: -50, max: 1_000 }),
           fc.boolean(),

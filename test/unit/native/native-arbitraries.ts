@@ -4,8 +4,16 @@ import type { SluiceEvent, WindowOperatorConfig } from '../../../actors/windows/
 
 const MISSING = Symbol('missing');
 
-export const tumblingConfig: fc.Arbitrary<WindowOperatorConfig> = fc.record({
-  window: fc.record({ type: fc.constant('tumbling' as const), sizeMs: fc.integer({ min: 1, max: 20 }) }),
+/** Tumbling and hopping windows (a slide that divides the size or not, or leaves gaps). */
+export const windowConfig: fc.Arbitrary<WindowOperatorConfig> = fc.record({
+  window: fc.oneof(
+    fc.record({ type: fc.constant('tumbling' as const), sizeMs: fc.integer({ min: 1, max: 20 }) }),
+    fc.record({
+      type: fc.constant('hopping' as const),
+      sizeMs: fc.integer({ min: 1, max: 20 }),
+      slideMs: fc.integer({ min: 1, max: 25 }),
+    }),
+  ),
   allowedLatenessMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 30 })),
   maxOutOfOrderMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 15 })),
   groupBy: fc.constantFrom([], ['k'], ['k', 'g'], ['g', 'v']),
