@@ -7,7 +7,9 @@
  * each path runs the same pre-built frames through a fresh operator, timed: events/s are
  * events per second of this process's CPU time (one thread does the work: per core),
  * latency is per frame. `aggregateFrame` alone (no merge into the operator)
- * is timed too: the figure of the crate itself.
+ * is timed too: the figure of the crate itself. The frame paths run over a hopping
+ * window as well (1 minute every 30 s: each event in two windows), pre-aggregated and
+ * through the field reader.
  *
  * Then JSON: the same events, one JSON message each, in Kafka record batches as a
  * partition's worker receives them, read natively for the window's fields
@@ -75,6 +77,12 @@ const config: WindowOperatorConfig = {
   ],
 };
 const spec = frameSpecFor(config, 'ts') as FrameSpec;
+/** The same aggregates over a hopping window: each event in two windows. */
+const hoppingConfig: WindowOperatorConfig = {
+  ...config,
+  window: { type: 'hopping', sizeMs: 60_000, slideMs: 30_000 },
+};
+const hoppingSpec = frameSpecFor(hoppingConfig, 'ts') as FrameSpec;
 
 function buildFrames(events: number, perFrame: number): Buffer[] {
   const generator = createGenerator({ keys: 100_000, skew: 0.8, seed: 9 });
@@ -232,9 +240,34 @@ const jsonPaths: Record<string, JsonPath> = {
     playBatch(operator, aggregateEvents(decodeJsonBatch(batch), spec, operator.watermark, twinKeys), emit),
 };
 
+const NATIVE_HOPPING = 'native, hopping';
+const TWIN_HOPPING = 'TS twin, hopping';
+const FIELDS_HOPPING = 'native fields, hopping';
+/** The frame paths over the hopping window: pre-aggregated (native, twin) and the field reader. */
+const hoppingPaths: Record<string, Path> = {
+  ...(nativeAddon === null
+    ? {}
+    : {
+        [NATIVE_HOPPING]: (operator: WindowOperator, frame: Buffer, emit: Emitter) =>
+          playBatch(operator, aggregateFrameNative(frame, hoppingSpec, operator.watermark), emit),
+      }),
+  [TWIN_HOPPING]: (operator, frame, emit) =>
+    playBatch(operator, aggregateFrameTwin(frame, hoppingSpec, operator.watermark), emit),
+  ...(frameProjector === null
+    ? {}
+    : {
+        [FIELDS_HOPPING]: (operator: WindowOperator, frame: Buffer, emit: Emitter) => {
+          const events = frameProjector.project([frame]);
+          if (events === null) throw new Error('the benchmark input has nothing the native reader refuses');
+          operator.processBatch(events, timesOf(events), emit);
+        },
+      }),
+};
+
 function rowsOf<Input>(
   path: (operator: WindowOperator, input: Input, emit: Emitter) => void,
   inputs: readonly Input[],
+  windowConfig: WindowOperatorConfig = config,
 ): string[] {
   const rows: string[] = [];
   const emit: Emitter = {
@@ -243,7 +276,7 @@ function rowsOf<Input>(
       throw new Error('no late records expected');
     },
   };
-  const operator = new WindowOperator(config);
+  const operator = new WindowOperator(windowConfig);
   for (const input of inputs) path(operator, input, emit);
   operator.advanceWatermark(Number.POSITIVE_INFINITY, emit);
   return rows;
@@ -252,9 +285,10 @@ function rowsOf<Input>(
 /** Each timed run's step: `path` into a fresh operator, its output dropped. */
 function onFreshOperator<Input>(
   path: (operator: WindowOperator, input: Input, emit: Emitter) => void,
+  windowConfig: WindowOperatorConfig = config,
 ): () => (input: Input) => void {
   return () => {
-    const operator = new WindowOperator(config);
+    const operator = new WindowOperator(windowConfig);
     const emit: Emitter = { row: () => {}, late: () => {} };
     return (input) => path(operator, input, emit);
   };
@@ -307,6 +341,17 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
     lines.push(`${name}: ${same ? 'the same rows, byte for byte' : 'DIFFERENT rows'}`);
   };
   for (const name of others) compare(name, rowsOf(paths[name] as Path, frames));
+  const [hoppingReference, ...hoppingOthers] = Object.keys(hoppingPaths) as [string, ...string[]];
+  const hoppingRows = rowsOf(hoppingPaths[hoppingReference] as Path, frames, hoppingConfig);
+  lines.push(
+    `${hoppingReference}: ${hoppingRows.length.toLocaleString('en-US')} rows (reference for the hopping paths)`,
+  );
+  for (const name of hoppingOthers) {
+    const rows = rowsOf(hoppingPaths[name] as Path, frames, hoppingConfig);
+    const same = rows.length === hoppingRows.length && rows.every((row, index) => row === hoppingRows[index]);
+    agree &&= same;
+    lines.push(`${name}: ${same ? 'the same rows, byte for byte' : 'DIFFERENT rows'}`);
+  }
   const recordBatches = await buildRecordBatches(events, perFrame);
   for (const [name, path] of Object.entries(jsonPaths)) compare(name, rowsOf(path, recordBatches));
   const systems: SystemFigures[] = [];
@@ -354,6 +399,17 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
         ),
       );
     }
+    for (const [name, path] of Object.entries(hoppingPaths)) {
+      systems.push(
+        timed(
+          name,
+          events,
+          frames,
+          onFreshOperator(path, hoppingConfig),
+          `${name === FIELDS_HOPPING ? 'FieldProjector.project + processBatch' : 'aggregateFrame + runBatch'}, hopping 1 min every 30 s, per frame of ${perFrame.toLocaleString('en-US')} events: decode → window state applied; events/s per second of CPU on one thread`,
+        ),
+      );
+    }
   }
   const rate = (name: string) => systems.find((system) => system.system === name)?.eventsPerSecond;
   const ratio = (a: string, b: string): string => {
@@ -365,7 +421,7 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
     scenario: 'native',
     context,
     quick: options.quick,
-    input: `${events.toLocaleString('en-US')} generator events (100,000 keys, skew 0.8) in LZ4 sluice frames of ${perFrame.toLocaleString('en-US')}, and as one JSON message each in uncompressed Kafka record batches of ${perFrame.toLocaleString('en-US')}, in memory; tumbling 1 min, count/sum/max/avg by user_id; ${describeNativePath()}`,
+    input: `${events.toLocaleString('en-US')} generator events (100,000 keys, skew 0.8) in LZ4 sluice frames of ${perFrame.toLocaleString('en-US')}, and as one JSON message each in uncompressed Kafka record batches of ${perFrame.toLocaleString('en-US')}, in memory; tumbling 1 min (and hopping 1 min every 30 s), count/sum/max/avg by user_id; ${describeNativePath()}`,
     check: { agree, lines },
     systems,
     skipped: [
@@ -384,6 +440,12 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
           'native JSON pre-aggregated ÷ TS twin JSON, end to end',
           ratio(NATIVE_JSON_PARTIALS, TWIN_JSON),
           '≥ 3×',
+        ],
+        ['native ÷ TS twin, hopping, end to end', ratio(NATIVE_HOPPING, TWIN_HOPPING), '–'],
+        [
+          'native ÷ native fields + processBatch, hopping, end to end',
+          ratio(NATIVE_HOPPING, FIELDS_HOPPING),
+          '–',
         ],
       ],
     },
