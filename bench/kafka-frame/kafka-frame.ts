@@ -3,14 +3,16 @@
  * LZ4) → 1-minute tumbling count per user → null sink, 2 workers, 8 partitions. Before
  * timing, a 1-worker and a 2-worker run must write the same window counts, and — when the
  * native addon is built — so must a 2-worker run on the TS path (SLUICE_NATIVE=0), which
- * is then timed beside the native one.
+ * is then timed beside the native one. The same topic is then read into a hopping window
+ * (1 minute every 30 s) on both paths, checked equal and timed: the native path
+ * pre-aggregates it too.
  */
 import { produceEvents } from '../../actors/kafka/produce-events.ts';
 import { describeNativePath, nativeAddon } from '../../native/index.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { runContext } from '../lib/machine.ts';
 import type { ScenarioResult } from '../lib/scenario-result.ts';
-import { sluiceKafkaCounts, timeSluiceKafka } from '../lib/sluice-kafka-job.ts';
+import { HOPPING_WINDOW, sluiceKafkaCounts, timeSluiceKafka } from '../lib/sluice-kafka-job.ts';
 import { compareCounts } from '../lib/window-counts.ts';
 
 const PARTITIONS = 8;
@@ -47,6 +49,14 @@ export async function runKafkaFrame(options: {
     lines.push(describe('2 workers, native and TS path (SLUICE_NATIVE=0)', ts));
     agree &&= ts.agree;
   }
+  // The same job over a hopping window (each event counted in two windows), both paths.
+  const hopping = { ...job, workers: 2, window: HOPPING_WINDOW };
+  if (nativeAddon !== null) {
+    const hoppingNative = await sluiceKafkaCounts(hopping);
+    const hoppingTs = compareCounts(hoppingNative, await sluiceKafkaCounts({ ...hopping, native: false }));
+    lines.push(describe('hopping 1 min every 30 s, 2 workers, native and TS path', hoppingTs));
+    agree &&= hoppingTs.agree && hoppingTs.events === 2 * events;
+  }
   const systems = agree
     ? [
         await timeSluiceKafka({ ...job, workers: 2 }, 'sluice, 2 workers'),
@@ -56,6 +66,8 @@ export async function runKafkaFrame(options: {
           : [
               await timeSluiceKafka({ ...job, workers: 2, native: false }, 'sluice, 2 workers, TS path'),
               await timeSluiceKafka({ ...job, workers: 1, native: false }, 'sluice, 1 worker, TS path'),
+              await timeSluiceKafka(hopping, 'sluice, 2 workers, hopping'),
+              await timeSluiceKafka({ ...hopping, native: false }, 'sluice, 2 workers, hopping, TS path'),
             ]),
       ]
     : [];

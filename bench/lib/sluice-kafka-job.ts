@@ -35,10 +35,16 @@ export interface SluiceKafkaJob {
   events: number;
   /** False: the TS path even when the native addon is built (SLUICE_NATIVE=0 in the workers). */
   native?: boolean;
+  /** The window, as YAML; default the seed's `{ type: tumbling, size: 1m }`. */
+  window?: string;
 }
 
+/** A hopping variant of the seed's window: each event in two windows. */
+export const HOPPING_WINDOW = '{ type: hopping, size: 1m, slide: 30s }';
+
 /**
- * The seed's job as a topology: Kafka → 1-minute tumbling count per user_id → `sink`.
+ * The seed's job as a topology: Kafka → 1-minute tumbling count per user_id (or
+ * `job.window`) → `sink`.
  * Bounded (`bounded: latest`) unless `live` names the state folder and extra aggregates
  * of a job that runs until stopped.
  */
@@ -62,7 +68,7 @@ ${live ? '' : '    bounded: latest\n'}    time: { field: ts, maxOutOfOrder: 2s }
 windows:
   per_user:
     from: events
-    window: { type: tumbling, size: 1m }
+    window: ${job.window ?? '{ type: tumbling, size: 1m }'}
     groupBy: [user_id]
     aggregate: { events: count()${live ? `, ${live.aggregates}` : ''} }
     to: [out]

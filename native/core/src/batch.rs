@@ -108,7 +108,8 @@ pub struct Workspace {
     /// `ids` once, when the batch is finished.
     batch_keys: KeyIds,
     key_buf: Vec<u8>,
-    /// Per batch key: (window start, partial, segment) of its latest partial.
+    /// Per batch key, `Aggregator::ring` entries (one per window start modulo the ring, see
+    /// `Aggregator::partial`): (window start, partial, segment) of its latest partial there.
     latest: Vec<(i64, u32, u32)>,
     /// (window start, batch key) → partial, for the keys with partials in two or more
     /// windows in the open segment; one window per key needs only `latest`.
@@ -141,10 +142,17 @@ pub struct Aggregator<'a, 'w> {
     segments: u32,
     /// Events since the last closed segment.
     open_events: usize,
+    /// `latest` entries per batch key: the windows of an event, up to `MAX_RING`.
+    ring: usize,
 }
 
 /// No partial yet: the segment of a new batch key's `latest` entry.
 const NO_SEGMENT: u32 = u32::MAX;
+
+/// The most `latest` entries per batch key: a hopping window's event has `size / slide`
+/// windows (rounded up), consecutive starts, each found in an entry of its own (up to this
+/// many; more share entries and meet in the segment map). A tumbling window has one.
+const MAX_RING: i64 = 8;
 
 /// Floor division of a − offset by size: which boundary period `a` lies in.
 fn period(a: i64, offset: i64, size: i64) -> i64 {
@@ -184,6 +192,7 @@ impl<'a, 'w> Aggregator<'a, 'w> {
             work,
             segments: 0,
             open_events: 0,
+            ring: ((spec.size + spec.slide - 1) / spec.slide).clamp(1, MAX_RING) as usize,
         }
     }
 
@@ -312,7 +321,9 @@ impl<'a, 'w> Aggregator<'a, 'w> {
         }
         let (id, new) = work.batch_keys.intern(buf, hash_key(buf));
         if new {
-            work.latest.push((0, 0, NO_SEGMENT));
+            let ring = self.ring;
+            work.latest
+                .resize(work.latest.len() + ring, (0, 0, NO_SEGMENT));
             for value in &fields[1..=self.spec.group_by] {
                 self.batch.key_values.push(as_scalar(value));
             }
@@ -323,7 +334,11 @@ impl<'a, 'w> Aggregator<'a, 'w> {
     /// The partial of (window `start`, `key`) in the open segment, new if it has none.
     fn partial(&mut self, start: i64, key: u32) -> u32 {
         let segment = self.segments;
-        let (latest_start, latest, latest_segment) = self.work.latest[key as usize];
+        // Each window start has its entry: consecutive starts, consecutive entries.
+        let ring = self.ring;
+        let entry = key as usize * ring
+            + start.div_euclid(self.spec.slide).rem_euclid(ring as i64) as usize;
+        let (latest_start, latest, latest_segment) = self.work.latest[entry];
         if latest_segment == segment && latest_start == start {
             return latest;
         }
@@ -340,7 +355,7 @@ impl<'a, 'w> Aggregator<'a, 'w> {
         if latest_segment == segment {
             self.work.segment.insert((start, key), partial);
         }
-        self.work.latest[key as usize] = (start, partial, segment);
+        self.work.latest[entry] = (start, partial, segment);
         partial
     }
 
