@@ -74,3 +74,12 @@ export function murmur2Key(key: string | Uint8Array): number {
 export function partitionForKey(key: string | Uint8Array, partitions: number): number {
   return toPositive(murmur2Key(key)) % partitions;
 }
+
+/**
+ * The text Kafka's default partitioner would hash for a key value, as every sluice source
+ * routes it: a string as it is, another value as its JSON; null for a missing key.
+ */
+export function keyText(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}

@@ -1,6 +1,7 @@
 import type { Logger } from '../../runtime/logger.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import type { GatewaySourceConfig } from '../../runtime/topology/topology-schema.ts';
+import { keyText } from '../codecs/murmur2.ts';
 import type { PartitionMessage } from '../partition/partition-plan.ts';
 import { AccessControl, loadTokens } from './access-control.ts';
 import { BatchIngester } from './batch-ingester.ts';
@@ -9,7 +10,6 @@ import { GatewayServer } from './gateway-server.ts';
 import { type IngestTarget, kafkaTarget, logTarget } from './ingest-target.ts';
 import { KafkaForward } from './kafka-forward.ts';
 import { LogFeeder } from './log-feeder.ts';
-import { keyText } from './route-events.ts';
 
 /**
  * The gateway source: its log, one feeder per partition and the server, started

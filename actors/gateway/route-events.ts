@@ -1,6 +1,6 @@
 import { describeType, isPlainObject } from '../codecs/decode-failure.ts';
 import { parseEventTime } from '../codecs/event-time.ts';
-import { partitionForKey } from '../codecs/murmur2.ts';
+import { keyText, partitionForKey } from '../codecs/murmur2.ts';
 import type { DecodeFailureRecord } from '../partition/partition-pipeline.ts';
 
 /**
@@ -54,10 +54,4 @@ function safeJson(value: unknown): string {
   } catch {
     return String(value);
   }
-}
-
-/** The bytes Kafka's default partitioner would hash for this key value (as the file source does). */
-export function keyText(value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  return typeof value === 'string' ? value : JSON.stringify(value);
 }

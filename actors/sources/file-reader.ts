@@ -29,7 +29,7 @@ import {
   JsonLinesSplitter,
   type RawJsonLine,
 } from '../codecs/json-lines.ts';
-import { partitionForKey } from '../codecs/murmur2.ts';
+import { keyText, partitionForKey } from '../codecs/murmur2.ts';
 import type { DecodeFailureRecord } from '../partition/partition-pipeline.ts';
 import type { PartitionMessage } from '../partition/partition-plan.ts';
 
@@ -51,12 +51,6 @@ type RecordsMessage = Extract<PartitionMessage, { kind: 'records' }>;
 type LinesMessage = Extract<PartitionMessage, { kind: 'lines' }>;
 
 const chunkBytes = 256 * 1024;
-
-/** The bytes Kafka's default partitioner would hash for this key value. */
-export function keyText(value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  return typeof value === 'string' ? value : JSON.stringify(value);
-}
 
 /** Where a line goes: its partition, and the failure it is there (at partition 0), if any. */
 interface Placement {
