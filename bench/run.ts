@@ -80,7 +80,7 @@ RESULTS.md, charts/ and results/<date>-<scenario>.json under DIR (default bench/
 Scenarios and their time on this 2-core machine at default sizes (budget for the whole
 default suite: 15 minutes; --quick runs take seconds each):
   core            ~30 s      in-process generator → windows, 1 and 2 workers
-  kafka-frame     ~40 s      Kafka, sluice frames → windows
+  kafka-frame     ~50 s      Kafka, sluice frames → windows (tumbling; hopping too on both paths)
   kafka-json      ~5 min     the seed's job on a pre-filled topic with naive-node and Spark (30 s
                              trigger), then sluice and Spark on one live 15,000 events/s stream:
                              Spark's smallest sustained trigger, event time → output latency
@@ -91,7 +91,7 @@ default suite: 15 minutes; --quick runs take seconds each):
   cdc             ~40 s      50,000 inserts + 1,000 commits at 200/s, to windows and to Kafka
   native          ~40 s      500,000 events as frames (native, TS twin, per-event TS) and as JSON (native, JSON.parse)
   sinks           ~1 min     400,000 rows per ClickHouse format, 10,000 into the BigQuery emulator
-Times from runs on a loaded machine (load average 5–8); the sum is ≈ 11 min, and the suite
+Times from runs on a loaded machine (load average 5–8); the sum is ≈ 12 min, and the suite
 prints each scenario's time and the total. Checkpoint's 5M keys (≈ 230 s, ~7 GiB RSS) would
 take it to ≈ 15 min, over the budget under load, so 5M keys runs only with --full.
   --quick     tiny sizes, sluice and naive-node only (a smoke run)
