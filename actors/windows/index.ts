@@ -23,6 +23,7 @@ export type {
   WindowSpec,
   WindowStateChanges,
 } from './types.ts';
+export { hoppingStarts } from './window-assigner.ts';
 export { validateWindowConfig } from './window-config.ts';
 export { WindowConfigError, WindowOperatorError, WindowSnapshotError } from './window-errors.ts';
 export { WindowOperator } from './window-operator.ts';

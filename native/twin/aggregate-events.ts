@@ -1,4 +1,4 @@
-import type { SluiceEvent } from '../../actors/windows/index.ts';
+import { hoppingStarts, type SluiceEvent } from '../../actors/windows/index.ts';
 import {
   DEFAULT_MAX_KEYS,
   type FrameSpec,
@@ -163,12 +163,9 @@ export function aggregateEvents(
         if (!scalarFits(value)) fits = false;
       }
     }
-    // The event's windows: starts `first … last` every `slide` (none in a gap between
-    // hopping windows); the first ends soonest.
-    const last = time - (((time % slide) + slide) % slide);
-    let first = last;
-    while (first - slide + size > time) first -= slide;
-    if (!fits || last + size <= time || first + size <= watermark) slow(index);
+    // The event's windows, ascending (none in a gap between hopping windows); the first ends soonest.
+    const starts = hoppingStarts(time, size, slide);
+    if (!fits || starts.length === 0 || starts[0] + size <= watermark) slow(index);
     else {
       let key = '';
       for (let i = 1; i <= spec.groupBy; i++) key += `${keyPart(fields[i])}|`;
@@ -180,7 +177,7 @@ export function aggregateEvents(
         for (let i = 1; i <= spec.groupBy; i++) keyValues.push(fields[i] ?? null);
       }
       openEvents++;
-      for (let start = first; start <= last; start += slide) {
+      for (const start of starts) {
         const partialKey = `${start}/${keyId}`;
         let partial = segment.get(partialKey);
         if (partial === undefined) {
