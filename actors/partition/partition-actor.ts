@@ -18,7 +18,7 @@ import { createFrameAggregator, type NativeBatch, type NativeFrameAggregator } f
 import type { Actor, ActorContext, ActorFactory } from '../../runtime/actor.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { parseEventTime } from '../codecs/event-time.ts';
-import { decodeJsonLine } from '../codecs/json-lines.ts';
+import { decodeJsonEvent } from '../codecs/json-event.ts';
 import { unpackLogRecords } from '../gateway/log-batch.ts';
 import { aggregateKafkaRecords, decodeKafkaRecords, projectKafkaRecords } from '../kafka/decode-records.ts';
 import { unpackKafkaBatch } from '../kafka/kafka-batch.ts';
@@ -524,28 +524,19 @@ function readPath(event: SluiceEvent, path: string): unknown {
   return value;
 }
 
-/** A file source's lines decoded whole by `JSON.parse` (`decodeJsonLine`), in order. */
+/** A file source's lines decoded whole, each by `decodeJsonEvent` (as `decodeJsonLine` does), in order. */
 function decodeLines(message: Extract<PartitionMessage, { kind: 'lines' }>): DecodedBatch {
   const { bytes, bounds, positions } = message;
   const failures = new Map(message.failures);
   const events = new Array<Record<string, unknown> | null>(positions.length);
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < positions.length; i++) {
-    if (failures.has(i)) {
-      events[i] = null;
-      continue;
-    }
-    const decoded = decodeJsonLine({
-      kind: 'line',
-      bytes: buffer.subarray(bounds[2 * i], bounds[2 * i + 1]),
-      line: positions[i],
-      offset: 0,
-      nextOffset: 0,
-    });
-    events[i] = decoded.kind === 'event' ? decoded.event : null;
-    if (decoded.kind === 'dead') {
-      failures.set(i, { code: decoded.code, reason: decoded.reason, raw: decoded.raw.toString('utf8') });
-    }
+    events[i] = null;
+    if (failures.has(i)) continue;
+    const text = buffer.toString('utf8', bounds[2 * i], bounds[2 * i + 1]);
+    const decoded = decodeJsonEvent(text);
+    if ('event' in decoded) events[i] = decoded.event;
+    else failures.set(i, { code: decoded.code, reason: decoded.reason, raw: text });
   }
   return { events, positions, failures: [...failures] };
 }
