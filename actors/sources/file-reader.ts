@@ -146,28 +146,13 @@ function decodedEvent(line: JsonLine): unknown {
 
 /**
  * The key of every line of a chunk (undefined where a line has none; nothing for a dead
- * letter), read by the addon's field reader in one call; null when it refuses a line — the
- * lines are then decoded by `JSON.parse`, which decides exactly as it always did.
+ * letter), read by the addon's field reader in one call (`FieldProjector.project`: in place
+ * when the lines share the chunk's buffer); null when it refuses a line — the lines are
+ * then decoded by `JSON.parse`, which decides exactly as it always did.
  */
 function readKeys(keys: FieldProjector, lines: readonly RawJsonLine[]): unknown[] | null {
-  let total = 0;
-  let live = 0;
-  for (const line of lines) {
-    if (line.kind !== 'line') continue;
-    total += line.bytes.length;
-    live++;
-  }
-  const bytes = Buffer.allocUnsafe(total);
-  const bounds = new Uint32Array(2 * live);
-  let at = 0;
-  let b = 0;
-  for (const line of lines) {
-    if (line.kind !== 'line') continue;
-    bounds[b++] = at;
-    at += line.bytes.copy(bytes, at);
-    bounds[b++] = at;
-  }
-  const events = keys.projectIn(bytes, bounds);
+  const live = lines.filter((line) => line.kind === 'line');
+  const events = keys.project(live.map((line) => line.bytes));
   if (events === null) return null;
   const field = keys.fields[0];
   const out = new Array<unknown>(lines.length);
