@@ -38,7 +38,7 @@ import {
   WindowOperator,
   type WindowOperatorConfig,
 } from '../../actors/windows/index.ts';
-import { createFieldProjector } from '../../native/field-projection.ts';
+import { createFieldProjector, type FieldProjector } from '../../native/field-projection.ts';
 import {
   aggregateEvents,
   aggregateFrameNative,
@@ -133,8 +133,12 @@ async function buildRecordBatches(events: number, perBatch: number): Promise<Pac
 
 type Path = (operator: WindowOperator, frame: Buffer, emit: Emitter) => void;
 
-function fastPath(aggregate: (frame: Buffer, spec: FrameSpec, watermark: number) => NativeBatch): Path {
-  return (operator, frame, emit) => playBatch(operator, aggregate(frame, spec, operator.watermark), emit);
+function fastPath(
+  aggregate: (frame: Buffer, spec: FrameSpec, watermark: number) => NativeBatch,
+  frameSpec: FrameSpec = spec,
+): Path {
+  return (operator, frame, emit) =>
+    playBatch(operator, aggregate(frame, frameSpec, operator.watermark), emit);
 }
 
 /** Passes over the frames for the aggregate step alone. */
@@ -148,7 +152,14 @@ const NATIVE = 'native';
 const NATIVE_ALONE = 'native aggregate only';
 const TWIN_ALONE = 'TS twin aggregate only';
 
-/** The partition's native path for frames today: the window's fields read natively, then `processBatch`. */
+/** The partition's native path for frames beside pre-aggregation: the window's fields read natively, then `processBatch`. */
+function fieldsPath(projector: FieldProjector): Path {
+  return (operator, frame, emit) => {
+    const events = projector.project([frame]);
+    if (events === null) throw new Error('the benchmark input has nothing the native reader refuses');
+    operator.processBatch(events, timesOf(events), emit);
+  };
+}
 const frameProjector = createFieldProjector(['ts', ...config.groupBy, 'amount'], 'frame');
 const paths: Record<string, Path> = {
   ...(nativeAddon === null ? {} : { [NATIVE]: fastPath(aggregateFrameNative) }),
@@ -156,11 +167,7 @@ const paths: Record<string, Path> = {
   ...(frameProjector === null
     ? {}
     : {
-        [NATIVE_FIELDS]: (operator: WindowOperator, frame: Buffer, emit: Emitter) => {
-          const events = frameProjector.project([frame]);
-          if (events === null) throw new Error('the benchmark input has nothing the native reader refuses');
-          operator.processBatch(events, timesOf(events), emit);
-        },
+        [NATIVE_FIELDS]: fieldsPath(frameProjector),
       }),
   [PER_EVENT]: (operator, frame, emit) => {
     const decoded = decodeFrame(frame);
@@ -245,23 +252,9 @@ const TWIN_HOPPING = 'TS twin, hopping';
 const FIELDS_HOPPING = 'native fields, hopping';
 /** The frame paths over the hopping window: pre-aggregated (native, twin) and the field reader. */
 const hoppingPaths: Record<string, Path> = {
-  ...(nativeAddon === null
-    ? {}
-    : {
-        [NATIVE_HOPPING]: (operator: WindowOperator, frame: Buffer, emit: Emitter) =>
-          playBatch(operator, aggregateFrameNative(frame, hoppingSpec, operator.watermark), emit),
-      }),
-  [TWIN_HOPPING]: (operator, frame, emit) =>
-    playBatch(operator, aggregateFrameTwin(frame, hoppingSpec, operator.watermark), emit),
-  ...(frameProjector === null
-    ? {}
-    : {
-        [FIELDS_HOPPING]: (operator: WindowOperator, frame: Buffer, emit: Emitter) => {
-          const events = frameProjector.project([frame]);
-          if (events === null) throw new Error('the benchmark input has nothing the native reader refuses');
-          operator.processBatch(events, timesOf(events), emit);
-        },
-      }),
+  ...(nativeAddon === null ? {} : { [NATIVE_HOPPING]: fastPath(aggregateFrameNative, hoppingSpec) }),
+  [TWIN_HOPPING]: fastPath(aggregateFrameTwin, hoppingSpec),
+  ...(frameProjector === null ? {} : { [FIELDS_HOPPING]: fieldsPath(frameProjector) }),
 };
 
 function rowsOf<Input>(
@@ -335,8 +328,8 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
   const reference = rowsOf(paths[referenceName] as Path, frames);
   const lines = [`${referenceName}: ${reference.length.toLocaleString('en-US')} rows (reference)`];
   let agree = true;
-  const compare = (name: string, rows: string[]) => {
-    const same = rows.length === reference.length && rows.every((row, index) => row === reference[index]);
+  const compare = (name: string, rows: string[], expected = reference) => {
+    const same = rows.length === expected.length && rows.every((row, index) => row === expected[index]);
     agree &&= same;
     lines.push(`${name}: ${same ? 'the same rows, byte for byte' : 'DIFFERENT rows'}`);
   };
@@ -347,10 +340,7 @@ export async function runNative(options: NativeOptions): Promise<ScenarioResult>
     `${hoppingReference}: ${hoppingRows.length.toLocaleString('en-US')} rows (reference for the hopping paths)`,
   );
   for (const name of hoppingOthers) {
-    const rows = rowsOf(hoppingPaths[name] as Path, frames, hoppingConfig);
-    const same = rows.length === hoppingRows.length && rows.every((row, index) => row === hoppingRows[index]);
-    agree &&= same;
-    lines.push(`${name}: ${same ? 'the same rows, byte for byte' : 'DIFFERENT rows'}`);
+    compare(name, rowsOf(hoppingPaths[name] as Path, frames, hoppingConfig), hoppingRows);
   }
   const recordBatches = await buildRecordBatches(events, perFrame);
   for (const [name, path] of Object.entries(jsonPaths)) compare(name, rowsOf(path, recordBatches));
