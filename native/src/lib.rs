@@ -271,15 +271,11 @@ impl FrameAggregator {
             }
             format => format,
         };
-        let messages: Option<Vec<&[u8]>> = bounds
-            .chunks_exact(2)
-            .map(|pair| bytes.get(pair[0] as usize..pair[1] as usize))
-            .collect();
-        match messages {
-            Some(messages) => {
+        match messages_in(bytes, bounds).collect::<Result<Vec<_>, _>>() {
+            Ok(messages) => {
                 self.aggregate_messages(&messages, format, watermark, floats, ints, sizes)
             }
-            None => Ok(fallback(sizes, "UNSUPPORTED_RECORDS")),
+            Err(json::Refused) => Ok(fallback(sizes, "UNSUPPORTED_RECORDS")),
         }
     }
 
@@ -646,6 +642,18 @@ impl MessageFormat {
     }
 }
 
+/// Message `i` of `bytes` is `bytes[bounds[2i]..bounds[2i + 1]]`; one out of `bytes` is refused.
+fn messages_in<'b>(
+    bytes: &'b [u8],
+    bounds: &'b [u32],
+) -> impl Iterator<Item = Result<&'b [u8], json::Refused>> + 'b {
+    bounds.chunks_exact(2).map(move |pair| {
+        bytes
+            .get(pair[0] as usize..pair[1] as usize)
+            .ok_or(json::Refused)
+    })
+}
+
 /// Reads the same top-level fields out of the events of many messages.
 #[napi]
 pub struct FieldProjector {
@@ -753,12 +761,8 @@ impl FieldProjector {
     #[napi]
     pub fn project(&self, bytes: Uint8Array, bounds: Uint32Array) -> FieldProjection {
         let mut projecting = Projecting::new(self, bounds.len() / 2);
-        let outcome = bounds.chunks_exact(2).try_for_each(|pair| {
-            let message = bytes
-                .get(pair[0] as usize..pair[1] as usize)
-                .ok_or(json::Refused)?;
-            projecting.message(message)
-        });
+        let outcome =
+            messages_in(&bytes, &bounds).try_for_each(|message| projecting.message(message?));
         projecting.finish(outcome)
     }
 
