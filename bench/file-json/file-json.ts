@@ -15,15 +15,14 @@ import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGenerator } from '../../actors/generator/index.ts';
-import { Job } from '../../actors/job/job.ts';
 import { describeNativePath, nativeAddon } from '../../native/index.ts';
-import { createLogger } from '../../runtime/logger.ts';
 import { parseTopology } from '../../runtime/topology/load-topology.ts';
 import { WindowCounter } from '../baselines/naive-node/window-counter.ts';
 import { measureProcess } from '../lib/figures.ts';
 import { runContext } from '../lib/machine.ts';
 import { RecordingMetrics } from '../lib/recording-metrics.ts';
 import type { ScenarioResult, SystemFigures } from '../lib/scenario-result.ts';
+import { runTopology } from '../lib/sluice-kafka-job.ts';
 import { compareCounts, countsFromRows, type WindowCounts, windowCountKey } from '../lib/window-counts.ts';
 
 const START = 1_714_564_800_000;
@@ -52,10 +51,6 @@ async function runSluice(
   native: boolean,
 ): Promise<{ figures: SystemFigures; counts: WindowCounts }> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-file-json-'));
-  const saved = process.env.SLUICE_NATIVE;
-  // The reader asks when the job starts, the workers load the addon (or not) at theirs.
-  if (native) delete process.env.SLUICE_NATIVE;
-  else process.env.SLUICE_NATIVE = '0';
   try {
     const topology = parseTopology(
       `name: file-json
@@ -83,9 +78,7 @@ sinks:
     const metrics = new RecordingMetrics();
     const began = performance.now();
     const measure = measureProcess();
-    const job = await Job.start(topology, { metrics, log: createLogger({ level: 'warn' }) });
-    await job.finished;
-    await job.stop();
+    await runTopology(topology, { native, metrics });
     const usage = measure.stop();
     const { startupMs, processingMs } = metrics.phases(began, usage.wallMs);
     const rows: string[] = [];
@@ -106,8 +99,6 @@ sinks:
       counts: countsFromRows(rows, 'user_id', 'events'),
     };
   } finally {
-    if (saved === undefined) delete process.env.SLUICE_NATIVE;
-    else process.env.SLUICE_NATIVE = saved;
     await rm(dir, { recursive: true, force: true });
   }
 }

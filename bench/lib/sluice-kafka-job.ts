@@ -21,6 +21,7 @@ import { Job } from '../../actors/job/job.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { Metrics } from '../../runtime/metrics.ts';
 import { parseTopology } from '../../runtime/topology/load-topology.ts';
+import type { Topology } from '../../runtime/topology/topology-schema.ts';
 import { measureProcess, type ProcessUsage } from './figures.ts';
 import { RecordingMetrics } from './recording-metrics.ts';
 import type { SystemFigures } from './scenario-result.ts';
@@ -87,19 +88,31 @@ async function runJob(
 ): Promise<void> {
   const group = `bench-sluice-${Date.now()}-${Math.random().toString(16).slice(2, 8)}`;
   const topology = parseTopology(seedJobTopology(job, group, sink), join(dir, 'bench.yaml'));
-  // Worker threads copy the environment when they start, and load the addon by it.
+  await runTopology(topology, { native: job.native, metrics, onFinished });
+}
+
+/**
+ * Runs `topology` in this process to its end; `onFinished` runs when every window's
+ * output is out, before the job stops. `native: false` takes the TS path: SLUICE_NATIVE=0
+ * while the job starts, when its worker threads copy the environment and load the addon
+ * by it, and a file source's reader asks (`nativeWanted`).
+ */
+export async function runTopology(
+  topology: Topology,
+  options: { native?: boolean; metrics: Metrics; onFinished?: () => void },
+): Promise<void> {
   const saved = process.env.SLUICE_NATIVE;
-  if (job.native === false) process.env.SLUICE_NATIVE = '0';
+  if (options.native === false) process.env.SLUICE_NATIVE = '0';
   let running: Awaited<ReturnType<typeof Job.start>>;
   try {
-    running = await Job.start(topology, { metrics, log: createLogger({ level: 'warn' }) });
+    running = await Job.start(topology, { metrics: options.metrics, log: createLogger({ level: 'warn' }) });
   } finally {
     if (saved === undefined) delete process.env.SLUICE_NATIVE;
     else process.env.SLUICE_NATIVE = saved;
   }
   try {
     await running.finished;
-    onFinished();
+    options.onFinished?.();
   } finally {
     await running.stop();
   }
