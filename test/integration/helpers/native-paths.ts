@@ -5,8 +5,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Job } from '../../../actors/job/job.ts';
-import { createLogger } from '../../../runtime/logger.ts';
+import { runTopology } from '../../../bench/lib/sluice-kafka-job.ts';
 import { Metrics } from '../../../runtime/metrics.ts';
 import { parseTopology } from '../../../runtime/topology/load-topology.ts';
 
@@ -53,28 +52,16 @@ export async function runOnPath(
   prepare: (dir: string) => Promise<void> = async () => {},
 ): Promise<{ files: Map<string, string>; metrics: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-native-paths-'));
-  const saved = process.env.SLUICE_NATIVE;
-  // Worker threads take a copy of the environment when they start, and load the addon
-  // then; a file source's reader asks when the job starts.
-  if (native) delete process.env.SLUICE_NATIVE;
-  else process.env.SLUICE_NATIVE = '0';
   try {
     await prepare(dir);
     const metrics = new Metrics();
-    const job = await Job.start(parseTopology(topology(dir), join(dir, 'job.yaml')), {
-      metrics,
-      log: createLogger({ level: 'warn' }),
-    });
-    await job.finished;
-    await job.stop();
+    await runTopology(parseTopology(topology(dir), join(dir, 'job.yaml')), { native, metrics });
     const files = new Map<string, string>();
     for (const name of (await readdir(join(dir, 'out'))).sort()) {
       files.set(name, await readFile(join(dir, 'out', name), 'utf8'));
     }
     return { files, metrics: await metrics.text() };
   } finally {
-    if (saved === undefined) delete process.env.SLUICE_NATIVE;
-    else process.env.SLUICE_NATIVE = saved;
     await rm(dir, { recursive: true, force: true });
   }
 }
