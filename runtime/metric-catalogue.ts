@@ -163,6 +163,12 @@ export const metricCatalogue: readonly MetricSpec[] = [
     labelNames: ['sink'],
   },
   {
+    name: 'sluice_sink_uncommitted_records',
+    help: 'Records a transactional sink has sent into open transactions: invisible to read_committed consumers until the checkpoint commits them.',
+    type: 'gauge',
+    labelNames: ['sink'],
+  },
+  {
     name: 'sluice_sink_buffered_bytes',
     help: 'Bytes of JSON rows a batching sink holds that are not yet durable.',
     type: 'gauge',

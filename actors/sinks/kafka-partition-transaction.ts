@@ -51,6 +51,8 @@ export class PartitionTransaction {
   readonly #producer: kafkajs.Producer;
   #transaction: kafkajs.Transaction | null;
   readonly #digest = new RowDigest();
+  /** Records sent into the open transaction: invisible to read_committed consumers until it commits. */
+  #uncommitted = 0;
 
   private constructor(
     options: PartitionTransactionOptions,
@@ -104,6 +106,11 @@ export class PartitionTransaction {
     }
   }
 
+  /** Records sent into the open transaction, not committed yet. */
+  get uncommitted(): number {
+    return this.#uncommitted;
+  }
+
   /** Rows written since the last commit. */
   get dirty(): boolean {
     return !this.#digest.empty;
@@ -118,6 +125,7 @@ export class PartitionTransaction {
     if (records.length === 0) return;
     this.#transaction ??= await this.#producer.transaction();
     await this.#transaction.send({ topic: this.#options.topic, acks: -1, messages: records });
+    this.#uncommitted += records.length;
   }
 
   /** Commits the open transaction with the marker of checkpoint `checkpoint`; nothing to do without rows. */
@@ -128,6 +136,7 @@ export class PartitionTransaction {
     const transaction = this.#transaction;
     this.#transaction = null;
     await commitWithMarker(transaction, this.#options, marker);
+    this.#uncommitted = 0;
     return true;
   }
 
@@ -135,6 +144,7 @@ export class PartitionTransaction {
   async close(): Promise<void> {
     const transaction = this.#transaction;
     this.#transaction = null;
+    this.#uncommitted = 0;
     if (transaction?.isActive()) await transaction.abort().catch(() => {});
     await this.#producer.disconnect().catch(() => {});
   }

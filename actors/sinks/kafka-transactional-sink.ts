@@ -143,6 +143,7 @@ class KafkaTransactionalSink implements Actor<SinkWrite> {
     await this.#sendUntracked(ctx);
     for (const output of this.#partitions.values()) await output.transaction.close();
     this.#partitions.clear();
+    this.#reportUncommitted(ctx);
     await this.#plain?.disconnect().catch(() => {});
     await this.#admin?.disconnect().catch(() => {});
   }
@@ -186,8 +187,10 @@ class KafkaTransactionalSink implements Actor<SinkWrite> {
         });
       }
       this.#partitions.set(hook.partition, { transaction, writes: [], rows: 0, bytes: 0, failure: null });
+      this.#reportUncommitted(ctx);
       return null;
     } catch (error) {
+      this.#reportUncommitted(ctx);
       return `recovery failed: ${(error as Error).message}`;
     }
   }
@@ -207,6 +210,7 @@ class KafkaTransactionalSink implements Actor<SinkWrite> {
     } catch (error) {
       await this.#fail(origin, output, 'send', error, ctx);
     }
+    this.#reportUncommitted(ctx);
   }
 
   async #commit(
@@ -222,6 +226,14 @@ class KafkaTransactionalSink implements Actor<SinkWrite> {
     } catch (error) {
       await this.#fail(origin, output, 'commit', error, ctx);
     }
+    this.#reportUncommitted(ctx);
+  }
+
+  /** What the partitions' open transactions hold, summed (`sluice_sink_uncommitted_records`). */
+  #reportUncommitted(ctx: ActorContext): void {
+    let records = 0;
+    for (const output of this.#partitions.values()) records += output.transaction.uncommitted;
+    this.#metrics.uncommitted(ctx.metrics, records);
   }
 
   async #fail(

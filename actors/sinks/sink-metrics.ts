@@ -60,6 +60,11 @@ export class BatchingSinkMetrics {
     metrics.inc('sluice_dead_letters_total', { source: this.#sink, reason: code }, rows);
   }
 
+  /** Records a transactional sink has sent into transactions that have not committed. */
+  uncommitted(metrics: MetricsRecorder, records: number): void {
+    metrics.set('sluice_sink_uncommitted_records', { sink: this.#sink }, records);
+  }
+
   /** What the sink holds that is not durable yet. */
   holding(metrics: MetricsRecorder, rows: number, bytes: number): void {
     metrics.set('sluice_sink_buffered_rows', { sink: this.#sink }, rows);

@@ -128,8 +128,10 @@ export async function runMeasured(
  * Runs `sluice <args>` again and again, killing it with SIGKILL at a random instant
  * between `minDelayMs` and `maxDelayMs` after the first stderr line of each run that
  * matches `marker` (`JOB_STARTED`, `KAFKA_ASSIGNED`), `kills` times; the run after the
- * last kill is let finish. A run that ends by itself before its kill ends the loop; a
- * run that fails by itself is an error. Returns the finishing run and the kill count.
+ * last kill is let finish. `beforeKill`, when given, is awaited between the drawn instant
+ * and the kill (to hold a kill until the job is in some state). A run that ends by itself
+ * before its kill ends the loop; a run that fails by itself is an error. Returns the
+ * finishing run and the kill count.
  */
 export async function runWithKills(
   args: string[],
@@ -140,6 +142,7 @@ export async function runWithKills(
     minDelayMs: number;
     maxDelayMs: number;
     timeoutMs?: number;
+    beforeKill?: (kill: number, running: RunningSluice) => Promise<void>;
   },
 ): Promise<{ result: Finished; kills: number }> {
   let kills = 0;
@@ -150,7 +153,8 @@ export async function runWithKills(
     const delay = options.minDelayMs + Math.floor(Math.random() * (options.maxDelayMs - options.minDelayMs));
     let timer: NodeJS.Timeout | undefined;
     const { running } = startWatching(args, options.cwd, options.marker, () => {
-      timer = setTimeout(() => {
+      timer = setTimeout(async () => {
+        await options.beforeKill?.(kills, running);
         if (running.child.exitCode === null) running.child.kill('SIGKILL');
       }, delay);
     });

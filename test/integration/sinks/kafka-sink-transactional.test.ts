@@ -10,7 +10,7 @@ import type { SinkHook } from '../../../actors/partition/sink-hooks.ts';
 import { transactionIdentity } from '../../../actors/sinks/kafka-transaction-marker.ts';
 import { createKafkaTransactionalSink } from '../../../actors/sinks/kafka-transactional-sink.ts';
 import type { Actor } from '../../../runtime/actor.ts';
-import { KAFKA_ASSIGNED, runMeasured, runSluice, runWithKills } from '../../e2e/sluice-process.ts';
+import { adminPort, KAFKA_ASSIGNED, runMeasured, runSluice, runWithKills } from '../../e2e/sluice-process.ts';
 import { recordingContext } from '../../unit/sinks/fake-sink-context.ts';
 import { kafkaBrokers, uniqueName } from '../helpers/services.ts';
 import { deleteTopic } from './clickhouse-helpers.ts';
@@ -22,6 +22,7 @@ function topology(name: string, input: string, group: string, output: string): s
   return `name: ${name}
 workers: 2
 checkpoint: { interval: 300ms, keep: 2, snapshotEvery: 3 }
+admin: { port: 0 }
 sources:
   events:
     type: kafka
@@ -167,6 +168,19 @@ async function readTopic(topic: string, options: { uncommitted?: boolean } = {})
   return data(options.uncommitted === true ? everything : visible).sort();
 }
 
+/** `sluice_sink_uncommitted_records` of sink `out`, from the admin endpoint a run logged; 0 before it is up. */
+async function uncommittedRecords(stderr: string): Promise<number> {
+  const port = adminPort(stderr);
+  if (port === undefined) return 0;
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const match = /^sluice_sink_uncommitted_records\{sink="out"\} (\d+)$/m.exec(text);
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 function duplicates(records: readonly string[]): string[] {
   return records.filter((record, index) => index > 0 && records[index - 1] === record);
 }
@@ -199,6 +213,7 @@ describe('Kafka sink, transactional: true', { timeout: 420_000 }, () => {
     assert.equal(clean.code, 0, clean.stderr);
     // Windows fire all along the input, so kills 5–40 % of a clean run's work after each
     // assignment land while transactions are open and checkpoints commit; two always do.
+    // The second and fourth kill wait until the sink reports records in open transactions.
     const { kills } = await runWithKills(['start', 'job.yaml'], {
       cwd: crashDir,
       kills: 4,
@@ -206,6 +221,14 @@ describe('Kafka sink, transactional: true', { timeout: 420_000 }, () => {
       minDelayMs: clean.activeMs * 0.05,
       maxDelayMs: clean.activeMs * 0.4,
       timeoutMs: 150_000,
+      beforeKill: async (kill, running) => {
+        if (kill % 2 === 0) return;
+        const deadline = Date.now() + 5_000;
+        while (running.child.exitCode === null && Date.now() < deadline) {
+          if ((await uncommittedRecords(running.stderr)) > 0) return;
+          await sleep(5);
+        }
+      },
     });
     assert.ok(kills >= 2, `killed ${kills} times`);
 
@@ -270,7 +293,9 @@ describe('Kafka sink, transactional: true', { timeout: 420_000 }, () => {
     t.after(() => deleteTopic(output));
     await createTopic(output, 2);
     const partition = 'events/0';
-    const { ctx } = recordingContext();
+    const { ctx, gauges } = recordingContext();
+    const uncommitted = () =>
+      gauges.filter((gauge) => gauge.name === 'sluice_sink_uncommitted_records').at(-1)?.value;
     const sinks: Array<Actor<SinkWrite>> = [];
     t.after(async () => {
       for (const sink of sinks) await sink.stop?.(ctx);
@@ -323,6 +348,7 @@ describe('Kafka sink, transactional: true', { timeout: 420_000 }, () => {
     const r1 = rows(0, 50);
     await write(first, r1, 0);
     assert.equal(await hook(first, { kind: 'prepare', sink: 'out', partition }), null);
+    assert.equal(uncommitted(), 50, 'R1 sits in the open transaction');
 
     // Incarnation 2 restores checkpoint 1: the marker is missing, so R1 is sent again and committed.
     const second = await incarnation();
@@ -334,7 +360,9 @@ describe('Kafka sink, transactional: true', { timeout: 420_000 }, () => {
     const r2 = rows(50, 30);
     await write(second, r2, 1);
     assert.equal(await hook(second, { kind: 'prepare', sink: 'out', partition }), null);
+    assert.equal(uncommitted(), 30, 'R2 sits in the open transaction, the resent R1 committed');
     assert.equal(await hook(second, { kind: 'commit', sink: 'out', partition, checkpoint: 2 }), null);
+    assert.equal(uncommitted(), 0);
 
     // Incarnation 3 restores checkpoint 2: the marker says R2 committed, nothing is sent.
     const third = await incarnation();
