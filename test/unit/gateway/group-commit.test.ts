@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type FsyncPolicy, GroupCommit } from '../../../actors/gateway/group-commit.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type FsyncPolicy, GroupCommit, MAX_GROUP_FLUSHES } from '../../../actors/gateway/group-commit.ts';
 
 function counting(policy: FsyncPolicy, intervalMs = 5) {
   const counts = { writes: 0, syncs: 0 };
@@ -60,6 +61,58 @@ describe('GroupCommit', () => {
     await assert.rejects(Promise.all([commit.request(), commit.request()]), /disk gone/);
     fail = false;
     await commit.request();
+  });
+
+  it('group policy starts the next flush while a slow one runs, at most every interval, and bounds how many overlap', async () => {
+    const intervalMs = 5;
+    /** Each sync waits until released: a stuck fsync. */
+    const syncs: Array<{ startedAt: number; release: () => void }> = [];
+    const commit = new GroupCommit({
+      policy: 'group',
+      intervalMs,
+      write: () => {},
+      sync: () =>
+        new Promise<void>((release) => {
+          syncs.push({ startedAt: performance.now(), release });
+        }),
+    });
+    const answered: number[] = [];
+    const request = (index: number) => void commit.request().then(() => answered.push(index));
+    for (let index = 0; index < MAX_GROUP_FLUSHES + 2; index++) {
+      request(index);
+      await sleep(intervalMs * 2);
+    }
+    assert.equal(syncs.length, MAX_GROUP_FLUSHES, 'as many flushes run as the bound allows, each stuck');
+    for (let index = 1; index < syncs.length; index++) {
+      assert.ok(
+        syncs[index].startedAt - syncs[index - 1].startedAt >= intervalMs - 0.5,
+        'one start per interval',
+      );
+    }
+    assert.deepEqual(answered, []);
+    // The second flush ends first: its requests are answered, and a waiting request gets a flush.
+    syncs[1].release();
+    await sleep(intervalMs * 2);
+    assert.deepEqual(answered, [1]);
+    assert.equal(syncs.length, MAX_GROUP_FLUSHES + 1, 'the two waiting requests share the next flush');
+    for (const sync of syncs) sync.release();
+    await sleep(intervalMs * 2);
+    assert.deepEqual(
+      answered.sort((a, b) => a - b),
+      Array.from({ length: MAX_GROUP_FLUSHES + 2 }, (_, index) => index),
+    );
+    await commit.close();
+  });
+
+  it('group policy flushes a request that finds the interval over after this turn of the event loop, not a timer later', async () => {
+    const { commit, counts } = counting('group', 5);
+    await commit.request();
+    await sleep(10);
+    const second = commit.request();
+    // An immediate queued after the request runs after the flush's, before any timer.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(counts.syncs, 2, 'the flush started in the same turn');
+    await second;
   });
 
   it('close flushes the requests still waiting', async () => {
