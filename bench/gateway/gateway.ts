@@ -24,7 +24,7 @@
  * Before any figure counts, each run checks that the acked event count equals what the
  * feeders read back from the log, and (2) that every acked event was counted in a window.
  *
- *   node --import tsx bench/gateway/gateway.ts [seconds=4] [connections=4] [fsync=group] [rate=100000]
+ *   node --v8-pool-size=0 --import tsx bench/gateway/gateway.ts [seconds=4] [connections=4] [fsync=group] [rate=100000]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -6,6 +6,7 @@
  */
 import { fork } from 'node:child_process';
 import { relative } from 'node:path';
+import { NODE_FLAGS } from '../../runtime/cli/node-flags.ts';
 import type { ScenarioResult } from './scenario-result.ts';
 
 const FLAG = '--scenario-child';
@@ -20,7 +21,8 @@ export function runScenarioChild(
   limitMs = 10 * 60_000,
 ): Promise<ScenarioResult> {
   const child = fork(script, [FLAG, JSON.stringify(options)], {
-    execArgv: ['--import', 'tsx'],
+    // Measured as sluice runs: with its Node flags.
+    execArgv: [...NODE_FLAGS, '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {

@@ -1,6 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --v8-pool-size=0
 // The `sluice` command. TypeScript is loaded through tsx everywhere (CLI, tests,
-// benches and worker threads), so this shim registers it and hands over.
+// benches and worker threads), so this shim registers it and hands over. The shebang
+// carries sluice's Node flags (runtime/cli/node-flags.ts).
 import { register } from 'tsx/esm/api';
 
 register();

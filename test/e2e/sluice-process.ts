@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../runtime/cli/node-flags.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const sluiceBin = fileURLToPath(new URL('../../runtime/cli/bin.js', import.meta.url));
@@ -22,12 +23,12 @@ export interface RunningSluice {
   finished: Promise<Finished>;
 }
 
-/** Starts `sluice <args>`; stdout is collected unless `collectStdout` is false (then nobody reads it). */
+/** Starts `sluice <args>` with sluice's Node flags; stdout is collected unless `collectStdout` is false (then nobody reads it). */
 export function startSluice(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; collectStdout?: boolean } = {},
 ): RunningSluice {
-  const child = spawn(process.execPath, [sluiceBin, ...args], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, sluiceBin, ...args], {
     cwd: options.cwd ?? repoRoot,
     env: { ...process.env, SLUICE_LOG: 'warn', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
