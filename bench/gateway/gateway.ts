@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { startGatewaySource } from '../../actors/gateway/gateway-source.ts';
 import { createLogger } from '../../runtime/logger.ts';
+import { Metrics } from '../../runtime/metrics.ts';
 import { gatewaySourceSchema } from '../../runtime/topology/sources/gateway-schema.ts';
 import type { GatewaySourceConfig } from '../../runtime/topology/topology-schema.ts';
 import { runScenarioChild, scenarioMain } from '../lib/child-scenario.ts';
@@ -167,6 +168,8 @@ async function runOnce(
     name: 'bench',
     config,
     log: createLogger({ level: 'error' }),
+    // Counted as in a job (sluice_gateway_* metrics per message and refusal).
+    metrics: new Metrics(),
     deliver: (partition, message) => partitions.deliver(partition, message.records),
     resumeFrom: async () => null,
     onFatal: (error) => {
