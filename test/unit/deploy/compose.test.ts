@@ -84,7 +84,8 @@ describe('deploy/compose/Dockerfile', () => {
   it('is based on Node 20, installs with npm ci and starts the topology at /topology.yaml', () => {
     assert.match(dockerfile, /^FROM node:20/m);
     assert.match(dockerfile, /^RUN npm ci\b/m);
-    assert.match(dockerfile, /^ENTRYPOINT \["node", "runtime\/cli\/bin\.js"\]$/m);
+    // Node's flags between (test/unit/cli/node-flags.test.ts checks which).
+    assert.match(dockerfile, /^ENTRYPOINT \["node", (?:"--[^"]+", )*"runtime\/cli\/bin\.js"\]$/m);
     assert.match(dockerfile, /^CMD \["start", "\/topology\.yaml"\]$/m);
   });
 });
