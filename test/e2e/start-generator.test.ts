@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { residentBytes, startSluice } from './sluice-process.ts';
+import { adminPort, residentBytes, startSluice } from './sluice-process.ts';
 
 async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -24,11 +24,6 @@ async function eventsIn(port: number): Promise<number> {
     total += Number(match[1]);
   }
   return total;
-}
-
-function adminPort(stderr: string): number | undefined {
-  const match = /url=http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(stderr);
-  return match ? Number(match[1]) : undefined;
 }
 
 describe('sluice start with a generator source', () => {
