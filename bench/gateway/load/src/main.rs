@@ -305,8 +305,8 @@ fn write_loop(
             if next > now {
                 thread::sleep(Duration::from_nanos(next - now));
             }
-        } else if full || !open_loop {
-            // Wait for an ack to free room (closed loop: for any ack), or for the end of the run.
+        } else if full {
+            // Wait for an ack to free room, or for the end of the run. (Not full: fill again.)
             let wait = Duration::from_nanos(run_ns.saturating_sub(clock.nanos()).max(1_000_000));
             let _unused = shared.room.wait_timeout(pending, wait).unwrap();
         }
