@@ -31,14 +31,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as hdr from 'hdr-histogram-js';
 import { startGatewaySource } from '../../actors/gateway/gateway-source.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { Metrics } from '../../runtime/metrics.ts';
 import { gatewaySourceSchema } from '../../runtime/topology/sources/gateway-schema.ts';
 import type { GatewaySourceConfig } from '../../runtime/topology/topology-schema.ts';
 import { runScenarioChild, scenarioMain } from '../lib/child-scenario.ts';
-import { type LatencyPercentiles, measureProcess } from '../lib/figures.ts';
+import { type LatencyPercentiles, LatencyRecorder, measureProcess } from '../lib/figures.ts';
 import { runContext } from '../lib/machine.ts';
 import type { ScenarioResult, SystemFigures } from '../lib/scenario-result.ts';
 import { PartitionStandIn } from './partition-workers.ts';
@@ -185,24 +184,9 @@ async function runOnce(
   await source.stop();
   rmSync(dir, { recursive: true, force: true });
   const totals = await partitions.finish();
-  const latency = hdr.build({
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: 60_000_000,
-    numberOfSignificantValueDigits: 3,
-  });
-  for (const value of result.latenciesUs) latency.recordValue(value);
-  const ack: LatencyPercentiles | null =
-    latency.totalCount === 0
-      ? null
-      : {
-          p50: latency.getValueAtPercentile(50),
-          p90: latency.getValueAtPercentile(90),
-          p99: latency.getValueAtPercentile(99),
-          p999: latency.getValueAtPercentile(99.9),
-          max: latency.maxValue,
-          count: latency.totalCount,
-        };
-  latency.destroy();
+  const latency = new LatencyRecorder();
+  for (const value of result.latenciesUs) latency.record(value);
+  const ack = latency.percentiles();
   return {
     load: result,
     ack,
