@@ -13,7 +13,7 @@ import type { Actor } from '../../../runtime/actor.ts';
 import { adminPort, KAFKA_ASSIGNED, runMeasured, runSluice, runWithKills } from '../../e2e/sluice-process.ts';
 import { recordingContext } from '../../unit/sinks/fake-sink-context.ts';
 import { kafkaBrokers, uniqueName } from '../helpers/services.ts';
-import { deleteTopic } from './clickhouse-helpers.ts';
+import { deleteTopic, scrapeMetrics } from './clickhouse-helpers.ts';
 import { fileTopology, testEvents, writeEvents } from './file-source-topology.ts';
 
 const brokers = kafkaBrokers.map((broker) => `"${broker}"`).join(', ');
@@ -173,9 +173,7 @@ async function uncommittedRecords(stderr: string): Promise<number> {
   const port = adminPort(stderr);
   if (port === undefined) return 0;
   try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const match = /^sluice_sink_uncommitted_records\{sink="out"\} (\d+)$/m.exec(text);
-    return match ? Number(match[1]) : 0;
+    return (await scrapeMetrics(port)).value('sluice_sink_uncommitted_records', { sink: 'out' });
   } catch {
     return 0;
   }
